@@ -1,0 +1,27 @@
+"""The scheduling core: snapshot in, decisions out. Knows no simulator and no Kubernetes."""
+
+from corral.core.cluster_state import ClusterState, RunningJob
+from corral.core.cycle_state import CycleState
+from corral.core.decisions import Decision, Preempt, Resize, Start
+from corral.core.placement import NodeGrant, Placement
+from corral.core.profile import Profile
+from corral.core.scheduler import CycleResult, Scheduler
+from corral.core.status import OK, Code, Status
+
+__all__ = [
+    "OK",
+    "ClusterState",
+    "Code",
+    "CycleResult",
+    "CycleState",
+    "Decision",
+    "NodeGrant",
+    "Placement",
+    "Preempt",
+    "Profile",
+    "Resize",
+    "RunningJob",
+    "Scheduler",
+    "Start",
+    "Status",
+]

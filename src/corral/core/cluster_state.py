@@ -1,0 +1,169 @@
+"""The snapshot the core schedules on, kept up to date incrementally by a backend.
+
+Free capacity lives in numpy arrays over nodes (and over each node's GPUs) so that filters and
+scores are vectorised instead of Python loops over nodes. A backend (simulator or Kubernetes)
+owns the state and changes it only through :meth:`ClusterState.submit`, :meth:`start`,
+:meth:`finish` and :meth:`preempt`; a scheduling cycle reads it and never writes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from corral.core.pending_queue import PendingQueue, SortKey
+from corral.core.placement import Placement
+from corral.model import MILLI, InvalidSpec, Job, Node
+
+
+@dataclass(slots=True)
+class RunningJob:
+    """A job that holds GPUs: its spec, where it runs and since when."""
+
+    job: Job
+    placement: Placement
+    since: float
+
+
+class ClusterState:
+    """Nodes with their free GPUs (per GPU, in milli-GPU), CPU and memory; pending and running jobs.
+
+    ``capacity_version`` grows whenever capacity is freed or added, and only then: a job shape
+    that failed to fit at version *v* cannot fit while the version is still *v*, which lets the
+    scheduler skip it without a placement search.
+    """
+
+    def __init__(self, nodes: Sequence[Node], order_key: SortKey) -> None:
+        if not nodes:
+            raise InvalidSpec("a cluster needs at least one node")
+        names = [n.name for n in nodes]
+        if len(set(names)) != len(names):
+            raise InvalidSpec("node names must be unique")
+        self.nodes: tuple[Node, ...] = tuple(nodes)
+        self.node_index = {name: i for i, name in enumerate(names)}
+        self.gpu_types: tuple[str, ...] = tuple(sorted({n.gpu_type for n in nodes}))
+        type_id = {t: i for i, t in enumerate(self.gpu_types)}
+        self.node_type = np.array([type_id[n.gpu_type] for n in nodes], dtype=np.int32)
+        self.gpu_count = np.array([n.gpus for n in nodes], dtype=np.int64)
+        width = max(1, int(self.gpu_count.max()))
+        self.gpu_free = np.zeros((len(nodes), width), dtype=np.int64)
+        for i, n in enumerate(nodes):
+            self.gpu_free[i, : n.gpus] = MILLI
+        self.whole_free = self.gpu_count.copy()
+        self.cpu_capacity = np.array([n.cpu_milli for n in nodes], dtype=np.int64)
+        self.mem_capacity = np.array([n.memory_mib for n in nodes], dtype=np.int64)
+        self.cpu_free = self.cpu_capacity.copy()
+        self.mem_free = self.mem_capacity.copy()
+        self.total_gpu_milli = int(self.gpu_count.sum()) * MILLI
+        self.max_node_gpu_milli = width * MILLI
+        self.allocated_gpu_milli = 0
+        self.jobs: dict[str, Job] = {}
+        self.pending = PendingQueue(order_key)
+        self.running: dict[str, RunningJob] = {}
+        self.capacity_version = 0
+        self._type_masks: dict[tuple[str, ...], np.ndarray] = {}
+        self._min_nodes: dict[tuple, int] = {}
+
+    # -- reads ---------------------------------------------------------------------------
+    def type_mask(self, gpu_types: tuple[str, ...]) -> np.ndarray:
+        """Boolean mask of the nodes whose GPU type is one of *gpu_types* (all if empty)."""
+        mask = self._type_masks.get(gpu_types)
+        if mask is None:
+            if gpu_types:
+                wanted = [i for i, t in enumerate(self.gpu_types) if t in gpu_types]
+                mask = np.isin(self.node_type, wanted)
+            else:
+                mask = np.ones(len(self.nodes), dtype=bool)
+            mask.flags.writeable = False
+            self._type_masks[gpu_types] = mask
+        return mask
+
+    def capacity_tasks(self, job: Job) -> np.ndarray:
+        """Tasks of *job* each node could host if it were empty (0 where the type is wrong)."""
+        fit = np.where(self.type_mask(job.gpu_types), np.int64(1 << 40), 0)
+        if job.gpu_milli >= MILLI:
+            fit = np.minimum(fit, self.gpu_count // job.whole_gpus_per_task)
+        elif job.gpu_milli > 0:
+            fit = np.minimum(fit, self.gpu_count * (MILLI // job.gpu_milli))
+        for need, have in ((job.cpu_milli, self.cpu_capacity), (job.memory_mib, self.mem_capacity)):
+            if need:
+                fit = np.minimum(fit, have // need)
+        return fit
+
+    def min_nodes(self, job: Job) -> int:
+        """The fewest nodes *job*'s gang could ever use here (0 if it can never fit)."""
+        shape = job.shape
+        cached = self._min_nodes.get(shape)
+        if cached is None:
+            per_node = np.sort(self.capacity_tasks(job))[::-1]
+            reach = np.cumsum(np.minimum(per_node, job.tasks))
+            hit = np.flatnonzero(reach >= job.tasks)
+            cached = int(hit[0]) + 1 if hit.size else 0
+            self._min_nodes[shape] = cached
+        return cached
+
+    def ever_fits(self, job: Job) -> bool:
+        """True if *job* fits on this cluster when it is empty."""
+        return self.min_nodes(job) > 0
+
+    # -- changes (backends only) ---------------------------------------------------------
+    def submit(self, job: Job) -> None:
+        """A new job arrives and waits."""
+        if job.id in self.jobs:
+            raise InvalidSpec(f"job {job.id} was submitted twice")
+        self.jobs[job.id] = job
+        self.pending.add(job)
+
+    def start(self, job_id: str, placement: Placement, now: float) -> RunningJob:
+        """Move a pending job onto *placement*, taking its capacity."""
+        job = self.pending.remove(job_id)
+        self._take(job, placement, -1)
+        run = RunningJob(job, placement, now)
+        self.running[job_id] = run
+        return run
+
+    def finish(self, job_id: str) -> RunningJob:
+        """A running job ends; its capacity is freed and it is forgotten."""
+        run = self.running.pop(job_id)
+        self._take(run.job, run.placement, +1)
+        del self.jobs[job_id]
+        return run
+
+    def preempt(self, job_id: str) -> RunningJob:
+        """A running job is evicted whole and waits again."""
+        run = self.running.pop(job_id)
+        self._take(run.job, run.placement, +1)
+        self.pending.add(run.job)
+        return run
+
+    def withdraw(self, job_id: str) -> Job:
+        """A pending job is cancelled."""
+        job = self.pending.remove(job_id)
+        del self.jobs[job_id]
+        return job
+
+    def _take(self, job: Job, placement: Placement, sign: int) -> None:
+        """Give back (sign +1) or take (sign -1) the capacity *placement* names."""
+        apply_grants(self.gpu_free, self.whole_free, self.cpu_free, self.mem_free,
+                     job, placement, sign)
+        self.allocated_gpu_milli -= sign * job.total_gpu_milli
+        if sign > 0:
+            self.capacity_version += 1
+
+
+def apply_grants(gpu_free: np.ndarray, whole_free: np.ndarray, cpu_free: np.ndarray,
+                 mem_free: np.ndarray, job: Job, placement: Placement, sign: int) -> None:
+    """Add (sign +1) or subtract (sign -1) a placement's grants on free-capacity arrays.
+
+    Shared by the state and by a cycle's reservations so both account identically.
+    """
+    for grant in placement.grants:
+        row = gpu_free[grant.node]
+        if grant.gpus:
+            np.add.at(row, list(grant.gpus), sign * grant.milli)
+            whole_free[grant.node] = int(np.count_nonzero(row == MILLI))
+        cpu_free[grant.node] += sign * grant.tasks * job.cpu_milli
+        mem_free[grant.node] += sign * grant.tasks * job.memory_mib
+

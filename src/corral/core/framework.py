@@ -1,0 +1,120 @@
+"""The extension points of a scheduling cycle, one small protocol each.
+
+Modelled on the Kubernetes scheduling framework (QueueSort, PreFilter, Filter, Score, Permit,
+PostFilter), with one change for speed: Filter and Score are *vectorised*. A filter answers for
+every node at once with the number of the job's tasks each node can host (0 = filtered out), and
+a score rates all candidate nodes at once with a numpy array in [0, 100]. A plugin implements
+only the points it needs and lists them in ``extension_points``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from corral.core.status import Status
+from corral.model import Job
+
+if TYPE_CHECKING:
+    from corral.core.cycle_state import CycleState
+
+MAX_SCORE = 100.0
+"""Scores are in [0, MAX_SCORE]; a policy weights and adds them."""
+
+EXTENSION_POINTS = ("queue_sort", "admit", "filter", "score", "permit", "post_filter")
+"""Every extension point, in the order a cycle visits them."""
+
+
+class Plugin(Protocol):
+    """What every plugin has: a unique name and the extension points it implements."""
+
+    name: ClassVar[str]
+    extension_points: ClassVar[tuple[str, ...]]
+
+
+@runtime_checkable
+class QueueSort(Plugin, Protocol):
+    """Which pending job goes first."""
+
+    def sort_key(self, job: Job) -> Any:
+        """A key for *job*, smaller first; computed once when the job enters the queue.
+
+        Ties keep arrival order. Keys must be comparable with each other (tuples of numbers).
+        """
+        ...
+
+
+@runtime_checkable
+class Admit(Plugin, Protocol):
+    """May this job be considered in this cycle at all (quota, gang completeness...)?"""
+
+    def admit(self, state: CycleState, job: Job) -> Status:
+        """SUCCESS to go on; WAIT or UNSCHEDULABLE with a reason to leave the job pending."""
+        ...
+
+
+@runtime_checkable
+class Filter(Plugin, Protocol):
+    """How many of the job's tasks can each node host now?
+
+    The verdict may depend only on the job's ``shape`` and on free capacity, and must not grow
+    when capacity shrinks: the core caches "shape S does not fit" until capacity is freed.
+    """
+
+    def filter(self, state: CycleState, job: Job) -> np.ndarray | None:
+        """An int array over all nodes: tasks of *job* each node can host (0 = not this node),
+        or None when this plugin restricts nothing for *job*.
+
+        Read free capacity from *state* (the cycle's view, with this cycle's reservations),
+        never from the backend's snapshot directly.
+        """
+        ...
+
+
+@runtime_checkable
+class Score(Plugin, Protocol):
+    """How good is each candidate node for the next part of the gang?"""
+
+    def score(self, state: CycleState, job: Job, nodes: np.ndarray, fit: np.ndarray,
+              remaining: int) -> np.ndarray:
+        """Scores in [0, 100] for *nodes* (indices), where node ``nodes[i]`` can host ``fit[i]``
+        of the *remaining* tasks still to place. Higher is better.
+        """
+        ...
+
+
+@runtime_checkable
+class Permit(Plugin, Protocol):
+    """Is this proposed placement of the gang acceptable as a whole?"""
+
+    def permit(self, state: CycleState, job: Job, chosen: Sequence[tuple[int, int]]) -> Status:
+        """*chosen* lists ``(node, tasks)`` pairs; reject with UNSCHEDULABLE and a reason."""
+        ...
+
+
+@runtime_checkable
+class PostFilter(Plugin, Protocol):
+    """Nothing fits: whom could we preempt so that this job fits?"""
+
+    def post_filter(self, state: CycleState, job: Job, status: Status,
+                    fits: Callable[[CycleState], bool]) -> list[str]:
+        """Ids of running jobs to evict (whole gangs), or an empty list to leave the job waiting.
+
+        *fits* answers "would the job fit on this what-if state?" with the policy's own filters
+        and permits; try victims on ``state.clone()``, never on *state* itself. The core then
+        frees the victims' capacity in *state* and places the job.
+        """
+        ...
+
+
+POINT_PROTOCOLS: dict[str, type] = {
+    "queue_sort": QueueSort,
+    "admit": Admit,
+    "filter": Filter,
+    "score": Score,
+    "permit": Permit,
+    "post_filter": PostFilter,
+}
+"""The protocol a plugin must satisfy for each extension point it lists."""

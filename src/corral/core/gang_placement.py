@@ -1,0 +1,101 @@
+"""Placing a whole gang: filter all nodes at once, then pick nodes greedily by weighted score.
+
+Each pick takes as many of the remaining tasks as the best node can hold, and scores are
+recomputed for what is left, so a locality score (prefer nodes that hold more of the gang)
+yields the fewest nodes and a best-fit score then puts the remainder on the tightest node:
+Helios' "consolidate" placement falls out of the weights rather than being special-cased.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from corral.core.cycle_state import CycleState
+from corral.core.placement import NodeGrant, Placement
+from corral.core.profile import Profile
+from corral.core.status import OK, Status, unschedulable
+from corral.model import MILLI, Job
+
+GANG = "GangPlacement"
+
+
+def feasible_tasks(profile: Profile, state: CycleState, job: Job) -> np.ndarray:
+    """Tasks of *job* each node can host now: the minimum over the profile's filters."""
+    fit = None
+    for plugin in profile.filters:
+        part = plugin.filter(state, job)
+        if part is not None:
+            fit = part if fit is None else np.minimum(fit, part)
+    if fit is None:
+        return np.full(len(state.cluster.nodes), job.tasks, dtype=np.int64)
+    return fit
+
+
+def choose_nodes(profile: Profile, state: CycleState, job: Job,
+                 fit: np.ndarray) -> list[tuple[int, int]] | Status:
+    """``(node, tasks)`` pairs for as much of the gang as fits (all of it when it can), or why
+    not one task fits. Whether a partial gang is acceptable is for Permit plugins to say.
+    """
+    nodes = np.flatnonzero(fit)
+    if nodes.size == 0:
+        return unschedulable(GANG, f"no node can host a task of {task_text(job)}")
+    cand_fit = fit[nodes]
+    chosen: list[tuple[int, int]] = []
+    remaining = min(job.tasks, int(np.minimum(cand_fit, job.tasks).sum()))
+    scores = profile.scores
+    while remaining:
+        if len(nodes) == 1 or not scores:
+            best = 0
+        else:
+            total = None
+            for plugin, weight in scores:
+                part = plugin.score(state, job, nodes, cand_fit, remaining)
+                total = part * weight if total is None else total + part * weight
+            best = int(np.argmax(total))
+        take = min(int(cand_fit[best]), remaining)
+        chosen.append((int(nodes[best]), take))
+        remaining -= take
+        if remaining:
+            nodes = np.delete(nodes, best)
+            cand_fit = np.delete(cand_fit, best)
+    return chosen
+
+
+def permit(profile: Profile, state: CycleState, job: Job,
+           chosen: list[tuple[int, int]]) -> Status:
+    """Ask every Permit plugin about the proposed node set; the first rejection wins."""
+    for plugin in profile.permits:
+        status = plugin.permit(state, job, chosen)
+        if not status.ok:
+            return status
+    return OK
+
+
+def assign_gpus(state: CycleState, job: Job, chosen: list[tuple[int, int]]) -> Placement:
+    """Name the GPUs on each chosen node: the first wholly free ones for whole-GPU tasks, the
+    fullest GPU that still fits (best fit) for each fractional task, so shares pack together.
+    """
+    grants = []
+    milli = job.gpu_milli
+    for node, tasks in chosen:
+        row = state.gpu_free[node]
+        if milli >= MILLI:
+            gpus = tuple(int(g) for g in np.flatnonzero(row == MILLI)[: tasks * (milli // MILLI)])
+            grants.append(NodeGrant(node, tasks, gpus, MILLI))
+        elif milli > 0:
+            free = row.copy()
+            picked = []
+            for _ in range(tasks):
+                room = np.where(free >= milli, free, MILLI + 1)
+                g = int(np.argmin(room))
+                free[g] -= milli
+                picked.append(g)
+            grants.append(NodeGrant(node, tasks, tuple(picked), milli))
+        else:
+            grants.append(NodeGrant(node, tasks, (), 0))
+    return Placement(tuple(grants))
+
+
+def task_text(job: Job) -> str:
+    """A task's GPU request for messages: ``1 GPU``, ``0.25 GPU``."""
+    return f"{job.gpu_milli / MILLI:g} GPU"

@@ -1,0 +1,34 @@
+"""A policy made concrete: the plugin instances for each extension point, plus cycle options.
+
+Built from data (``policies/*.toml``) by :mod:`corral.policies`; the core only runs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from corral.core.framework import Admit, Filter, Permit, PostFilter, QueueSort, Score
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Plugins per extension point (scores with weights) and how the cycle walks the queue.
+
+    *blocking*: stop at the first job that does not fit (strict order, as FIFO schedulers in
+    the Helios and Tiresias simulators do); otherwise later jobs may start past it.
+    *tick_seconds*: ask the backend for a cycle at least this often (None: only on events).
+    *oracle*: the policy may read true job durations (reference policies only).
+    """
+
+    name: str
+    queue_sort: QueueSort
+    filters: tuple[Filter, ...]
+    scores: tuple[tuple[Score, float], ...] = ()
+    admits: tuple[Admit, ...] = ()
+    permits: tuple[Permit, ...] = ()
+    post_filters: tuple[PostFilter, ...] = ()
+    blocking: bool = True
+    tick_seconds: float | None = None
+    oracle: bool = False
+    description: str = ""
+    args: dict = field(default_factory=dict, compare=False)

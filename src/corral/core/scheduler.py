@@ -1,0 +1,137 @@
+"""The scheduling cycle: one core, fed a snapshot by any backend, returning decisions.
+
+A cycle reads as a numbered recipe (as Kueue's ``schedule()`` does):
+
+1. Walk pending jobs in the policy's order.
+2. Skip shapes already known not to fit at this capacity (declared requeue: only freed
+   capacity can make them fit, and freeing capacity bumps ``capacity_version``).
+3. Admit: may the job be considered now (quota...)?
+4. Filter all nodes at once, pick nodes by weighted scores, then Permit the whole gang.
+5. If it fits, reserve it in the cycle's state and decide Start.
+6. If not, ask PostFilter plugins for victims; on success preempt them and start the job.
+7. In a blocking policy, stop at the first job left waiting.
+
+The core never reads a clock: ``now`` is an argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from corral.core.cluster_state import ClusterState
+from corral.core.cycle_state import CycleState
+from corral.core.decisions import Decision, Preempt, Start
+from corral.core.gang_placement import assign_gpus, choose_nodes, feasible_tasks, permit
+from corral.core.pending_queue import SortKey
+from corral.core.placement import Placement
+from corral.core.profile import Profile
+from corral.core.status import OK, Code, Status, unresolvable
+from corral.model import Job, Node
+
+
+@dataclass(slots=True)
+class CycleResult:
+    """The decisions of one cycle and, for every job it looked at and left waiting, why."""
+
+    decisions: list[Decision] = field(default_factory=list)
+    waiting: dict[str, Status] = field(default_factory=dict)
+
+
+class Scheduler:
+    """Runs a :class:`Profile` over a :class:`ClusterState`."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self._failed: dict[tuple, tuple[int, Status]] = {}
+
+    @property
+    def sort_key(self) -> SortKey:
+        """The pending-queue key of this policy."""
+        return self.profile.queue_sort.sort_key
+
+    def new_state(self, nodes: list[Node] | tuple[Node, ...]) -> ClusterState:
+        """An empty cluster state whose pending queue follows this policy's order."""
+        return ClusterState(nodes, self.sort_key)
+
+    def cycle(self, cluster: ClusterState, now: float) -> CycleResult:
+        """Decide what starts (and what is preempted) now. Does not change *cluster*."""
+        result = CycleResult()
+        if not cluster.pending:
+            return result
+        state = CycleState(cluster, now)
+        failed = self._failed
+        blocking = self.profile.blocking
+        for job in cluster.pending:
+            shape = job.shape
+            known = failed.get(shape)
+            if known is not None and known[0] == cluster.capacity_version:
+                result.waiting[job.id] = known[1]
+                if blocking:
+                    break
+                continue
+            status = self._admit(state, job)
+            if status.ok:
+                placement, status = self._place(state, job)
+                if placement is not None:
+                    state.reserve(job, placement)
+                    result.decisions.append(Start(job.id, placement))
+                    continue
+                if status.code is not Code.UNRESOLVABLE and self.profile.post_filters:
+                    placement = self._preempt_for(state, job, status, result)
+                    if placement is not None:
+                        state.reserve(job, placement)
+                        result.decisions.append(Start(job.id, placement))
+                        continue
+                if not state.preempted:
+                    failed[shape] = (cluster.capacity_version, status)
+            result.waiting[job.id] = status
+            if blocking:
+                break
+        return result
+
+    def _admit(self, state: CycleState, job: Job) -> Status:
+        for plugin in self.profile.admits:
+            status = plugin.admit(state, job)
+            if not status.ok:
+                return status
+        return OK
+
+    def _place(self, state: CycleState, job: Job) -> tuple[Placement | None, Status]:
+        """Filter, choose nodes, permit; the placement, or why there is none."""
+        if not state.cluster.ever_fits(job):
+            return None, unresolvable("GangPlacement",
+                                      "does not fit this cluster even when it is empty")
+        fit = feasible_tasks(self.profile, state, job)
+        chosen = choose_nodes(self.profile, state, job, fit)
+        if isinstance(chosen, Status):
+            return None, chosen
+        status = permit(self.profile, state, job, chosen)
+        if not status.ok:
+            return None, status
+        if sum(tasks for _, tasks in chosen) != job.tasks:
+            return None, Status(Code.ERROR, ("the policy permitted a partial gang",), "Scheduler")
+        return assign_gpus(state, job, chosen), status
+
+    def _preempt_for(self, state: CycleState, job: Job, status: Status,
+                     result: CycleResult) -> Placement | None:
+        """Ask PostFilter plugins for victims; keep them only if the job then fits."""
+        def fits(trial: CycleState) -> bool:
+            return self._place(trial, job)[0] is not None
+
+        for plugin in self.profile.post_filters:
+            victims = plugin.post_filter(state, job, status, fits)
+            if not victims:
+                continue
+            trial = state.clone()
+            for victim in victims:
+                trial.release(state.cluster.running[victim])
+            placement, _ = self._place(trial, job)
+            if placement is None:
+                continue
+            for victim in victims:
+                state.release(state.cluster.running[victim])
+            self._failed.clear()
+            result.decisions.extend(
+                Preempt(v, f"preempted by {plugin.name} for {job.id}") for v in victims)
+            return placement
+        return None

@@ -1,0 +1,82 @@
+"""A training job: a gang of identical tasks, all placed or none."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from corral.model.errors import InvalidSpec
+from corral.model.resources import MILLI, check_task_gpu_milli
+
+DEFAULT_QUEUE = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A gang of ``tasks`` identical tasks, each asking for ``gpu_milli`` milli-GPUs.
+
+    ``gpu_milli`` < 1000 is a share of one specific GPU; otherwise a multiple of 1000 whole
+    GPUs, all on the task's node. ``cpu_milli`` and ``memory_mib`` are per task.
+    ``gpu_types`` restricts the GPU models a job may use (empty: any); ``preferred_gpu_types``
+    only steers scoring. ``duration`` is the run time at reference speed, known to the
+    simulator and hidden from policies that are not declared *oracle*.
+    """
+
+    id: str
+    submit: float
+    tasks: int = 1
+    gpu_milli: int = MILLI
+    cpu_milli: int = 0
+    memory_mib: int = 0
+    gpu_types: tuple[str, ...] = ()
+    preferred_gpu_types: tuple[str, ...] = ()
+    priority: int = 0
+    queue: str = DEFAULT_QUEUE
+    user: str = ""
+    name: str = ""
+    duration: float | None = None
+    preemptible: bool = True
+    outcome: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise InvalidSpec("a job needs an id")
+        if not isinstance(self.tasks, int) or self.tasks < 1:
+            raise InvalidSpec(f"job {self.id}: tasks must be an integer >= 1, got {self.tasks!r}")
+        check_task_gpu_milli(self.gpu_milli)
+        if self.cpu_milli < 0 or self.memory_mib < 0:
+            raise InvalidSpec(f"job {self.id}: CPU and memory requests must be >= 0")
+        if not math.isfinite(self.submit) or self.submit < 0:
+            raise InvalidSpec(f"job {self.id}: submit time must be finite and >= 0")
+        if self.duration is not None and (not math.isfinite(self.duration) or self.duration < 0):
+            raise InvalidSpec(f"job {self.id}: duration must be finite and >= 0")
+
+    @property
+    def gpus_per_task(self) -> float:
+        """GPUs per task as a number (0.25, 1, 8); for display, never for accounting."""
+        return self.gpu_milli / MILLI
+
+    @property
+    def gpus(self) -> float:
+        """Total GPUs of the gang, for display and metrics."""
+        return self.tasks * self.gpu_milli / MILLI
+
+    @property
+    def total_gpu_milli(self) -> int:
+        """Total milli-GPUs of the gang (exact)."""
+        return self.tasks * self.gpu_milli
+
+    @property
+    def is_fractional(self) -> bool:
+        """True when each task takes a share of a single GPU."""
+        return 0 < self.gpu_milli < MILLI
+
+    @property
+    def whole_gpus_per_task(self) -> int:
+        """Whole GPUs per task; 0 for fractional and CPU-only tasks."""
+        return self.gpu_milli // MILLI
+
+    @property
+    def shape(self) -> tuple[int, int, int, int, tuple[str, ...]]:
+        """What placement depends on: jobs of one shape fit, or fail to fit, alike."""
+        return (self.tasks, self.gpu_milli, self.cpu_milli, self.memory_mib, self.gpu_types)

@@ -1,0 +1,68 @@
+"""Locality (Score + Permit): fewer nodes per gang is better.
+
+A gang spread over more servers than it needs pays for it in every all-reduce (Tiresias,
+NSDI'19, §2 and §5 on consolidation; Gandiva's locality). As a score it prefers nodes that hold
+more of the gang's remaining tasks, which, picked greedily, gives the fewest nodes. As a permit
+it can refuse placements that use more than ``max_extra_nodes`` nodes beyond the fewest the
+gang could use on this cluster (0 = strict consolidation, as the Helios simulator places).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from corral.core.cycle_state import CycleState
+from corral.core.framework import MAX_SCORE, Permit, Score
+from corral.core.status import OK, Status, unschedulable
+from corral.model import ConfigError, Job
+from corral.plugins import names
+
+
+@dataclass(frozen=True, slots=True)
+class LocalityArgs:
+    """``max_extra_nodes``: nodes a gang may use beyond its minimum; None = no limit."""
+
+    max_extra_nodes: int | None = None
+
+    def validate(self) -> None:
+        """Reject a negative limit."""
+        if self.max_extra_nodes is not None and (
+            not isinstance(self.max_extra_nodes, int) or self.max_extra_nodes < 0
+        ):
+            raise ConfigError(f"Locality.max_extra_nodes must be an integer >= 0 or absent, "
+                              f"got {self.max_extra_nodes!r}")
+
+
+class Locality:
+    """Prefers nodes that take more of the gang; optionally caps the nodes a gang may span."""
+
+    name: ClassVar[str] = names.LOCALITY
+    extension_points: ClassVar[tuple[str, ...]] = ("score", "permit")
+    Args = LocalityArgs
+
+    def __init__(self, args: LocalityArgs | None = None) -> None:
+        self.args = args or LocalityArgs()
+
+    def score(self, state: CycleState, job: Job, nodes: np.ndarray, fit: np.ndarray,
+              remaining: int) -> np.ndarray:
+        """100 x share of the remaining tasks the node can take."""
+        return np.minimum(fit, remaining) * (MAX_SCORE / remaining)
+
+    def permit(self, state: CycleState, job: Job, chosen: Sequence[tuple[int, int]]) -> Status:
+        """Refuse a gang spread over more nodes than its minimum plus the allowed extra."""
+        limit = self.args.max_extra_nodes
+        if limit is None:
+            return OK
+        allowed = state.cluster.min_nodes(job) + limit
+        if len(chosen) > allowed:
+            return unschedulable(self.name, f"would span {len(chosen)} nodes; at most {allowed} "
+                                 "allowed (consolidated placement)")
+        return OK
+
+
+_score: Score = Locality()
+_permit: Permit = Locality()

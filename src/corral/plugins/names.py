@@ -1,0 +1,10 @@
+"""Plugin names, in one place, as policies refer to them."""
+
+FIFO_ORDER = "FifoOrder"
+RESOURCE_FIT = "ResourceFit"
+GPU_TYPE_FILTER = "GpuTypeFilter"
+BEST_FIT = "BestFit"
+SPREAD = "Spread"
+LOCALITY = "Locality"
+STRICT_GANG = "StrictGang"
+PRIORITY_PREEMPTION = "PriorityPreemption"

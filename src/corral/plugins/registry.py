@@ -1,0 +1,43 @@
+"""Every in-tree plugin by name: one literal map, as kube-scheduler's in-tree registry is.
+
+A plugin class with arguments carries them as a frozen dataclass in ``Args`` (with a
+``validate()``) and takes it in its constructor; one without takes no arguments.
+"""
+
+from __future__ import annotations
+
+from corral.model import ConfigError
+from corral.plugins.best_fit_score import BestFit
+from corral.plugins.fifo_order import FifoOrder
+from corral.plugins.gpu_type_filter import GpuTypeFilter
+from corral.plugins.locality import Locality
+from corral.plugins.priority_preemption import PriorityPreemption
+from corral.plugins.resource_fit import ResourceFit
+from corral.plugins.spread_score import Spread
+from corral.plugins.strict_gang import StrictGang
+
+REGISTRY: dict[str, type] = {
+    cls.name: cls
+    for cls in (
+        FifoOrder,
+        ResourceFit,
+        GpuTypeFilter,
+        BestFit,
+        Spread,
+        Locality,
+        StrictGang,
+        PriorityPreemption,
+    )
+}
+
+
+def register(cls: type) -> None:
+    """Add an out-of-tree plugin class; a name already taken is an error."""
+    if cls.name in REGISTRY:
+        raise ConfigError(f"a plugin named {cls.name!r} is already registered")
+    REGISTRY[cls.name] = cls
+
+
+def unregister(name: str) -> None:
+    """Remove a plugin added with :func:`register` (tests use this to clean up)."""
+    REGISTRY.pop(name, None)

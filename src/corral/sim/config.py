@@ -1,0 +1,80 @@
+"""The simulator's physics: how fast a job progresses where it runs, and what preemption costs.
+
+Every factor is a parameter with a documented default, overridable from Python or from a TOML
+file (``corral simulate --sim-config FILE``)::
+
+    preemption_overhead_s = 30      # checkpoint + restore, charged when a preempted job resumes
+    spread_slowdown = 0.1           # speed /= 1 + 0.1 per node beyond the fewest possible
+    share_slowdown = 0.15           # speed /= 1 + 0.15 per other job sharing one of its GPUs
+    reference_gpu_type = ""         # the type trace durations were measured on ("" = any)
+
+    [gpu_speed]                     # throughput relative to the reference type (default 1.0)
+    A100-80GB = 2.0
+    T4 = 0.4
+
+Trace durations are what jobs took, so a job on the reference GPU type, unshared, on the fewest
+nodes its gang can use runs exactly at trace speed (factor 1). The defaults are deliberately
+mild and round: the spread and sharing penalties are within the ranges measured for
+communication-bound training (Tiresias §2, Gandiva §3), to be replaced by profiled tables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from corral.model import ConfigError
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Progress-model and preemption parameters (see the module docstring)."""
+
+    preemption_overhead_s: float = 30.0
+    spread_slowdown: float = 0.1
+    share_slowdown: float = 0.15
+    reference_gpu_type: str = ""
+    gpu_speed: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        for name in ("preemption_overhead_s", "spread_slowdown", "share_slowdown"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not math.isfinite(value) or value < 0:
+                raise ConfigError(f"sim config: {name} must be a number >= 0, got {value!r}")
+        for gpu_type, speed in self.gpu_speed.items():
+            if isinstance(speed, bool) or not isinstance(speed, int | float) or not speed > 0:
+                raise ConfigError(f"sim config: gpu_speed.{gpu_type} must be > 0, got {speed!r}")
+
+    def speed_of(self, gpu_type: str) -> float:
+        """Relative throughput of *gpu_type* (1.0 for the reference and unlisted types)."""
+        if gpu_type == self.reference_gpu_type:
+            return 1.0
+        return float(self.gpu_speed.get(gpu_type, 1.0))
+
+
+def load_sim_config(path: str | Path) -> SimConfig:
+    """Read a :class:`SimConfig` from a TOML file; errors name the file and the field."""
+    path = Path(path)
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read sim config ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    known = {f.name for f in dataclasses.fields(SimConfig)}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
+    if "gpu_speed" in data and not isinstance(data["gpu_speed"], dict):
+        raise ConfigError(f"{path}: gpu_speed must be a table of GPU type = speed")
+    try:
+        return SimConfig(**data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

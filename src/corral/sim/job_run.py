@@ -1,0 +1,39 @@
+"""The simulator's record of one job: its work, its speed, and where its time went."""
+
+from __future__ import annotations
+
+from corral.model import Job
+
+
+class JobRun:
+    """Mutable per-job bookkeeping (slots: 100k of these must stay small and fast).
+
+    ``work_left`` is in reference seconds (trace duration minus progress so far). While running,
+    progress accrues at ``speed`` from ``progress_from`` (the last time it was booked, never
+    before ``restore_until``, the end of any restore overhead).
+    Time splits exactly into ``queue_delay`` (waiting, before and after preemptions),
+    ``run_time`` (making progress) and ``overhead`` (checkpoint/restore after preemption).
+    """
+
+    __slots__ = ("end", "first_start", "job", "nodes", "gpu_types", "overhead", "pending_since",
+                 "preemptions", "progress_from", "queue_delay", "restore_until", "run_time", "segment_start",
+                 "base_speed", "speed", "token", "work_left")
+
+    def __init__(self, job: Job, duration: float) -> None:
+        self.job = job
+        self.work_left = duration
+        self.pending_since = job.submit
+        self.queue_delay = 0.0
+        self.run_time = 0.0
+        self.overhead = 0.0
+        self.preemptions = 0
+        self.first_start = -1.0
+        self.end = -1.0
+        self.segment_start = 0.0
+        self.progress_from = 0.0
+        self.restore_until = 0.0
+        self.base_speed = 1.0
+        self.speed = 1.0
+        self.token = 0
+        self.nodes = ""
+        self.gpu_types = ""

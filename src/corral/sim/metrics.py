@@ -1,0 +1,61 @@
+"""From a finished simulation to the per-job table, the time series and the summary figures.
+
+Definitions (seconds): JCT = end - submit; queueing delay = all time spent pending, before the
+first start and after every preemption (Tiresias' definition; equal to start - submit when
+nothing is preempted); bounded slowdown = max(1, JCT / max(run time, 10 s)); makespan = last
+completion - first arrival; GPU allocation rate = time-averaged allocated GPUs / cluster GPUs
+over that same span.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from corral.sim.job_run import JobRun
+from corral.sim.result import JOB_COLUMNS, TIMESERIES_COLUMNS
+
+BOUNDED_SLOWDOWN_FLOOR_S = 10.0
+
+
+def job_table(runs: list[JobRun]) -> pd.DataFrame:
+    """One row per finished job, in submit order, with the columns of ``jobs.csv``."""
+    rows = [
+        (r.job.id, r.job.user, r.job.queue, r.job.tasks, r.job.gpu_milli / 1000, r.gpu_types,
+         r.job.submit, r.first_start, r.end, r.end - r.job.submit, r.queue_delay, r.run_time,
+         r.overhead, r.preemptions, r.nodes)
+        for r in runs
+    ]
+    return pd.DataFrame.from_records(rows, columns=list(JOB_COLUMNS))
+
+
+def timeseries_table(rows: list[tuple[float, float, int, int]]) -> pd.DataFrame:
+    """The cluster over time: one row per instant at which allocation or queue lengths changed."""
+    return pd.DataFrame.from_records(rows, columns=list(TIMESERIES_COLUMNS))
+
+
+def summary_figures(jobs: pd.DataFrame, alloc_area: float, total_gpus: int) -> dict[str, Any]:
+    """JCT, queueing, slowdown, makespan and allocation figures of a run."""
+    if jobs.empty:
+        keys = ("avg_jct", "p50_jct", "p95_jct", "p99_jct", "avg_queue_delay",
+                "p95_queue_delay", "avg_bounded_slowdown", "makespan", "gpu_alloc_rate")
+        return dict.fromkeys(keys, 0.0)
+    jct = jobs["jct"].to_numpy(dtype=float)
+    delay = jobs["queue_delay"].to_numpy(dtype=float)
+    run = jobs["run_time"].to_numpy(dtype=float)
+    slowdown = np.maximum(1.0, jct / np.maximum(run, BOUNDED_SLOWDOWN_FLOOR_S))
+    makespan = float(jobs["end"].max() - jobs["submit"].min())
+    p50, p95, p99 = (float(v) for v in np.percentile(jct, [50, 95, 99]))
+    return {
+        "avg_jct": float(jct.mean()),
+        "p50_jct": p50,
+        "p95_jct": p95,
+        "p99_jct": p99,
+        "avg_queue_delay": float(delay.mean()),
+        "p95_queue_delay": float(np.percentile(delay, 95)),
+        "avg_bounded_slowdown": float(slowdown.mean()),
+        "makespan": makespan,
+        "gpu_alloc_rate": alloc_area / (makespan * total_gpus) if makespan > 0 else 0.0,
+    }

@@ -1,0 +1,41 @@
+"""How fast a placed job progresses, relative to the speed its trace duration was measured at.
+
+speed = (slowest GPU type among its nodes, relative to the reference type)
+        / (1 + spread_slowdown x nodes beyond the fewest it could use)
+        / (1 + share_slowdown x other jobs on the GPUs it shares)
+
+Synchronous data-parallel training moves at the pace of its slowest worker, hence the minimum
+over GPU types; the spread and sharing terms are the simplest monotone models of communication
+and interference costs, each a documented, overridable parameter (:class:`SimConfig`).
+"""
+
+from __future__ import annotations
+
+from corral.core.cluster_state import ClusterState
+from corral.core.placement import Placement
+from corral.model import Job
+from corral.sim.config import SimConfig
+
+
+class ProgressModel:
+    """Speed factors for placements on one cluster under one :class:`SimConfig`."""
+
+    def __init__(self, config: SimConfig, cluster: ClusterState) -> None:
+        self.config = config
+        self.cluster = cluster
+        self._type_speed = [config.speed_of(cluster.nodes[i].gpu_type)
+                            for i in range(len(cluster.nodes))]
+
+    def base_speed(self, job: Job, placement: Placement) -> float:
+        """Speed from GPU types and spread (sharing is added by :meth:`with_sharing`)."""
+        speed = min(self._type_speed[g.node] for g in placement.grants)
+        extra = len(placement.grants) - self.cluster.min_nodes(job)
+        if extra > 0:
+            speed /= 1.0 + self.config.spread_slowdown * extra
+        return speed
+
+    def with_sharing(self, base: float, co_tenants: int) -> float:
+        """*base* speed slowed by *co_tenants* other jobs sharing its GPUs."""
+        if co_tenants <= 0:
+            return base
+        return base / (1.0 + self.config.share_slowdown * co_tenants)

@@ -1,0 +1,207 @@
+"""The simulation backend: a virtual clock that feeds the core snapshots and applies decisions.
+
+Per instant *t*: completions at *t* free their GPUs, arrivals at *t* join the queue, then one
+scheduling cycle runs and its decisions are applied (preemptions first, then starts). The core
+is the same :class:`~corral.core.Scheduler` the live backend runs; the simulator only owns time
+and the progress model.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+
+from corral.core import ClusterState, CycleResult, Preempt, Scheduler, Start
+from corral.core.placement import Placement
+from corral.model import MILLI, Job, Node
+from corral.sim.config import SimConfig
+from corral.sim.event_queue import EventQueue
+from corral.sim.job_run import JobRun
+from corral.sim.progress_model import ProgressModel
+
+Progress = Callable[[int, int], None]
+
+
+class Simulator:
+    """Replays *jobs* (sorted by submit, each with a duration) on *nodes* under *scheduler*."""
+
+    def __init__(self, scheduler: Scheduler, nodes: Sequence[Node], jobs: Sequence[Job],
+                 config: SimConfig | None = None, progress: Progress | None = None) -> None:
+        self.scheduler = scheduler
+        self.config = config or SimConfig()
+        self.state: ClusterState = scheduler.new_state(list(nodes))
+        self.model = ProgressModel(self.config, self.state)
+        self.events = EventQueue()
+        self.progress = progress
+        self.rejected: list[Job] = []
+        self.unfinished: list[Job] = []
+        self.runs: list[JobRun] = []
+        self.timeseries: list[tuple[float, float, int, int]] = []
+        self.alloc_area = 0.0
+        self.preemptions = 0
+        self._jobs = jobs
+        self._by_id: dict[str, JobRun] = {}
+        self._tenants: dict[tuple[int, int], list[str]] = {}
+        self._oracle = scheduler.profile.oracle
+
+    def run(self) -> None:
+        """Advance the clock until every job has finished."""
+        state, events, jobs = self.state, self.events, self._jobs
+        cycle, tick = self.scheduler.cycle, self.scheduler.profile.tick_seconds
+        n, i, done = len(jobs), 0, 0
+        report_every = max(1, n // 200)
+        last_t, last_alloc = None, 0.0
+        next_tick = jobs[0].submit if (tick and n) else float("inf")
+        while i < n or len(events):
+            t = min(jobs[i].submit if i < n else float("inf"), events.peek())
+            if tick and next_tick <= t and (state.pending or state.running):
+                t = next_tick
+            changed = False
+            while events.peek() <= t:
+                job_id, token = events.pop()[2]
+                run = self._by_id.get(job_id)
+                if run is not None and run.token == token:
+                    self._finish(run, t)
+                    done += 1
+                    changed = True
+                    if self.progress and done % report_every == 0:
+                        self.progress(done, n)
+            while i < n and jobs[i].submit <= t:
+                changed |= self._arrive(jobs[i])
+                i += 1
+            if tick and next_tick <= t:
+                changed = True
+                while next_tick <= t:
+                    next_tick += tick
+            if changed and state.pending:
+                self._apply(cycle(state, t), t)
+            alloc = state.allocated_gpu_milli / MILLI
+            if last_t is not None:
+                self.alloc_area += last_alloc * (t - last_t)
+            last_t, last_alloc = t, alloc
+            row = (t, alloc, len(state.pending), len(state.running))
+            if not self.timeseries or self.timeseries[-1][1:] != row[1:]:
+                self.timeseries.append(row)
+        self.unfinished = [self._by_id[job.id].job for job in state.pending]
+        if self.progress:
+            self.progress(done, n)
+
+    # -- arrivals and decisions ----------------------------------------------------------
+    def _arrive(self, job: Job) -> bool:
+        if not self.state.ever_fits(job):
+            self.rejected.append(job)
+            return False
+        run = JobRun(job, float(job.duration or 0.0))
+        self._by_id[job.id] = run
+        self.runs.append(run)
+        visible = job
+        if not self._oracle and job.duration is not None:
+            visible = copy.copy(job)
+            object.__setattr__(visible, "duration", None)
+        self.state.submit(visible)
+        return True
+
+    def _apply(self, result: CycleResult, now: float) -> None:
+        starts = []
+        for decision in result.decisions:
+            if isinstance(decision, Preempt):
+                self._preempt(self._by_id[decision.job_id], now)
+            elif isinstance(decision, Start):
+                starts.append(decision)
+        for decision in starts:
+            self._start(self._by_id[decision.job_id], decision.placement, now)
+
+    def _start(self, run: JobRun, placement: Placement, now: float) -> None:
+        state = self.state
+        state.start(run.job.id, placement, now)
+        run.queue_delay += now - run.pending_since
+        if run.first_start < 0:
+            run.first_start = now
+        restore = self.config.preemption_overhead_s if run.preemptions else 0.0
+        run.segment_start = now
+        run.restore_until = run.progress_from = now + restore
+        nodes = state.nodes
+        run.nodes = ";".join(nodes[g.node].name for g in placement.grants)
+        run.gpu_types = ";".join(sorted({nodes[g.node].gpu_type for g in placement.grants}))
+        run.base_speed = self.model.base_speed(run.job, placement)
+        if run.job.is_fractional:
+            touched = self._share(run, placement, +1)
+            self._set_speed(run, now)
+            for other in touched:
+                self._set_speed(other, now)
+        else:
+            self._set_speed(run, now)
+
+    def _finish(self, run: JobRun, now: float) -> None:
+        placement = self.state.finish(run.job.id).placement
+        self._close_segment(run, now)
+        run.work_left = 0.0
+        run.end = now
+        del self._by_id[run.job.id]
+        if run.job.is_fractional:
+            for other in self._share(run, placement, -1):
+                self._set_speed(other, now)
+
+    def _preempt(self, run: JobRun, now: float) -> None:
+        placement = self.state.preempt(run.job.id).placement
+        self._advance(run, now)
+        self._close_segment(run, now)
+        run.token += 1
+        run.preemptions += 1
+        run.pending_since = now
+        self.preemptions += 1
+        if run.job.is_fractional:
+            for other in self._share(run, placement, -1):
+                self._set_speed(other, now)
+
+    # -- progress ------------------------------------------------------------------------
+    def _advance(self, run: JobRun, now: float) -> None:
+        """Book progress made at the current speed up to *now*."""
+        if now > run.progress_from:
+            run.work_left = max(0.0, run.work_left - (now - run.progress_from) * run.speed)
+            run.progress_from = now
+
+    def _set_speed(self, run: JobRun, now: float) -> None:
+        """(Re)compute *run*'s speed and (re)schedule its completion."""
+        self._advance(run, now)
+        co = self._co_tenants(run) if run.job.is_fractional else 0
+        run.speed = self.model.with_sharing(run.base_speed, co)
+        run.token += 1
+        end = run.progress_from + run.work_left / run.speed
+        self.events.push(end, (run.job.id, run.token))
+
+    def _close_segment(self, run: JobRun, now: float) -> None:
+        """Split the time since the segment started into overhead and run time."""
+        span = now - run.segment_start
+        restore = min(span, run.restore_until - run.segment_start)
+        run.overhead += restore
+        run.run_time += span - restore
+
+    # -- GPU sharing ---------------------------------------------------------------------
+    def _share(self, run: JobRun, placement: Placement, sign: int) -> list[JobRun]:
+        """Add (+1) or remove (-1) *run* as a tenant of its GPUs; return the co-tenants."""
+        touched: dict[str, JobRun] = {}
+        job_id = run.job.id
+        for grant in placement.grants:
+            for gpu in set(grant.gpus):
+                key = (grant.node, gpu)
+                tenants = self._tenants.setdefault(key, [])
+                if sign > 0:
+                    tenants.append(job_id)
+                else:
+                    tenants.remove(job_id)
+                touched.update((t, self._by_id[t]) for t in tenants if t != job_id)
+                if not tenants:
+                    del self._tenants[key]
+        return list(touched.values())
+
+    def _co_tenants(self, run: JobRun) -> int:
+        """Other jobs sharing any GPU with *run*."""
+        placement = self.state.running[run.job.id].placement
+        others: set[str] = set()
+        for grant in placement.grants:
+            for gpu in set(grant.gpus):
+                others.update(self._tenants.get((grant.node, gpu), ()))
+        others.discard(run.job.id)
+        return len(others)
+
