@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from corral.core.decisions import Decision, Preempt, Start
 from corral.core.pending_queue import PendingQueue, SortKey
 from corral.core.placement import Placement
 from corral.model import MILLI, InvalidSpec, Job, Node
+
+if TYPE_CHECKING:
+    from corral.core.cycle_state import CycleState
 
 
 @dataclass(slots=True)
@@ -124,6 +129,29 @@ class ClusterState:
         self.running[job_id] = run
         return run
 
+    def assume(self, cycle: CycleState, decisions: Sequence[Decision], now: float) -> None:
+        """Apply a whole cycle's decisions at once by adopting the capacity the cycle reserved.
+
+        The kube-scheduler "assume" step: a backend that carries out every decision (the
+        simulator) skips re-applying each placement; one whose binds can fail applies them one
+        by one with :meth:`start` and :meth:`preempt` instead.
+        """
+        if cycle.cluster is not self:
+            raise ValueError("the cycle state belongs to another cluster")
+        for decision in decisions:
+            if isinstance(decision, Preempt):
+                run = self.running.pop(decision.job_id)
+                self.allocated_gpu_milli -= run.job.total_gpu_milli
+                self.pending.add(run.job)
+                self.capacity_version += 1
+        for decision in decisions:
+            if isinstance(decision, Start):
+                job = self.pending.remove(decision.job_id)
+                self.running[job.id] = RunningJob(job, decision.placement, now)
+                self.allocated_gpu_milli += job.total_gpu_milli
+        self.gpu_free, self.whole_free = cycle.gpu_free, cycle.whole_free
+        self.cpu_free, self.mem_free = cycle.cpu_free, cycle.mem_free
+
     def finish(self, job_id: str) -> RunningJob:
         """A running job ends; its capacity is freed and it is forgotten."""
         run = self.running.pop(job_id)
@@ -159,11 +187,20 @@ def apply_grants(gpu_free: np.ndarray, whole_free: np.ndarray, cpu_free: np.ndar
 
     Shared by the state and by a cycle's reservations so both account identically.
     """
+    cpu, mem = job.cpu_milli, job.memory_mib
     for grant in placement.grants:
-        row = gpu_free[grant.node]
+        node = grant.node
         if grant.gpus:
-            np.add.at(row, list(grant.gpus), sign * grant.milli)
-            whole_free[grant.node] = int(np.count_nonzero(row == MILLI))
-        cpu_free[grant.node] += sign * grant.tasks * job.cpu_milli
-        mem_free[grant.node] += sign * grant.tasks * job.memory_mib
+            row = gpu_free[node]
+            delta = sign * grant.milli
+            for gpu in grant.gpus:
+                row[gpu] += delta
+            if grant.milli >= MILLI:
+                whole_free[node] += sign * len(grant.gpus)
+            else:
+                whole_free[node] = int(np.count_nonzero(row == MILLI))
+        if cpu:
+            cpu_free[node] += sign * grant.tasks * cpu
+        if mem:
+            mem_free[node] += sign * grant.tasks * mem
 

@@ -78,9 +78,10 @@ class Score(Plugin, Protocol):
     """How good is each candidate node for the next part of the gang?"""
 
     def score(self, state: CycleState, job: Job, nodes: np.ndarray, fit: np.ndarray,
-              remaining: int) -> np.ndarray:
+              remaining: int) -> np.ndarray | float:
         """Scores in [0, 100] for *nodes* (indices), where node ``nodes[i]`` can host ``fit[i]``
-        of the *remaining* tasks still to place. Higher is better.
+        of the *remaining* tasks still to place. Higher is better. A plain float means "the
+        same for every node" and is skipped, since it cannot change the choice.
         """
         ...
 

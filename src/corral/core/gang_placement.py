@@ -36,12 +36,12 @@ def choose_nodes(profile: Profile, state: CycleState, job: Job,
     """``(node, tasks)`` pairs for as much of the gang as fits (all of it when it can), or why
     not one task fits. Whether a partial gang is acceptable is for Permit plugins to say.
     """
-    nodes = np.flatnonzero(fit)
+    nodes = fit.nonzero()[0]
     if nodes.size == 0:
         return unschedulable(GANG, f"no node can host a task of {task_text(job)}")
     cand_fit = fit[nodes]
     chosen: list[tuple[int, int]] = []
-    remaining = min(job.tasks, int(np.minimum(cand_fit, job.tasks).sum()))
+    remaining = 1 if job.tasks == 1 else min(job.tasks, int(np.minimum(cand_fit, job.tasks).sum()))
     scores = profile.scores
     while remaining:
         if len(nodes) == 1 or not scores:
@@ -50,8 +50,12 @@ def choose_nodes(profile: Profile, state: CycleState, job: Job,
             total = None
             for plugin, weight in scores:
                 part = plugin.score(state, job, nodes, cand_fit, remaining)
-                total = part * weight if total is None else total + part * weight
-            best = int(np.argmax(total))
+                if isinstance(part, float):
+                    continue
+                if weight != 1.0:
+                    part = part * weight
+                total = part if total is None else total + part
+            best = 0 if total is None else int(total.argmax())
         take = min(int(cand_fit[best]), remaining)
         chosen.append((int(nodes[best]), take))
         remaining -= take
@@ -80,8 +84,8 @@ def assign_gpus(state: CycleState, job: Job, chosen: list[tuple[int, int]]) -> P
     for node, tasks in chosen:
         row = state.gpu_free[node]
         if milli >= MILLI:
-            gpus = tuple(int(g) for g in np.flatnonzero(row == MILLI)[: tasks * (milli // MILLI)])
-            grants.append(NodeGrant(node, tasks, gpus, MILLI))
+            free = [g for g, left in enumerate(row.tolist()) if left == MILLI]
+            grants.append(NodeGrant(node, tasks, tuple(free[: tasks * (milli // MILLI)]), MILLI))
         elif milli > 0:
             free = row.copy()
             picked = []

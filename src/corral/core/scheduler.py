@@ -31,8 +31,12 @@ from corral.model import Job, Node
 
 @dataclass(slots=True)
 class CycleResult:
-    """The decisions of one cycle and, for every job it looked at and left waiting, why."""
+    """The decisions of one cycle, for every job it looked at and left waiting, why, and the
+    cycle's state (capacity after its reservations), which a backend may adopt wholesale with
+    :meth:`ClusterState.assume`.
+    """
 
+    state: CycleState | None = None
     decisions: list[Decision] = field(default_factory=list)
     waiting: dict[str, Status] = field(default_factory=dict)
 
@@ -58,7 +62,7 @@ class Scheduler:
         result = CycleResult()
         if not cluster.pending:
             return result
-        state = CycleState(cluster, now)
+        state = result.state = CycleState(cluster, now)
         failed = self._failed
         blocking = self.profile.blocking
         for job in cluster.pending:

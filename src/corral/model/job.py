@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from corral.model.errors import InvalidSpec
 from corral.model.resources import MILLI, check_task_gpu_milli
@@ -37,6 +37,9 @@ class Job:
     duration: float | None = None
     preemptible: bool = True
     outcome: str = ""
+    shape: tuple[int, int, int, int, tuple[str, ...]] = field(
+        init=False, repr=False, compare=False)
+    """What placement depends on: jobs of one shape fit, or fail to fit, alike."""
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -50,6 +53,19 @@ class Job:
             raise InvalidSpec(f"job {self.id}: submit time must be finite and >= 0")
         if self.duration is not None and (not math.isfinite(self.duration) or self.duration < 0):
             raise InvalidSpec(f"job {self.id}: duration must be finite and >= 0")
+        object.__setattr__(self, "shape", (self.tasks, self.gpu_milli, self.cpu_milli,
+                                           self.memory_mib, self.gpu_types))
+
+    def without_duration(self) -> Job:
+        """The same job with its duration hidden, as non-oracle policies must see it.
+
+        Copies slot by slot (no re-validation): the simulator does this once per job.
+        """
+        clone = object.__new__(Job)
+        for name in _SLOTS:
+            object.__setattr__(clone, name, getattr(self, name))
+        object.__setattr__(clone, "duration", None)
+        return clone
 
     @property
     def gpus_per_task(self) -> float:
@@ -76,7 +92,5 @@ class Job:
         """Whole GPUs per task; 0 for fractional and CPU-only tasks."""
         return self.gpu_milli // MILLI
 
-    @property
-    def shape(self) -> tuple[int, int, int, int, tuple[str, ...]]:
-        """What placement depends on: jobs of one shape fit, or fail to fit, alike."""
-        return (self.tasks, self.gpu_milli, self.cpu_milli, self.memory_mib, self.gpu_types)
+
+_SLOTS = Job.__slots__

@@ -33,4 +33,5 @@ class Node:
         for attr in ("gpus", "cpu_milli", "memory_mib"):
             value = getattr(self, attr)
             if not isinstance(value, int) or value < 0:
-                raise InvalidSpec(f"node {self.name}: {attr} must be an integer >= 0, got {value!r}")
+                raise InvalidSpec(
+                    f"node {self.name}: {attr} must be an integer >= 0, got {value!r}")

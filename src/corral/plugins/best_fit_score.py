@@ -15,7 +15,7 @@ from corral.core.cycle_state import CycleState
 from corral.core.framework import MAX_SCORE, Score
 from corral.model import Job
 from corral.plugins import names
-from corral.plugins.leftover_gpus import leftover_fraction
+from corral.plugins.leftover_gpus import leftover_share
 
 
 class BestFit:
@@ -27,7 +27,7 @@ class BestFit:
     def score(self, state: CycleState, job: Job, nodes: np.ndarray, fit: np.ndarray,
               remaining: int) -> np.ndarray:
         """Higher for tighter fits."""
-        return MAX_SCORE * (1.0 - leftover_fraction(state, job, nodes, fit, remaining))
+        return MAX_SCORE - leftover_share(state, job, nodes, fit, remaining, MAX_SCORE)
 
 
 _: Score = BestFit()

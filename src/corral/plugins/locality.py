@@ -48,8 +48,10 @@ class Locality:
         self.args = args or LocalityArgs()
 
     def score(self, state: CycleState, job: Job, nodes: np.ndarray, fit: np.ndarray,
-              remaining: int) -> np.ndarray:
-        """100 x share of the remaining tasks the node can take."""
+              remaining: int) -> np.ndarray | float:
+        """100 x share of the remaining tasks the node can take (uniform for one task)."""
+        if remaining == 1:
+            return MAX_SCORE
         return np.minimum(fit, remaining) * (MAX_SCORE / remaining)
 
     def permit(self, state: CycleState, job: Job, chosen: Sequence[tuple[int, int]]) -> Status:

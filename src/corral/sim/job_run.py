@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from corral.core.placement import Placement
 from corral.model import Job
 
 
@@ -15,9 +16,9 @@ class JobRun:
     ``run_time`` (making progress) and ``overhead`` (checkpoint/restore after preemption).
     """
 
-    __slots__ = ("end", "first_start", "job", "nodes", "gpu_types", "overhead", "pending_since",
-                 "preemptions", "progress_from", "queue_delay", "restore_until", "run_time", "segment_start",
-                 "base_speed", "speed", "token", "work_left")
+    __slots__ = ("base_speed", "end", "first_start", "job", "overhead", "pending_since",
+                 "placement", "preemptions", "progress_from", "queue_delay", "restore_until",
+                 "run_time", "segment_start", "speed", "token", "work_left")
 
     def __init__(self, job: Job, duration: float) -> None:
         self.job = job
@@ -35,5 +36,4 @@ class JobRun:
         self.base_speed = 1.0
         self.speed = 1.0
         self.token = 0
-        self.nodes = ""
-        self.gpu_types = ""
+        self.placement: Placement | None = None

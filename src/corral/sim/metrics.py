@@ -9,25 +9,32 @@ over that same span.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from corral.model import MILLI, Node
 from corral.sim.job_run import JobRun
 from corral.sim.result import JOB_COLUMNS, TIMESERIES_COLUMNS
 
 BOUNDED_SLOWDOWN_FLOOR_S = 10.0
 
 
-def job_table(runs: list[JobRun]) -> pd.DataFrame:
-    """One row per finished job, in submit order, with the columns of ``jobs.csv``."""
-    rows = [
-        (r.job.id, r.job.user, r.job.queue, r.job.tasks, r.job.gpu_milli / 1000, r.gpu_types,
-         r.job.submit, r.first_start, r.end, r.end - r.job.submit, r.queue_delay, r.run_time,
-         r.overhead, r.preemptions, r.nodes)
-        for r in runs
-    ]
+def job_table(runs: list[JobRun], nodes: Sequence[Node]) -> pd.DataFrame:
+    """One row per finished job, in submit order, with the columns of ``jobs.csv``.
+
+    ``nodes`` and ``gpu_type`` describe the job's last placement (``;``-separated).
+    """
+    rows = []
+    for r in runs:
+        grants = r.placement.grants if r.placement else ()
+        names = ";".join(nodes[g.node].name for g in grants)
+        types = ";".join(sorted({nodes[g.node].gpu_type for g in grants}))
+        rows.append((r.job.id, r.job.user, r.job.queue, r.job.tasks, r.job.gpu_milli / MILLI,
+                     types, r.job.submit, r.first_start, r.end, r.end - r.job.submit,
+                     r.queue_delay, r.run_time, r.overhead, r.preemptions, names))
     return pd.DataFrame.from_records(rows, columns=list(JOB_COLUMNS))
 
 

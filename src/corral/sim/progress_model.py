@@ -28,8 +28,11 @@ class ProgressModel:
 
     def base_speed(self, job: Job, placement: Placement) -> float:
         """Speed from GPU types and spread (sharing is added by :meth:`with_sharing`)."""
-        speed = min(self._type_speed[g.node] for g in placement.grants)
-        extra = len(placement.grants) - self.cluster.min_nodes(job)
+        grants = placement.grants
+        if len(grants) == 1:
+            return self._type_speed[grants[0].node]
+        speed = min(self._type_speed[g.node] for g in grants)
+        extra = len(grants) - self.cluster.min_nodes(job)
         if extra > 0:
             speed /= 1.0 + self.config.spread_slowdown * extra
         return speed

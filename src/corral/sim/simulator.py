@@ -8,7 +8,6 @@ and the progress model.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 
 from corral.core import ClusterState, CycleResult, Preempt, Scheduler, Start
@@ -39,10 +38,12 @@ class Simulator:
         self.timeseries: list[tuple[float, float, int, int]] = []
         self.alloc_area = 0.0
         self.preemptions = 0
+        self._oracle = scheduler.profile.oracle
+        # Hide true durations from non-oracle policies once, before the clock starts.
+        self._visible = list(jobs) if self._oracle else [job.without_duration() for job in jobs]
         self._jobs = jobs
         self._by_id: dict[str, JobRun] = {}
         self._tenants: dict[tuple[int, int], list[str]] = {}
-        self._oracle = scheduler.profile.oracle
 
     def run(self) -> None:
         """Advance the clock until every job has finished."""
@@ -67,7 +68,7 @@ class Simulator:
                     if self.progress and done % report_every == 0:
                         self.progress(done, n)
             while i < n and jobs[i].submit <= t:
-                changed |= self._arrive(jobs[i])
+                changed |= self._arrive(jobs[i], self._visible[i])
                 i += 1
             if tick and next_tick <= t:
                 changed = True
@@ -87,42 +88,38 @@ class Simulator:
             self.progress(done, n)
 
     # -- arrivals and decisions ----------------------------------------------------------
-    def _arrive(self, job: Job) -> bool:
+    def _arrive(self, job: Job, visible: Job) -> bool:
         if not self.state.ever_fits(job):
             self.rejected.append(job)
             return False
         run = JobRun(job, float(job.duration or 0.0))
         self._by_id[job.id] = run
         self.runs.append(run)
-        visible = job
-        if not self._oracle and job.duration is not None:
-            visible = copy.copy(job)
-            object.__setattr__(visible, "duration", None)
         self.state.submit(visible)
         return True
 
     def _apply(self, result: CycleResult, now: float) -> None:
-        starts = []
-        for decision in result.decisions:
-            if isinstance(decision, Preempt):
-                self._preempt(self._by_id[decision.job_id], now)
-            elif isinstance(decision, Start):
-                starts.append(decision)
-        for decision in starts:
-            self._start(self._by_id[decision.job_id], decision.placement, now)
+        """Carry out every decision: the state adopts the cycle's reservations in one step."""
+        decisions = result.decisions
+        if not decisions:
+            return
+        victims = [self._by_id[d.job_id] for d in decisions if isinstance(d, Preempt)]
+        old = {run.job.id: self.state.running[run.job.id].placement for run in victims}
+        self.state.assume(result.state, decisions, now)
+        for run in victims:
+            self._preempt(run, old[run.job.id], now)
+        for decision in decisions:
+            if isinstance(decision, Start):
+                self._start(self._by_id[decision.job_id], decision.placement, now)
 
     def _start(self, run: JobRun, placement: Placement, now: float) -> None:
-        state = self.state
-        state.start(run.job.id, placement, now)
         run.queue_delay += now - run.pending_since
         if run.first_start < 0:
             run.first_start = now
         restore = self.config.preemption_overhead_s if run.preemptions else 0.0
         run.segment_start = now
         run.restore_until = run.progress_from = now + restore
-        nodes = state.nodes
-        run.nodes = ";".join(nodes[g.node].name for g in placement.grants)
-        run.gpu_types = ";".join(sorted({nodes[g.node].gpu_type for g in placement.grants}))
+        run.placement = placement
         run.base_speed = self.model.base_speed(run.job, placement)
         if run.job.is_fractional:
             touched = self._share(run, placement, +1)
@@ -142,8 +139,7 @@ class Simulator:
             for other in self._share(run, placement, -1):
                 self._set_speed(other, now)
 
-    def _preempt(self, run: JobRun, now: float) -> None:
-        placement = self.state.preempt(run.job.id).placement
+    def _preempt(self, run: JobRun, placement: Placement, now: float) -> None:
         self._advance(run, now)
         self._close_segment(run, now)
         run.token += 1

@@ -1,0 +1,63 @@
+"""Where the CLI writes: results on stdout, progress and errors on stderr.
+
+Keeping them apart lets ``corral simulate --json > summary.json`` capture clean JSON while the
+user still sees progress and errors in the terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+
+def stdout() -> Console:
+    """A console on the current ``sys.stdout`` (made per call so test runners can swap it)."""
+    return Console()
+
+
+def stderr() -> Console:
+    """A console on the current ``sys.stderr``."""
+    return Console(stderr=True)
+
+
+def print_error(message: str) -> None:
+    """One red ``error: ...`` line on stderr, never wrapped, whatever the message holds."""
+    line = " ".join(message.split())
+    stderr().print(f"[bold red]error:[/] {escape(line)}", soft_wrap=True, highlight=False)
+
+
+@contextmanager
+def job_progress(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A transient progress bar on stderr, fed by a ``progress(done, total)`` callback.
+
+    It draws only on a terminal: redirected output gets no control codes.
+    """
+    console = stderr()
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("jobs"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
+        task = progress.add_task(escape(description), total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update

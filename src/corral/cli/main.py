@@ -1,0 +1,179 @@
+"""The ``corral`` command: replay traces and list what Corral knows.
+
+A thin layer over :func:`corral.api.simulate` and the listing functions, so the command line
+computes exactly what the Python API does. Bad input (any :class:`~corral.model.CorralError`)
+ends in one red ``error:`` line and exit status 2, like a usage error, never a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.table import Table
+
+from corral import __version__
+from corral.api import simulate as run_simulation
+from corral.cli.console import job_progress, print_error, stderr, stdout
+from corral.clusters import list_presets
+from corral.model import CorralError
+from corral.policies import list_policies
+from corral.report import summary_json, summary_table, write_run
+from corral.sim.config import load_sim_config
+from corral.traces import list_formats
+
+BAD_INPUT = 2
+"""Exit status for bad input, the same that click uses for usage errors."""
+
+CLUSTER_SPECS = (
+    ("PRESET", "a cluster preset (listed above)"),
+    ("auto[:LOAD]", "8-GPU nodes, as many as keep the trace's work at LOAD on average "
+                    "(0 < LOAD <= 1, default 0.8)"),
+    ("40x8", "40 nodes of 8 GPUs"),
+    ("300x8:V100,100x4:T4", "groups of NODESxGPUS nodes, each with an optional :GPU_TYPE"),
+    ("FILE.toml", "a TOML file of node groups (see docs/usage.md)"),
+)
+"""The forms ``--cluster`` accepts, as shown by ``corral traces``."""
+
+NO_PUBLISHED_CLUSTER = "none published: defaults to auto"
+
+app = typer.Typer(
+    name="corral",
+    help="Corral: a GPU cluster scheduler for deep-learning jobs, with a trace-driven simulator.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"corral {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True,
+                     help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """Corral: a GPU cluster scheduler for deep-learning jobs, with a trace-driven simulator."""
+
+
+@app.command()
+def simulate(
+    trace: Annotated[
+        str | None,
+        typer.Argument(help="Trace file (CSV, gzipped or not); default: the bundled "
+                            "2,000-job Philly sample.", show_default=False),
+    ] = None,
+    policy: Annotated[
+        str, typer.Option(help="Built-in policy name (see `corral policies`) or a TOML file.")
+    ] = "fifo",
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="Cluster spec: PRESET, 40x8, 300x8:V100,100x4:T4, auto[:LOAD] or a "
+                          "TOML file (see `corral traces`); default: the trace's own cluster, "
+                          "else auto.", show_default=False),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(min=1, help="Replay only the first N jobs by submit time.",
+                     show_default=False),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write summary.json, jobs.csv and timeseries.csv into this folder.",
+                     file_okay=False, show_default=False),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed (recorded in summary.json).")] = 0,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Stop at the first bad trace row instead of "
+                                            "skipping it.")
+    ] = False,
+    sim_config: Annotated[
+        Path | None,
+        typer.Option("--sim-config", help="TOML file with progress-model parameters.",
+                     dir_okay=False, show_default=False),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON on stdout, not a table.")
+    ] = False,
+) -> None:
+    """Replay a trace on a cluster under a policy and report JCT, queueing and utilisation."""
+    try:
+        config = load_sim_config(sim_config) if sim_config is not None else None
+        with job_progress("simulating") as progress:
+            result = run_simulation(trace, policy=policy, cluster=cluster, seed=seed,
+                                    limit=limit, strict=strict, sim_config=config,
+                                    progress=progress)
+    except CorralError as exc:
+        _fail(str(exc))
+    # With --json, stdout carries the JSON alone; every remark goes to stderr.
+    notes = stderr() if as_json else stdout()
+    if as_json:
+        typer.echo(summary_json(result.summary), nl=False)
+    else:
+        stdout().print(summary_table(result))
+    skipped = result.summary.get("skipped") or {}
+    if skipped:
+        counts = ", ".join(f"{reason} {count:,}" for reason, count in skipped.items())
+        notes.print(f"skipped: {counts}", soft_wrap=True, highlight=False, markup=False)
+    if out is not None:
+        try:
+            paths = write_run(result, out)
+        except OSError as exc:
+            _fail(f"{out}: cannot write the run files ({exc.strerror or exc})")
+        names = ", ".join(path.name for path in paths)
+        notes.print(f"wrote {names} to {out}", soft_wrap=True, highlight=False, markup=False)
+
+
+@app.command()
+def traces() -> None:
+    """List the trace formats Corral reads, the cluster presets and the cluster spec forms."""
+    console = stdout()
+    formats = Table(title="Trace formats (told apart by their header line)", title_justify="left")
+    formats.add_column("format", style="bold")
+    formats.add_column("description")
+    formats.add_column("cluster")
+    for fmt in list_formats():
+        published = f"{fmt.cluster} ({fmt.cluster_note})" if fmt.cluster else NO_PUBLISHED_CLUSTER
+        formats.add_row(fmt.name, fmt.description, published)
+    console.print(formats)
+    presets = Table(title="Cluster presets", title_justify="left")
+    presets.add_column("preset", style="bold")
+    presets.add_column("description")
+    for name, description in list_presets():
+        presets.add_row(name, description)
+    console.print(presets)
+    specs = Table(title="Cluster specs (--cluster)", title_justify="left")
+    specs.add_column("form", style="bold")
+    specs.add_column("meaning")
+    for form, meaning in CLUSTER_SPECS:
+        specs.add_row(form, meaning)
+    console.print(specs)
+
+
+@app.command()
+def policies() -> None:
+    """List the built-in scheduling policies."""
+    try:
+        known = list_policies()
+    except CorralError as exc:
+        _fail(str(exc))
+    table = Table(title="Built-in policies (--policy NAME, or a TOML file)", title_justify="left")
+    table.add_column("policy", style="bold")
+    table.add_column("description")
+    for name, description in known:
+        table.add_row(name, description)
+    stdout().print(table)
+
+
+def _fail(message: str) -> NoReturn:
+    """Report bad input on one line and leave with :data:`BAD_INPUT`."""
+    print_error(message)
+    raise typer.Exit(BAD_INPUT)
