@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from corral.traces import TraceError, read_trace
 
@@ -161,11 +162,11 @@ def truncated_gzip(path: Path) -> None:
 
 
 def random_bytes(path: Path) -> None:
-    path.write_bytes(os.urandom(4096).replace(b"\x1f\x8b", b"xx"))
+    path.write_bytes(bytes(range(256)) * 16)
 
 
 def gzip_magic_then_garbage(path: Path) -> None:
-    path.write_bytes(b"\x1f\x8b" + os.urandom(200))
+    path.write_bytes(b"\x1f\x8b\x07" + bytes(range(200)))  # method 7: not deflate
 
 
 def latin1_text(path: Path) -> None:
@@ -260,3 +261,56 @@ def test_filters_never_raise_in_strict_mode(tmp_path: Path) -> None:
     trace = read_trace(path, strict=True)
     assert trace.skipped == {"never_started": 1, "no_gpu": 1}
     assert [job.id for job in trace.jobs] == ["pod-0"]
+
+
+MUTATIONS = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=400),
+        st.sampled_from(["", ",", "\n", "abc", "-1", "1e400", "nan", " ", "\r", '"', "é", "0"]),
+    ),
+    min_size=1,
+    max_size=6,
+)
+GOOD_FILES = [
+    ITP + "a,0,600,1\nb,5,700,2\nc,9,800,4",
+    HELIOS + "0,1,1,1,1,0,84,0,Pass\r\n1,1,8,2,1,5,9,0,Pass\r\n2,2,0,1,1,5,9,0,Failed\r\n",
+    PHILLY + "2017-10-09 07:01:55,66.0,1,66.0,11cb48\n2017-10-09 06:13:03,2951.0,8,1.0,6214e9\n",
+    OPENB
+    + "pod-0,1000,100,1,500,,LS,Running,0,100,0\n"
+    + "pod-1,2000,100,2,1000,A|B,BE,Pending,5,50,\n"
+    + "pod-2,3000,100,0,0,,Burstable,Failed,7,50,9\n",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    base=st.sampled_from(GOOD_FILES),
+    edits=MUTATIONS,
+    compress=st.booleans(),
+    cut=st.one_of(st.none(), st.integers(min_value=0, max_value=600)),
+    strict=st.booleans(),
+)
+def test_damaged_files_never_escape_as_other_errors(
+    tmp_path_factory: pytest.TempPathFactory,
+    base: str,
+    edits: list[tuple[int, str]],
+    compress: bool,
+    cut: int | None,
+    strict: bool,
+) -> None:
+    text = base
+    for position, token in edits:
+        at = position % (len(text) + 1)
+        text = text[:at] + token + text[at + 1 :]
+    data = text.encode()
+    if compress:
+        data = gzip.compress(data)
+    if cut is not None:
+        data = data[:cut]
+    path = tmp_path_factory.mktemp("fuzz") / "trace.csv"
+    path.write_bytes(data)
+    try:
+        trace = read_trace(path, strict=strict)
+    except TraceError:
+        return
+    assert trace.jobs and trace.jobs[0].submit == 0.0

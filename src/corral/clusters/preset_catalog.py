@@ -21,7 +21,7 @@ from corral.model import ConfigError, InvalidSpec, Node
 
 def _rows(file_name: str, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     """(line, row) of a shipped gzip CSV, after checking its header."""
-    data = files("corral.clusters").joinpath("presets", file_name).read_bytes()
+    data = files("corral.clusters").joinpath("presets").joinpath(file_name).read_bytes()
     text = gzip.decompress(data).decode("utf-8")
     reader = csv.DictReader(io.StringIO(text), skipinitialspace=True)
     if tuple(name.strip() for name in reader.fieldnames or ()) != columns:

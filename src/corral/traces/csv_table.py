@@ -141,18 +141,12 @@ class RowChecks:
         """Drop rows whose cell in ``column`` is empty."""
         self.drop(self.blank(column), reason, column, "empty")
 
-    def number(
-        self,
-        column: str,
-        *,
-        missing: str = "missing_time",
-        negative: str = "negative_time",
-        optional: bool = False,
-    ) -> np.ndarray:
-        """Parse a column of finite numbers >= 0; NaN where a cell is empty or bad.
+    def number(self, column: str, *, optional: bool = False) -> np.ndarray:
+        """Parse a column of finite times >= 0 (seconds); NaN where a cell is empty or bad.
 
-        Empty cells drop the row as ``missing`` unless ``optional`` (then the caller decides);
-        unparsable or infinite values as ``bad_number``; negative values as ``negative``.
+        Empty cells drop the row as ``missing_time`` unless ``optional`` (then the caller
+        decides); unparsable or infinite values as ``bad_number``; negative ones as
+        ``negative_time``.
         """
         values = _to_floats(self.frame[column])
         empty = self.blank(column, among=np.isnan(values))
@@ -160,9 +154,9 @@ class RowChecks:
         below = np.zeros_like(bad)
         np.less(values, 0, out=below, where=~bad & ~empty)
         if not optional:
-            self.drop(empty, missing, column, "empty")
+            self.drop(empty, "missing_time", column, "empty")
         self.drop(bad, "bad_number", column, lambda cell: f"{cell!r} is not a finite number")
-        self.drop(below, negative, column, lambda cell: f"{cell!r} is negative")
+        self.drop(below, "negative_time", column, lambda cell: f"{cell!r} is negative")
         values[bad | below] = np.nan
         return values
 

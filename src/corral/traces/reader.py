@@ -61,7 +61,7 @@ def read_trace(
         raise TraceError(f"limit must be a whole number >= 1, got {limit!r}")
     if path is None:
         source, name = SAMPLE_SOURCE, SAMPLE_NAME
-        data = files("corral.traces").joinpath("samples", SAMPLE_FILE).read_bytes()
+        data = files("corral.traces").joinpath("samples").joinpath(SAMPLE_FILE).read_bytes()
     else:
         source, name = os.fspath(path), _stem(path)
         try:

@@ -1,0 +1,45 @@
+"""Model validation: impossible specs are refused with a message naming the problem."""
+
+import pytest
+
+from corral.model import InvalidSpec, Job, Node, Queue, gpus_to_milli
+
+
+@pytest.mark.parametrize("value, milli", [(0.1, 100), ("0.25", 250), (8, 8000), (0, 0)])
+def test_gpus_to_milli_is_exact(value, milli):
+    assert gpus_to_milli(value) == milli
+
+
+@pytest.mark.parametrize("value", [-1, "abc", float("nan"), float("inf"), 0.0001])
+def test_gpus_to_milli_rejects_bad_values(value):
+    with pytest.raises(InvalidSpec):
+        gpus_to_milli(value)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"tasks": 0}, "tasks"),
+    ({"gpu_milli": 1500}, "whole number of GPUs"),
+    ({"gpu_milli": -5}, "negative"),
+    ({"submit": -1.0}, "submit"),
+    ({"duration": float("nan")}, "duration"),
+    ({"cpu_milli": -1}, "CPU"),
+], ids=["no-tasks", "one-and-a-half-gpus", "negative-gpus", "negative-submit", "nan-duration",
+        "negative-cpu"])
+def test_impossible_jobs_are_refused(kwargs, message):
+    args = {"submit": 0.0, **kwargs}
+    with pytest.raises(InvalidSpec, match=message):
+        Job("j", **args)
+
+
+def test_job_shape_and_hidden_duration():
+    j = Job("j", 3.0, tasks=2, gpu_milli=250, duration=50.0, user="u")
+    assert j.gpus == 0.5 and j.is_fractional and j.shape == (2, 250, 0, 0, ())
+    hidden = j.without_duration()
+    assert hidden.duration is None and hidden.user == "u" and hidden.shape == j.shape
+
+
+def test_node_and_queue_validation():
+    with pytest.raises(InvalidSpec):
+        Node("n", -1)
+    with pytest.raises(InvalidSpec):
+        Queue("q", weight=0)
