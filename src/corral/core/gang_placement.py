@@ -40,14 +40,18 @@ def choose_nodes(profile: Profile, state: CycleState, job: Job,
     if nodes.size == 0:
         return unschedulable(GANG, f"no node can host a task of {task_text(job)}")
     cand_fit = fit[nodes]
+    if job.tasks > 1:
+        capped = np.minimum(cand_fit, job.tasks)
+        if int(capped.sum()) < job.tasks:
+            # Not even every free slot makes the whole gang: propose all of them, unscored, and
+            # let the gang permit say no (scoring nodes for a doomed gang is wasted work).
+            return list(zip(nodes.tolist(), capped.tolist(), strict=True))
     chosen: list[tuple[int, int]] = []
-    remaining = 1 if job.tasks == 1 else min(job.tasks, int(np.minimum(cand_fit, job.tasks).sum()))
+    remaining = job.tasks
     scores = profile.scores
-    while remaining:
-        if len(nodes) == 1 or not scores:
-            best = 0
-        else:
-            total = None
+    while True:
+        total = None
+        if len(nodes) > 1:
             for plugin, weight in scores:
                 part = plugin.score(state, job, nodes, cand_fit, remaining)
                 if isinstance(part, float):
@@ -55,14 +59,18 @@ def choose_nodes(profile: Profile, state: CycleState, job: Job,
                 if weight != 1.0:
                     part = part * weight
                 total = part if total is None else total + part
-            best = 0 if total is None else int(total.argmax())
+        if total is not None:
+            if chosen:
+                total[cand_fit == 0] = -np.inf  # nodes already taken
+            best = int(total.argmax())
+        else:
+            best = int(cand_fit.argmax()) if chosen else 0
         take = min(int(cand_fit[best]), remaining)
         chosen.append((int(nodes[best]), take))
         remaining -= take
-        if remaining:
-            nodes = np.delete(nodes, best)
-            cand_fit = np.delete(cand_fit, best)
-    return chosen
+        if not remaining:
+            return chosen
+        cand_fit[best] = 0  # cand_fit is our own copy (fancy indexing copied it)
 
 
 def permit(profile: Profile, state: CycleState, job: Job,

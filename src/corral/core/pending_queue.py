@@ -51,6 +51,9 @@ class PendingQueue:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
     def __iter__(self) -> Iterator[Job]:
         """Jobs in policy order. Do not add or remove while iterating."""
         for entry in self._sorted:

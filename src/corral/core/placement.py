@@ -1,12 +1,15 @@
-"""Where a gang runs: which GPUs of which nodes, and how much of each."""
+"""Where a gang runs: which GPUs of which nodes, and how much of each.
+
+Named tuples rather than frozen dataclasses: one is made per started job on the hot path, and
+a tuple is built several times faster while being just as immutable.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class NodeGrant:
+class NodeGrant(NamedTuple):
     """The part of a gang on one node.
 
     *gpus* lists GPU indices on the node, one entry per grant of *milli* milli-GPUs: a
@@ -20,8 +23,7 @@ class NodeGrant:
     milli: int
 
 
-@dataclass(frozen=True, slots=True)
-class Placement:
+class Placement(NamedTuple):
     """A whole gang's placement: one grant per node used."""
 
     grants: tuple[NodeGrant, ...]

@@ -60,19 +60,19 @@ class Scheduler:
     def cycle(self, cluster: ClusterState, now: float) -> CycleResult:
         """Decide what starts (and what is preempted) now. Does not change *cluster*."""
         result = CycleResult()
-        if not cluster.pending:
-            return result
-        state = result.state = CycleState(cluster, now)
         failed = self._failed
+        version = cluster.capacity_version
         blocking = self.profile.blocking
+        state = None
         for job in cluster.pending:
-            shape = job.shape
-            known = failed.get(shape)
-            if known is not None and known[0] == cluster.capacity_version:
+            known = failed.get(job.shape)
+            if known is not None and known[0] == version:
                 result.waiting[job.id] = known[1]
                 if blocking:
                     break
                 continue
+            if state is None:
+                state = result.state = CycleState(cluster, now)
             status = self._admit(state, job)
             if status.ok:
                 placement, status = self._place(state, job)
@@ -87,7 +87,7 @@ class Scheduler:
                         result.decisions.append(Start(job.id, placement))
                         continue
                 if not state.preempted:
-                    failed[shape] = (cluster.capacity_version, status)
+                    failed[job.shape] = (version, status)
             result.waiting[job.id] = status
             if blocking:
                 break
@@ -112,8 +112,6 @@ class Scheduler:
         status = permit(self.profile, state, job, chosen)
         if not status.ok:
             return None, status
-        if sum(tasks for _, tasks in chosen) != job.tasks:
-            return None, Status(Code.ERROR, ("the policy permitted a partial gang",), "Scheduler")
         return assign_gpus(state, job, chosen), status
 
     def _preempt_for(self, state: CycleState, job: Job, status: Status,

@@ -26,7 +26,9 @@ class ResourceFit:
     def filter(self, state: CycleState, job: Job) -> np.ndarray | None:
         """Tasks of *job* each node can host with its free capacity."""
         milli = job.gpu_milli
-        if milli >= MILLI:
+        if milli == MILLI:
+            fit = state.whole_free  # read-only: the core never writes a filter's answer
+        elif milli > MILLI:
             fit = state.whole_free // (milli // MILLI)
         elif milli > 0:
             fit = (state.gpu_free // milli).sum(axis=1)

@@ -26,7 +26,10 @@ class StrictGang:
 
     def permit(self, state: CycleState, job: Job, chosen: Sequence[tuple[int, int]]) -> Status:
         """SUCCESS only for a whole gang."""
-        placed = sum(tasks for _, tasks in chosen)
+        if len(chosen) == 1:
+            placed = chosen[0][1]
+        else:
+            placed = sum(tasks for _, tasks in chosen)
         if placed < job.tasks:
             largest = max((tasks for _, tasks in chosen), default=0)
             return unschedulable(self.name, f"gang {placed}/{job.tasks} placeable: needs "

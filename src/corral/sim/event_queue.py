@@ -16,23 +16,24 @@ from typing import Any
 class EventQueue:
     """A min-heap of future events."""
 
-    __slots__ = ("_heap", "_seq")
+    __slots__ = ("_seq", "heap")
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Any]] = []
+        self.heap: list[tuple[float, int, Any]] = []
+        """The heap itself, readable (not writable) by the simulator's loop for speed."""
         self._seq = itertools.count()
 
     def push(self, time: float, payload: Any) -> None:
         """Schedule *payload* at *time*."""
-        heapq.heappush(self._heap, (time, next(self._seq), payload))
+        heapq.heappush(self.heap, (time, next(self._seq), payload))
 
     def peek(self) -> float:
         """Time of the next event (infinity if none)."""
-        return self._heap[0][0] if self._heap else float("inf")
+        return self.heap[0][0] if self.heap else float("inf")
 
     def pop(self) -> tuple[float, int, Any]:
         """Remove and return the next event."""
-        return heapq.heappop(self._heap)
+        return heapq.heappop(self.heap)
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self.heap)

@@ -53,14 +53,19 @@ class Simulator:
         report_every = max(1, n // 200)
         last_t, last_alloc = None, 0.0
         next_tick = jobs[0].submit if (tick and n) else float("inf")
-        while i < n or len(events):
-            t = min(jobs[i].submit if i < n else float("inf"), events.peek())
-            if tick and next_tick <= t and (state.pending or state.running):
+        heap, by_id, visible, arrive = events.heap, self._by_id, self._visible, self._arrive
+        pending, running, series = state.pending, state.running, self.timeseries
+        inf = float("inf")
+        while i < n or heap:
+            t = heap[0][0] if heap else inf
+            if i < n and jobs[i].submit < t:
+                t = jobs[i].submit
+            if tick and next_tick <= t and (pending or running):
                 t = next_tick
             changed = False
-            while events.peek() <= t:
+            while heap and heap[0][0] <= t:
                 job_id, token = events.pop()[2]
-                run = self._by_id.get(job_id)
+                run = by_id.get(job_id)
                 if run is not None and run.token == token:
                     self._finish(run, t)
                     done += 1
@@ -68,21 +73,23 @@ class Simulator:
                     if self.progress and done % report_every == 0:
                         self.progress(done, n)
             while i < n and jobs[i].submit <= t:
-                changed |= self._arrive(jobs[i], self._visible[i])
+                changed |= arrive(jobs[i], visible[i])
                 i += 1
             if tick and next_tick <= t:
                 changed = True
                 while next_tick <= t:
                     next_tick += tick
-            if changed and state.pending:
-                self._apply(cycle(state, t), t)
+            if changed and pending:
+                result = cycle(state, t)
+                if result.decisions:
+                    self._apply(result, t)
             alloc = state.allocated_gpu_milli / MILLI
             if last_t is not None:
                 self.alloc_area += last_alloc * (t - last_t)
             last_t, last_alloc = t, alloc
-            row = (t, alloc, len(state.pending), len(state.running))
-            if not self.timeseries or self.timeseries[-1][1:] != row[1:]:
-                self.timeseries.append(row)
+            row = (t, alloc, len(pending), len(running))
+            if not series or series[-1][1:] != row[1:]:
+                series.append(row)
         self.unfinished = [self._by_id[job.id].job for job in state.pending]
         if self.progress:
             self.progress(done, n)
@@ -101,8 +108,6 @@ class Simulator:
     def _apply(self, result: CycleResult, now: float) -> None:
         """Carry out every decision: the state adopts the cycle's reservations in one step."""
         decisions = result.decisions
-        if not decisions:
-            return
         victims = [self._by_id[d.job_id] for d in decisions if isinstance(d, Preempt)]
         old = {run.job.id: self.state.running[run.job.id].placement for run in victims}
         self.state.assume(result.state, decisions, now)
