@@ -134,9 +134,9 @@ def test_scheduling_ticks_run_cycles_without_events():
     seen = []
     cycle = ticking.cycle
 
-    def recording_cycle(state, now):
+    def recording_cycle(state, now, **kw):
         seen.append(now)
-        return cycle(state, now)
+        return cycle(state, now, **kw)
 
     ticking.cycle = recording_cycle
     _, table = simulate_jobs([job("a", 0, duration=20), job("b", 3, duration=5)], nodes(1),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,9 +17,6 @@ from corral.core.decisions import Decision, Preempt, Start
 from corral.core.pending_queue import PendingQueue, SortKey
 from corral.core.placement import Placement
 from corral.model import MILLI, InvalidSpec, Job, Node
-
-if TYPE_CHECKING:
-    from corral.core.cycle_state import CycleState
 
 
 @dataclass(slots=True)
@@ -129,15 +125,12 @@ class ClusterState:
         self.running[job_id] = run
         return run
 
-    def assume(self, cycle: CycleState, decisions: Sequence[Decision], now: float) -> None:
-        """Apply a whole cycle's decisions at once by adopting the capacity the cycle reserved.
+    def assume(self, decisions: Sequence[Decision], now: float) -> None:
+        """Book a cycle's decisions whose capacity the cycle already took in place.
 
-        The kube-scheduler "assume" step: a backend that carries out every decision (the
-        simulator) skips re-applying each placement; one whose binds can fail applies them one
-        by one with :meth:`start` and :meth:`preempt` instead.
+        Only :meth:`Scheduler.cycle` calls this (``assume=True``); it moves jobs between
+        pending and running without touching the free-capacity arrays again.
         """
-        if cycle.cluster is not self:
-            raise ValueError("the cycle state belongs to another cluster")
         for decision in decisions:
             if isinstance(decision, Preempt):
                 run = self.running.pop(decision.job_id)
@@ -149,8 +142,6 @@ class ClusterState:
                 job = self.pending.remove(decision.job_id)
                 self.running[job.id] = RunningJob(job, decision.placement, now)
                 self.allocated_gpu_milli += job.total_gpu_milli
-        self.gpu_free, self.whole_free = cycle.gpu_free, cycle.whole_free
-        self.cpu_free, self.mem_free = cycle.cpu_free, cycle.mem_free
 
     def finish(self, job_id: str) -> RunningJob:
         """A running job ends; its capacity is freed and it is forgotten."""

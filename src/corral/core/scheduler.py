@@ -31,12 +31,8 @@ from corral.model import Job, Node
 
 @dataclass(slots=True)
 class CycleResult:
-    """The decisions of one cycle, for every job it looked at and left waiting, why, and the
-    cycle's state (capacity after its reservations), which a backend may adopt wholesale with
-    :meth:`ClusterState.assume`.
-    """
+    """The decisions of one cycle and, for every job it looked at and left waiting, why."""
 
-    state: CycleState | None = None
     decisions: list[Decision] = field(default_factory=list)
     waiting: dict[str, Status] = field(default_factory=dict)
 
@@ -57,40 +53,54 @@ class Scheduler:
         """An empty cluster state whose pending queue follows this policy's order."""
         return ClusterState(nodes, self.sort_key)
 
-    def cycle(self, cluster: ClusterState, now: float) -> CycleResult:
-        """Decide what starts (and what is preempted) now. Does not change *cluster*."""
+    def cycle(self, cluster: ClusterState, now: float, *, assume: bool = False) -> CycleResult:
+        """Decide what starts (and what is preempted) now.
+
+        By default *cluster* is left as it was found, and the backend applies each decision
+        when it has carried it out (a bind may fail). With *assume* (kube-scheduler's assume
+        step, for a backend that carries out every decision, like the simulator) the decisions
+        are applied to *cluster* here, reusing the capacity the cycle already reserved.
+        """
         result = CycleResult()
+        kept = False
         failed = self._failed
         version = cluster.capacity_version
         blocking = self.profile.blocking
         state = None
-        for job in cluster.pending:
-            known = failed.get(job.shape)
-            if known is not None and known[0] == version:
-                result.waiting[job.id] = known[1]
-                if blocking:
-                    break
-                continue
-            if state is None:
-                state = result.state = CycleState(cluster, now)
-            status = self._admit(state, job)
-            if status.ok:
-                placement, status = self._place(state, job)
-                if placement is not None:
-                    state.reserve(job, placement)
-                    result.decisions.append(Start(job.id, placement))
+        try:
+            for job in cluster.pending:
+                known = failed.get(job.shape)
+                if known is not None and known[0] == version:
+                    result.waiting[job.id] = known[1]
+                    if blocking:
+                        break
                     continue
-                if status.code is not Code.UNRESOLVABLE and self.profile.post_filters:
-                    placement = self._preempt_for(state, job, status, result)
+                if state is None:
+                    state = CycleState(cluster, now)
+                status = self._admit(state, job)
+                if status.ok:
+                    placement, status = self._place(state, job)
                     if placement is not None:
                         state.reserve(job, placement)
                         result.decisions.append(Start(job.id, placement))
                         continue
-                if not state.preempted:
-                    failed[job.shape] = (version, status)
-            result.waiting[job.id] = status
-            if blocking:
-                break
+                    if status.code is not Code.UNRESOLVABLE and self.profile.post_filters:
+                        placement = self._preempt_for(state, job, status, result)
+                        if placement is not None:
+                            state.reserve(job, placement)
+                            result.decisions.append(Start(job.id, placement))
+                            continue
+                    if not state.preempted:
+                        failed[job.shape] = (version, status)
+                result.waiting[job.id] = status
+                if blocking:
+                    break
+            if assume and state is not None:
+                cluster.assume(result.decisions, now)
+                kept = True
+        finally:
+            if state is not None and not kept:
+                state.rollback()
         return result
 
     def _admit(self, state: CycleState, job: Job) -> Status:

@@ -26,10 +26,7 @@ class StrictGang:
 
     def permit(self, state: CycleState, job: Job, chosen: Sequence[tuple[int, int]]) -> Status:
         """SUCCESS only for a whole gang."""
-        if len(chosen) == 1:
-            placed = chosen[0][1]
-        else:
-            placed = sum(tasks for _, tasks in chosen)
+        placed = chosen[0][1] if len(chosen) == 1 else sum(tasks for _, tasks in chosen)
         if placed < job.tasks:
             largest = max((tasks for _, tasks in chosen), default=0)
             return unschedulable(self.name, f"gang {placed}/{job.tasks} placeable: needs "

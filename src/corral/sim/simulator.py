@@ -80,7 +80,7 @@ class Simulator:
                 while next_tick <= t:
                     next_tick += tick
             if changed and pending:
-                result = cycle(state, t)
+                result = cycle(state, t, assume=True)
                 if result.decisions:
                     self._apply(result, t)
             alloc = state.allocated_gpu_milli / MILLI
@@ -106,16 +106,15 @@ class Simulator:
         return True
 
     def _apply(self, result: CycleResult, now: float) -> None:
-        """Carry out every decision: the state adopts the cycle's reservations in one step."""
-        decisions = result.decisions
-        victims = [self._by_id[d.job_id] for d in decisions if isinstance(d, Preempt)]
-        old = {run.job.id: self.state.running[run.job.id].placement for run in victims}
-        self.state.assume(result.state, decisions, now)
-        for run in victims:
-            self._preempt(run, old[run.job.id], now)
-        for decision in decisions:
+        """Book the decisions the cycle already assumed: preemptions first, then starts."""
+        by_id = self._by_id
+        for decision in result.decisions:
+            if isinstance(decision, Preempt):
+                run = by_id[decision.job_id]
+                self._preempt(run, run.placement, now)
+        for decision in result.decisions:
             if isinstance(decision, Start):
-                self._start(self._by_id[decision.job_id], decision.placement, now)
+                self._start(by_id[decision.job_id], decision.placement, now)
 
     def _start(self, run: JobRun, placement: Placement, now: float) -> None:
         run.queue_delay += now - run.pending_since
