@@ -197,9 +197,8 @@ class Simulator:
 
     def _co_tenants(self, run: JobRun) -> int:
         """Other jobs sharing any GPU with *run*."""
-        placement = self.state.running[run.job.id].placement
         others: set[str] = set()
-        for grant in placement.grants:
+        for grant in run.placement.grants:
             for gpu in set(grant.gpus):
                 others.update(self._tenants.get((grant.node, gpu), ()))
         others.discard(run.job.id)
