@@ -70,13 +70,20 @@ def test_consolidated_policy_refuses_a_needlessly_spread_gang():
 
 
 def test_strict_gang_leaves_no_reservation_behind():
-    # A 10-GPU gang cannot fit (7 + 0 free); the greedy policy moves on and a 1-GPU job starts
-    # on the GPUs the failed gang would have taken.
-    result, _ = run_cycle("greedy", nodes(8, 8), [job("big", tasks=10), job("small")],
-                          running=[job("a", tasks=1), job("b", tasks=8)])
+    # 3 free GPUs on each node: a gang of 3 x 2 GPUs finds room for 2 tasks only. The greedy
+    # policy moves on, and a 3-GPU job then starts where the failed gang would have gone.
+    pending = [job("big", tasks=3, gpus=2), job("small", tasks=3)]
+    result, _ = run_cycle("greedy", nodes(8, 8), pending,
+                          running=[job("a", tasks=5), job("b", tasks=5)])
     assert [d.job_id for d in result.decisions] == ["small"]
     assert result.waiting["big"].code is Code.UNSCHEDULABLE
-    assert "gang 7/10 placeable" in result.waiting["big"].message
+    assert "gang 2/3 placeable" in result.waiting["big"].message
+
+
+def test_a_gang_larger_than_all_free_gpus_is_refused_without_a_search():
+    result, _ = run_cycle("greedy", nodes(8, 8), [job("big", tasks=10)],
+                          running=[job("a", tasks=1), job("b", tasks=8)])
+    assert "needs 10 GPUs; 7 free in the whole cluster" in result.waiting["big"].message
 
 
 def test_blocking_fifo_stops_at_the_first_job_that_does_not_fit():

@@ -22,8 +22,8 @@ _Undo = tuple[Job, Placement, int]
 class CycleState:
     """Free capacity as seen by this cycle, and a scratch store for plugins (k8s CycleState)."""
 
-    __slots__ = ("_undo", "cluster", "cpu_free", "data", "gpu_free", "mem_free", "now",
-                 "preempted", "whole_free")
+    __slots__ = ("_undo", "cluster", "cpu_free", "data", "free_gpu_milli", "gpu_free",
+                 "mem_free", "now", "preempted", "whole_free")
 
     def __init__(self, cluster: ClusterState, now: float) -> None:
         self.cluster = cluster
@@ -32,6 +32,8 @@ class CycleState:
         self.whole_free: np.ndarray = cluster.whole_free
         self.cpu_free: np.ndarray = cluster.cpu_free
         self.mem_free: np.ndarray = cluster.mem_free
+        self.free_gpu_milli = cluster.total_gpu_milli - cluster.allocated_gpu_milli
+        """Free GPU capacity of the whole cluster: a gang larger than this cannot fit anywhere."""
         self.preempted: set[str] = set()
         self.data: dict[str, Any] = {}
         self._undo: list[_Undo] | None = []
@@ -43,6 +45,7 @@ class CycleState:
         other.whole_free = self.whole_free.copy()
         other.cpu_free = self.cpu_free.copy()
         other.mem_free = self.mem_free.copy()
+        other.free_gpu_milli = self.free_gpu_milli
         other.preempted = set(self.preempted)
         other._undo = None  # owns its arrays: nothing to roll back
         return other
@@ -51,6 +54,7 @@ class CycleState:
         """Hold *placement*'s capacity for the rest of this cycle."""
         if self._undo is not None:
             self._undo.append((job, placement, -1))
+        self.free_gpu_milli -= job.total_gpu_milli
         apply_grants(self.gpu_free, self.whole_free, self.cpu_free, self.mem_free,
                      job, placement, -1)
 
@@ -58,6 +62,7 @@ class CycleState:
         """Pretend a running job is gone (a preemption victim) for the rest of this cycle."""
         if self._undo is not None:
             self._undo.append((run.job, run.placement, +1))
+        self.free_gpu_milli += run.job.total_gpu_milli
         apply_grants(self.gpu_free, self.whole_free, self.cpu_free, self.mem_free,
                      run.job, run.placement, +1)
         self.preempted.add(run.job.id)
@@ -67,6 +72,7 @@ class CycleState:
         undo = self._undo
         if undo:
             for job, placement, sign in reversed(undo):
+                self.free_gpu_milli -= sign * job.total_gpu_milli
                 apply_grants(self.gpu_free, self.whole_free, self.cpu_free, self.mem_free,
                              job, placement, -sign)
             undo.clear()

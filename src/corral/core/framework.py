@@ -64,8 +64,9 @@ class Filter(Plugin, Protocol):
     """
 
     def filter(self, state: CycleState, job: Job) -> np.ndarray | None:
-        """An int array over all nodes: tasks of *job* each node can host (0 = not this node),
-        or None when this plugin restricts nothing for *job*.
+        """An int (or bool) array over all nodes: tasks of *job* each node can host (0 = not
+        this node; counts may be capped at ``job.tasks``), or None when this plugin restricts
+        nothing for *job*. The core never writes to the returned array.
 
         Read free capacity from *state* (the cycle's view, with this cycle's reservations),
         never from the backend's snapshot directly.

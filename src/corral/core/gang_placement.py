@@ -92,8 +92,14 @@ def assign_gpus(state: CycleState, job: Job, chosen: list[tuple[int, int]]) -> P
     for node, tasks in chosen:
         row = state.gpu_free[node]
         if milli >= MILLI:
-            free = [g for g, left in enumerate(row.tolist()) if left == MILLI]
-            grants.append(NodeGrant(node, tasks, tuple(free[: tasks * (milli // MILLI)]), MILLI))
+            need = tasks * (milli // MILLI)
+            picked = []
+            for g, left in enumerate(row.tolist()):
+                if left == MILLI:
+                    picked.append(g)
+                    if len(picked) == need:
+                        break
+            grants.append(NodeGrant(node, tasks, tuple(picked), MILLI))
         elif milli > 0:
             free = row.copy()
             picked = []

@@ -25,8 +25,8 @@ from corral.core.gang_placement import assign_gpus, choose_nodes, feasible_tasks
 from corral.core.pending_queue import SortKey
 from corral.core.placement import Placement
 from corral.core.profile import Profile
-from corral.core.status import OK, Code, Status, unresolvable
-from corral.model import Job, Node
+from corral.core.status import OK, Code, Status, unresolvable, unschedulable
+from corral.model import MILLI, Job, Node
 
 
 @dataclass(slots=True)
@@ -115,6 +115,10 @@ class Scheduler:
         if not state.cluster.ever_fits(job):
             return None, unresolvable("GangPlacement",
                                       "does not fit this cluster even when it is empty")
+        if job.total_gpu_milli > state.free_gpu_milli:
+            return None, unschedulable(
+                "GangPlacement", f"needs {job.gpus:g} GPUs; {state.free_gpu_milli / MILLI:g} "
+                "free in the whole cluster")
         fit = feasible_tasks(self.profile, state, job)
         chosen = choose_nodes(self.profile, state, job, fit)
         if isinstance(chosen, Status):

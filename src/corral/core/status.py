@@ -7,7 +7,7 @@ exception, and the code tells the cycle what to do next.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class Code(enum.Enum):
@@ -32,11 +32,11 @@ class Status:
     code: Code = Code.SUCCESS
     reasons: tuple[str, ...] = ()
     plugin: str | None = None
+    ok: bool = field(init=False, repr=False, compare=False)
+    """True for SUCCESS (a field, not a property: it is read on every placement)."""
 
-    @property
-    def ok(self) -> bool:
-        """True for SUCCESS."""
-        return self.code is Code.SUCCESS
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ok", self.code is Code.SUCCESS)
 
     @property
     def message(self) -> str:

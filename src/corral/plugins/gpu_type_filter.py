@@ -11,8 +11,6 @@ from corral.core.framework import Filter
 from corral.model import Job
 from corral.plugins import names
 
-_UNLIMITED = np.int64(1 << 40)
-
 
 class GpuTypeFilter:
     """Rules out nodes of GPU types outside ``job.gpu_types``; restricts nothing if it is empty."""
@@ -21,10 +19,11 @@ class GpuTypeFilter:
     extension_points: ClassVar[tuple[str, ...]] = ("filter",)
 
     def filter(self, state: CycleState, job: Job) -> np.ndarray | None:
-        """0 on nodes of other GPU types, unlimited elsewhere."""
+        """0 on nodes of other GPU types; elsewhere the gang's size (a limit that never binds)."""
         if not job.gpu_types:
             return None
-        return np.where(state.cluster.type_mask(job.gpu_types), _UNLIMITED, 0)
+        mask = state.cluster.type_mask(job.gpu_types)
+        return mask if job.tasks == 1 else mask * np.int64(job.tasks)
 
 
 _: Filter = GpuTypeFilter()

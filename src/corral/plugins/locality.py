@@ -57,7 +57,7 @@ class Locality:
     def permit(self, state: CycleState, job: Job, chosen: Sequence[tuple[int, int]]) -> Status:
         """Refuse a gang spread over more nodes than its minimum plus the allowed extra."""
         limit = self.args.max_extra_nodes
-        if limit is None:
+        if limit is None or len(chosen) == 1:
             return OK
         allowed = state.cluster.min_nodes(job) + limit
         if len(chosen) > allowed:

@@ -24,8 +24,23 @@ class ResourceFit:
     extension_points: ClassVar[tuple[str, ...]] = ("filter",)
 
     def filter(self, state: CycleState, job: Job) -> np.ndarray | None:
-        """Tasks of *job* each node can host with its free capacity."""
-        milli = job.gpu_milli
+        """Tasks of *job* each node can host with its free capacity (capped at one for a
+        single-task job, where comparisons are cheaper than divisions)."""
+        milli, cpu, mem = job.gpu_milli, job.cpu_milli, job.memory_mib
+        if job.tasks == 1:
+            if milli == MILLI:
+                fit = state.whole_free > 0
+            elif milli > MILLI:
+                fit = state.whole_free >= milli // MILLI
+            elif milli > 0:
+                fit = (state.gpu_free >= milli).any(axis=1)
+            else:
+                fit = None
+            if cpu:
+                fit = state.cpu_free >= cpu if fit is None else fit & (state.cpu_free >= cpu)
+            if mem:
+                fit = state.mem_free >= mem if fit is None else fit & (state.mem_free >= mem)
+            return fit
         if milli == MILLI:
             fit = state.whole_free  # read-only: the core never writes a filter's answer
         elif milli > MILLI:
@@ -34,13 +49,10 @@ class ResourceFit:
             fit = (state.gpu_free // milli).sum(axis=1)
         else:
             fit = None
-        if job.cpu_milli:
-            cpu = state.cpu_free // job.cpu_milli
-            fit = cpu if fit is None else np.minimum(fit, cpu)
-        if job.memory_mib:
-            mem = state.mem_free // job.memory_mib
-            fit = mem if fit is None else np.minimum(fit, mem)
+        if cpu:
+            fit = state.cpu_free // cpu if fit is None else np.minimum(fit, state.cpu_free // cpu)
+        if mem:
+            fit = state.mem_free // mem if fit is None else np.minimum(fit, state.mem_free // mem)
         return fit
-
 
 _: Filter = ResourceFit()
