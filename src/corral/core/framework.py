@@ -97,6 +97,17 @@ class Permit(Plugin, Protocol):
 
 
 @runtime_checkable
+class NodeLimit(Plugin, Protocol):
+    """Optional, for Permit plugins that cap the nodes a gang may span: saying so up front lets
+    the core stop searching once a placement would exceed the cap, instead of building one
+    only to have it refused."""
+
+    def node_limit(self, state: CycleState, job: Job) -> int | None:
+        """The most nodes *job*'s gang may use, or None for no limit."""
+        ...
+
+
+@runtime_checkable
 class PostFilter(Plugin, Protocol):
     """Nothing fits: whom could we preempt so that this job fits?"""
 

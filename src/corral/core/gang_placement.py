@@ -31,10 +31,11 @@ def feasible_tasks(profile: Profile, state: CycleState, job: Job) -> np.ndarray:
     return fit
 
 
-def choose_nodes(profile: Profile, state: CycleState, job: Job,
-                 fit: np.ndarray) -> list[tuple[int, int]] | Status:
-    """``(node, tasks)`` pairs for as much of the gang as fits (all of it when it can), or why
-    not one task fits. Whether a partial gang is acceptable is for Permit plugins to say.
+def choose_nodes(profile: Profile, state: CycleState, job: Job, fit: np.ndarray,
+                 limit: int | None = None) -> list[tuple[int, int]] | Status:
+    """``(node, tasks)`` pairs for as much of the gang as fits (all of it when it can) on at
+    most *limit* nodes, or why not one task fits. Whether a partial gang is acceptable is for
+    Permit plugins to say.
     """
     nodes = fit.nonzero()[0]
     if nodes.size == 0:
@@ -42,10 +43,16 @@ def choose_nodes(profile: Profile, state: CycleState, job: Job,
     cand_fit = fit[nodes]
     if job.tasks > 1:
         capped = np.minimum(cand_fit, job.tasks)
-        if int(capped.sum()) < job.tasks:
-            # Not even every free slot makes the whole gang: propose all of them, unscored, and
-            # let the gang permit say no (scoring nodes for a doomed gang is wasted work).
-            return list(zip(nodes.tolist(), capped.tolist(), strict=True))
+        reach = int(capped.sum()) if limit is None or limit >= len(capped) else \
+            int(np.partition(capped, len(capped) - limit)[-limit:].sum())
+        if reach < job.tasks:
+            # Not even the best nodes make the whole gang: propose the largest ones, unscored,
+            # just enough to hold it where the cap is what binds, and let the permits say no
+            # (scoring nodes for a doomed gang is wasted work).
+            order = np.argsort(-capped, kind="stable")
+            enough = int(np.searchsorted(np.cumsum(capped[order]), job.tasks)) + 1
+            order = order[:enough]
+            return list(zip(nodes[order].tolist(), capped[order].tolist(), strict=True))
     chosen: list[tuple[int, int]] = []
     remaining = job.tasks
     scores = profile.scores
@@ -68,7 +75,7 @@ def choose_nodes(profile: Profile, state: CycleState, job: Job,
         take = min(int(cand_fit[best]), remaining)
         chosen.append((int(nodes[best]), take))
         remaining -= take
-        if not remaining:
+        if not remaining or len(chosen) == limit:
             return chosen
         cand_fit[best] = 0  # cand_fit is our own copy (fancy indexing copied it)
 

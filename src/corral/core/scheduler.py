@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from corral.core.cluster_state import ClusterState
 from corral.core.cycle_state import CycleState
 from corral.core.decisions import Decision, Preempt, Start
+from corral.core.framework import NodeLimit
 from corral.core.gang_placement import assign_gpus, choose_nodes, feasible_tasks, permit
 from corral.core.pending_queue import SortKey
 from corral.core.placement import Placement
@@ -43,6 +44,7 @@ class Scheduler:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self._failed: dict[tuple, tuple[int, Status]] = {}
+        self._limiters = tuple(p for p in profile.permits if isinstance(p, NodeLimit))
 
     @property
     def sort_key(self) -> SortKey:
@@ -120,13 +122,20 @@ class Scheduler:
                 "GangPlacement", f"needs {job.gpus:g} GPUs; {state.free_gpu_milli / MILLI:g} "
                 "free in the whole cluster")
         fit = feasible_tasks(self.profile, state, job)
-        chosen = choose_nodes(self.profile, state, job, fit)
+        chosen = choose_nodes(self.profile, state, job, fit, self._node_limit(state, job))
         if isinstance(chosen, Status):
             return None, chosen
         status = permit(self.profile, state, job, chosen)
         if not status.ok:
             return None, status
         return assign_gpus(state, job, chosen), status
+
+    def _node_limit(self, state: CycleState, job: Job) -> int | None:
+        """The tightest cap a Permit plugin puts on the nodes *job*'s gang may span."""
+        if job.tasks == 1 or not self._limiters:
+            return None
+        caps = [cap for p in self._limiters if (cap := p.node_limit(state, job)) is not None]
+        return min(caps) if caps else None
 
     def _preempt_for(self, state: CycleState, job: Job, status: Status,
                      result: CycleResult) -> Placement | None:

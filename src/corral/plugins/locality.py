@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from corral.core.cycle_state import CycleState
-from corral.core.framework import MAX_SCORE, Permit, Score
+from corral.core.framework import MAX_SCORE, NodeLimit, Permit, Score
 from corral.core.status import OK, Status, unschedulable
 from corral.model import ConfigError, Job
 from corral.plugins import names
@@ -42,6 +42,7 @@ class Locality:
 
     name: ClassVar[str] = names.LOCALITY
     extension_points: ClassVar[tuple[str, ...]] = ("score", "permit")
+    # It also implements NodeLimit, which the core asks every Permit plugin for.
     Args = LocalityArgs
 
     def __init__(self, args: LocalityArgs | None = None) -> None:
@@ -54,13 +55,17 @@ class Locality:
             return MAX_SCORE
         return np.minimum(fit, remaining) * (MAX_SCORE / remaining)
 
+    def node_limit(self, state: CycleState, job: Job) -> int | None:
+        """The gang's fewest possible nodes plus ``max_extra_nodes`` (None: no limit)."""
+        extra = self.args.max_extra_nodes
+        return None if extra is None else state.cluster.min_nodes(job) + extra
+
     def permit(self, state: CycleState, job: Job, chosen: Sequence[tuple[int, int]]) -> Status:
         """Refuse a gang spread over more nodes than its minimum plus the allowed extra."""
-        limit = self.args.max_extra_nodes
-        if limit is None or len(chosen) == 1:
+        if len(chosen) == 1:
             return OK
-        allowed = state.cluster.min_nodes(job) + limit
-        if len(chosen) > allowed:
+        allowed = self.node_limit(state, job)
+        if allowed is not None and len(chosen) > allowed:
             return unschedulable(self.name, f"would span {len(chosen)} nodes; at most {allowed} "
                                  "allowed (consolidated placement)")
         return OK
@@ -68,3 +73,4 @@ class Locality:
 
 _score: Score = Locality()
 _permit: Permit = Locality()
+_limit: NodeLimit = Locality()
