@@ -40,6 +40,8 @@ class Job:
     shape: tuple[int, int, int, int, tuple[str, ...]] = field(
         init=False, repr=False, compare=False)
     """What placement depends on: jobs of one shape fit, or fail to fit, alike."""
+    total_gpu_milli: int = field(init=False, repr=False, compare=False)
+    """Total milli-GPUs of the gang (exact); a field because the scheduler reads it often."""
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -55,6 +57,7 @@ class Job:
             raise InvalidSpec(f"job {self.id}: duration must be finite and >= 0")
         object.__setattr__(self, "shape", (self.tasks, self.gpu_milli, self.cpu_milli,
                                            self.memory_mib, self.gpu_types))
+        object.__setattr__(self, "total_gpu_milli", self.tasks * self.gpu_milli)
 
     def without_duration(self) -> Job:
         """The same job with its duration hidden, as non-oracle policies must see it.
@@ -76,11 +79,6 @@ class Job:
     def gpus(self) -> float:
         """Total GPUs of the gang, for display and metrics."""
         return self.tasks * self.gpu_milli / MILLI
-
-    @property
-    def total_gpu_milli(self) -> int:
-        """Total milli-GPUs of the gang (exact)."""
-        return self.tasks * self.gpu_milli
 
     @property
     def is_fractional(self) -> bool:

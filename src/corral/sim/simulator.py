@@ -8,6 +8,7 @@ and the progress model.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 
 from corral.core import ClusterState, CycleResult, Preempt, Scheduler, Start
@@ -46,7 +47,21 @@ class Simulator:
         self._tenants: dict[tuple[int, int], list[str]] = {}
 
     def run(self) -> None:
-        """Advance the clock until every job has finished."""
+        """Advance the clock until every job has finished.
+
+        The cyclic garbage collector is paused meanwhile: the loop allocates hundreds of
+        thousands of small objects that form no reference cycles, and repeated full-heap scans
+        cost a fifth of the run. It is restored (and so collects anything left) afterwards.
+        """
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._loop()
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _loop(self) -> None:
         state, events, jobs = self.state, self.events, self._jobs
         cycle, tick = self.scheduler.cycle, self.scheduler.profile.tick_seconds
         n, i, done = len(jobs), 0, 0
