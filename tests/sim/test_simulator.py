@@ -38,18 +38,19 @@ def sample_traces():
     return paths
 
 
+@pytest.mark.parametrize("policy", ["fifo", "fifo-spread"])
 @pytest.mark.parametrize("path", sample_traces(), ids=lambda p: p.name if p else "bundled")
-def test_on_a_cluster_too_big_to_queue_jct_equals_duration_exactly(path):
+def test_on_a_cluster_too_big_to_queue_jct_equals_duration_exactly(path, policy):
     trace = read_trace(path)
     biggest = max(j.tasks for j in trace.jobs)
     cpu = max(j.cpu_milli for j in trace.jobs) * 8 or 64_000
     mem = max(j.memory_mib for j in trace.jobs) * 8 or 512_000
-    # Enough 8-GPU nodes of one type for every job at once; spreading puts each fractional
-    # job on a GPU of its own, so nothing ever waits, shares or spans more nodes than needed.
+    # Enough 8-GPU nodes of one type for every job at once: nothing ever waits or spans more
+    # nodes than it needs (fractional jobs may share a GPU; the default penalty for that is 0).
     per_job = -(-biggest * max(1, max(j.gpu_milli for j in trace.jobs) // 1000) // 8)
     cluster = [Node(f"n{i}", 8, "GPU", cpu, mem) for i in range(len(trace.jobs) * per_job)]
     plain = [j for j in trace.jobs if not j.gpu_types]
-    sim, table = simulate_jobs(plain, cluster, "fifo-spread")
+    sim, table = simulate_jobs(plain, cluster, policy)
     assert len(table) == len(plain)
     for j in plain:
         row = table.loc[j.id]

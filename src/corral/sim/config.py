@@ -5,7 +5,7 @@ file (``corral simulate --sim-config FILE``)::
 
     preemption_overhead_s = 30      # checkpoint + restore, charged when a preempted job resumes
     spread_slowdown = 0.1           # speed /= 1 + 0.1 per node beyond the fewest possible
-    share_slowdown = 0.15           # speed /= 1 + 0.15 per other job sharing one of its GPUs
+    share_slowdown = 0.0            # speed /= 1 + x per other job sharing one of its GPUs
     reference_gpu_type = ""         # the type trace durations were measured on ("" = any)
 
     [gpu_speed]                     # throughput relative to the reference type (default 1.0)
@@ -13,9 +13,12 @@ file (``corral simulate --sim-config FILE``)::
     T4 = 0.4
 
 Trace durations are what jobs took, so a job on the reference GPU type, unshared, on the fewest
-nodes its gang can use runs exactly at trace speed (factor 1). The defaults are deliberately
-mild and round: the spread and sharing penalties are within the ranges measured for
-communication-bound training (Tiresias §2, Gandiva §3), to be replaced by profiled tables.
+nodes its gang can use runs exactly at trace speed (factor 1). The spread penalty is mild and
+round, within the range measured for communication-bound training (Tiresias §2, Gandiva §3).
+The sharing penalty defaults to 0 because the only trace with fractional requests (Alibaba
+openb) measured its durations while pods already shared GPUs, so a penalty would count the
+interference twice; set it to study interference (Gandiva and FGD report 10-30% for common
+co-locations). Profiled tables from the node agent will replace these constants.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ class SimConfig:
 
     preemption_overhead_s: float = 30.0
     spread_slowdown: float = 0.1
-    share_slowdown: float = 0.15
+    share_slowdown: float = 0.0
     reference_gpu_type: str = ""
     gpu_speed: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
