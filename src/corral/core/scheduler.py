@@ -43,7 +43,8 @@ class Scheduler:
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
-        self._failed: dict[tuple, tuple[int, Status]] = {}
+        self._failed: dict[tuple, tuple[tuple[int, int], Status]] = {}
+        """Job shape -> ((cluster id, capacity version), why it did not fit then)."""
         self._limiters = tuple(p for p in profile.permits if isinstance(p, NodeLimit))
 
     @property
@@ -66,7 +67,7 @@ class Scheduler:
         result = CycleResult()
         kept = False
         failed = self._failed
-        version = cluster.capacity_version
+        version = (id(cluster), cluster.capacity_version)
         blocking = self.profile.blocking
         state = None
         try:
