@@ -125,8 +125,7 @@ class Simulator:
         by_id = self._by_id
         for decision in result.decisions:
             if isinstance(decision, Preempt):
-                run = by_id[decision.job_id]
-                self._preempt(run, run.placement, now)
+                self._preempt(by_id[decision.job_id], now)
         for decision in result.decisions:
             if isinstance(decision, Start):
                 self._start(by_id[decision.job_id], decision.placement, now)
@@ -158,7 +157,7 @@ class Simulator:
             for other in self._share(run, placement, -1):
                 self._set_speed(other, now)
 
-    def _preempt(self, run: JobRun, placement: Placement, now: float) -> None:
+    def _preempt(self, run: JobRun, now: float) -> None:
         self._advance(run, now)
         self._close_segment(run, now)
         run.token += 1
@@ -166,7 +165,7 @@ class Simulator:
         run.pending_since = now
         self.preemptions += 1
         if run.job.is_fractional:
-            for other in self._share(run, placement, -1):
+            for other in self._share(run, run.placement, -1):
                 self._set_speed(other, now)
 
     # -- progress ------------------------------------------------------------------------
