@@ -172,3 +172,13 @@ def test_fidelity_against_the_helios_simulator_on_the_first_10k_philly_jobs():
     result = corral.simulate(path, cluster=build_cluster("96x8"), limit=10_000)
     # Reference (REFERENCE-RESULTS.md): Helios FIFO best fit, 27,374 s avg JCT.
     assert result.summary["avg_jct"] == pytest.approx(27_374, rel=0.05)
+
+
+def test_co_tenants_are_not_re_timed_when_their_speed_does_not_change():
+    # Fractional jobs share GPUs (no penalty by default); with non-integer times a needless
+    # re-derivation of the end from the work left would drift from start + duration.
+    jobs = [job(f"f{i}", 0.1 * i, gpus=0.25, duration=0.7 + 1.3 * i) for i in range(12)]
+    _, table = simulate_jobs(jobs, nodes(1))
+    for j in jobs:
+        row = table.loc[j.id]
+        assert row.end == row.start + j.duration, j.id

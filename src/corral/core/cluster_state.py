@@ -8,6 +8,7 @@ owns the state and changes it only through :meth:`ClusterState.submit`, :meth:`s
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,9 @@ class RunningJob:
     job: Job
     placement: Placement
     since: float
+
+
+_SERIALS = itertools.count()
 
 
 class ClusterState:
@@ -63,6 +67,8 @@ class ClusterState:
         self.jobs: dict[str, Job] = {}
         self.pending = PendingQueue(order_key)
         self.running: dict[str, RunningJob] = {}
+        self.serial = next(_SERIALS)
+        """Unique per state object for the life of the process (``id()`` can be reused)."""
         self.capacity_version = 0
         self._type_masks: dict[tuple[str, ...], np.ndarray] = {}
         self._min_nodes: dict[tuple, int] = {}

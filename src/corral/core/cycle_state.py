@@ -67,6 +67,11 @@ class CycleState:
                      run.job, run.placement, +1)
         self.preempted.add(run.job.id)
 
+    @property
+    def reserved(self) -> bool:
+        """True once this cycle has reserved or released anything."""
+        return bool(self._undo)
+
     def rollback(self) -> None:
         """Undo every reservation and release, newest first, restoring the snapshot exactly."""
         undo = self._undo

@@ -66,18 +66,42 @@ def choose_nodes(profile: Profile, state: CycleState, job: Job, fit: np.ndarray,
                 if weight != 1.0:
                     part = part * weight
                 total = part if total is None else total + part
-        if total is not None:
-            if chosen:
-                total[cand_fit == 0] = -np.inf  # nodes already taken
-            best = int(total.argmax())
+        valid = None
+        if limit is not None and len(nodes) > 1:
+            valid = completable(cand_fit, remaining, limit - len(chosen))
+        elif chosen:
+            valid = cand_fit > 0  # nodes already taken have no room left
+        if total is None:
+            best = int(valid.argmax()) if valid is not None else 0  # first that will do
         else:
-            best = int(cand_fit.argmax()) if chosen else 0
+            if valid is not None:
+                total = np.where(valid, total, -np.inf)
+            best = int(total.argmax())
         take = min(int(cand_fit[best]), remaining)
         chosen.append((int(nodes[best]), take))
         remaining -= take
         if not remaining or len(chosen) == limit:
             return chosen
         cand_fit[best] = 0  # cand_fit is our own copy (fancy indexing copied it)
+
+
+def completable(fit: np.ndarray, remaining: int, budget: int) -> np.ndarray:
+    """Nodes from which the *remaining* tasks can still be finished within *budget* nodes: the
+    node's own share plus the best ``budget - 1`` others must reach *remaining*. Picking only
+    such nodes keeps a score-led greedy search from spending its node budget on small nodes
+    when a placement within the budget exists (the largest node always qualifies).
+    """
+    capped = np.minimum(fit, remaining)
+    if budget <= 1:
+        return capped >= remaining
+    if budget > len(capped):
+        return capped > 0
+    top = np.sort(capped)[::-1]
+    best_others = int(top[: budget - 1].sum())
+    # A node among the best budget-1 cannot count itself: the next best stands in for it.
+    others = np.where(capped >= top[budget - 2], best_others - capped + top[budget - 1],
+                      best_others)
+    return (capped > 0) & (capped + others >= remaining)
 
 
 def permit(profile: Profile, state: CycleState, job: Job,

@@ -44,7 +44,7 @@ class Scheduler:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self._failed: dict[tuple, tuple[tuple[int, int], Status]] = {}
-        """Job shape -> ((cluster id, capacity version), why it did not fit then)."""
+        """Cache key -> (stamp, why it did not fit then); see :meth:`_stamp`."""
         self._limiters = tuple(p for p in profile.permits if isinstance(p, NodeLimit))
 
     @property
@@ -67,14 +67,20 @@ class Scheduler:
         result = CycleResult()
         kept = False
         failed = self._failed
-        version = (id(cluster), cluster.capacity_version)
+        stamp = self._stamp(cluster)
         blocking = self.profile.blocking
         state = None
+        fresh: dict[tuple, Status] = {}  # failures found before this cycle reserved anything
+        later: dict[tuple, Status] = {}  # failures found on top of this cycle's reservations
         try:
             for job in cluster.pending:
-                known = failed.get(job.shape)
-                if known is not None and known[0] == version:
-                    result.waiting[job.id] = known[1]
+                key = self._cache_key(job)
+                known = later.get(key) or fresh.get(key)
+                if known is None:
+                    cached = failed.get(key)
+                    known = cached[1] if cached is not None and cached[0] == stamp else None
+                if known is not None:
+                    result.waiting[job.id] = known
                     if blocking:
                         break
                     continue
@@ -94,7 +100,7 @@ class Scheduler:
                             result.decisions.append(Start(job.id, placement))
                             continue
                     if not state.preempted:
-                        failed[job.shape] = (version, status)
+                        (later if state.reserved else fresh)[key] = status
                 result.waiting[job.id] = status
                 if blocking:
                     break
@@ -104,7 +110,24 @@ class Scheduler:
         finally:
             if state is not None and not kept:
                 state.rollback()
+        # A failure on top of this cycle's reservations holds for the cluster only once those
+        # reservations are really taken (assumed); a backend may yet fail to bind them.
+        remembered = {**fresh, **later} if kept else fresh
+        if remembered:
+            stamp = self._stamp(cluster)
+            failed.update((key, (stamp, status)) for key, status in remembered.items())
         return result
+
+    def _stamp(self, cluster: ClusterState) -> tuple[int, int]:
+        """What a cached failure is valid for: this cluster at this capacity. A job that
+        starts later only takes capacity: even as a preemption victim it gives back no more
+        than it took, so it cannot make a cached failure fit."""
+        return (cluster.serial, cluster.capacity_version)
+
+    def _cache_key(self, job: Job) -> tuple:
+        """Jobs with equal keys fit or fail alike: the shape, plus the priority when the
+        policy preempts (a higher priority may find victims where a lower one cannot)."""
+        return (job.shape, job.priority) if self.profile.post_filters else job.shape
 
     def _admit(self, state: CycleState, job: Job) -> Status:
         for plugin in self.profile.admits:

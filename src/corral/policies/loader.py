@@ -39,6 +39,8 @@ from corral.plugins.registry import REGISTRY
 _TOP_KEYS = {"name", "description", "blocking", "tick_seconds", "oracle", "plugins",
              "plugin_args"}
 _GANG_PLUGINS = {"StrictGang"}
+MIN_TICK_SECONDS = 0.001
+"""Finer ticks than a millisecond are below what trace times resolve."""
 
 
 def builtin_policy_names() -> list[str]:
@@ -120,8 +122,8 @@ def parse_policy(text: str, origin: str) -> Profile:
         raise ConfigError(f"{origin}: plugin_args for plugin(s) not in the policy: "
                           f"{sorted(unused_args)}")
     tick = _typed(data, "tick_seconds", (int, float), origin, None)
-    if tick is not None and not tick > 0:
-        raise ConfigError(f"{origin}: tick_seconds must be > 0")
+    if tick is not None and not tick >= MIN_TICK_SECONDS:
+        raise ConfigError(f"{origin}: tick_seconds must be at least {MIN_TICK_SECONDS}")
     return Profile(
         name=name,
         description=_typed(data, "description", str, origin, ""),

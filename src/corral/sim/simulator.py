@@ -9,6 +9,7 @@ and the progress model.
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Callable, Sequence
 
 from corral.core import ClusterState, CycleResult, Preempt, Scheduler, Start
@@ -67,7 +68,8 @@ class Simulator:
         n, i, done = len(jobs), 0, 0
         report_every = max(1, n // 200)
         last_t, last_alloc = None, 0.0
-        next_tick = jobs[0].submit if (tick and n) else float("inf")
+        origin = jobs[0].submit if n else 0.0
+        next_tick = origin if tick else float("inf")
         heap, by_id, visible, arrive = events.heap, self._by_id, self._visible, self._arrive
         pending, running, series = state.pending, state.running, self.timeseries
         inf = float("inf")
@@ -92,7 +94,10 @@ class Simulator:
                 i += 1
             if tick and next_tick <= t:
                 changed = True
-                while next_tick <= t:
+                # Ticks sit at origin + k * tick: computed, not accumulated, so they neither
+                # drift nor take a step per tick across a long idle gap.
+                next_tick = origin + (math.floor((t - origin) / tick) + 1) * tick
+                if next_tick <= t:
                     next_tick += tick
             if changed and pending:
                 result = cycle(state, t, assume=True)
@@ -143,7 +148,7 @@ class Simulator:
             touched = self._share(run, placement, +1)
             self._set_speed(run, now)
             for other in touched:
-                self._set_speed(other, now)
+                self._set_speed(other, now, scheduled=True)
         else:
             self._set_speed(run, now)
 
@@ -155,7 +160,7 @@ class Simulator:
         del self._by_id[run.job.id]
         if run.job.is_fractional:
             for other in self._share(run, placement, -1):
-                self._set_speed(other, now)
+                self._set_speed(other, now, scheduled=True)
 
     def _preempt(self, run: JobRun, now: float) -> None:
         self._advance(run, now)
@@ -166,7 +171,7 @@ class Simulator:
         self.preemptions += 1
         if run.job.is_fractional:
             for other in self._share(run, run.placement, -1):
-                self._set_speed(other, now)
+                self._set_speed(other, now, scheduled=True)
 
     # -- progress ------------------------------------------------------------------------
     def _advance(self, run: JobRun, now: float) -> None:
@@ -175,11 +180,18 @@ class Simulator:
             run.work_left = max(0.0, run.work_left - (now - run.progress_from) * run.speed)
             run.progress_from = now
 
-    def _set_speed(self, run: JobRun, now: float) -> None:
-        """(Re)compute *run*'s speed and (re)schedule its completion."""
-        self._advance(run, now)
+    def _set_speed(self, run: JobRun, now: float, *, scheduled: bool = False) -> None:
+        """(Re)compute *run*'s speed and (re)schedule its completion.
+
+        *scheduled*: a completion is already booked, so if the speed is unchanged nothing is
+        redone (re-deriving the end from the work left would only add rounding error).
+        """
         co = self._co_tenants(run) if run.job.is_fractional else 0
-        run.speed = self.model.with_sharing(run.base_speed, co)
+        speed = self.model.with_sharing(run.base_speed, co)
+        if scheduled and speed == run.speed:
+            return
+        self._advance(run, now)
+        run.speed = speed
         run.token += 1
         end = run.progress_from + run.work_left / run.speed
         self.events.push(end, (run.job.id, run.token))
