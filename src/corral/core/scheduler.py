@@ -44,7 +44,12 @@ class Scheduler:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self._failed: dict[tuple, tuple[tuple[int, int], Status]] = {}
-        """Cache key -> (stamp, why it did not fit then); see :meth:`_stamp`."""
+        """Jobs that fit or fail alike (same shape; same priority too when the policy preempts,
+        as a higher priority may find victims where a lower one cannot) -> ((cluster serial,
+        capacity version), why they did not fit then). A job that starts later only takes
+        capacity, and as a preemption victim gives back no more than it took, so only freed
+        capacity can make a cached failure fit."""
+        self._by_priority = bool(profile.post_filters)
         self._limiters = tuple(p for p in profile.permits if isinstance(p, NodeLimit))
 
     @property
@@ -67,20 +72,23 @@ class Scheduler:
         result = CycleResult()
         kept = False
         failed = self._failed
-        stamp = self._stamp(cluster)
+        stamp = (cluster.serial, cluster.capacity_version)
         blocking = self.profile.blocking
+        by_priority = self._by_priority
         state = None
-        fresh: dict[tuple, Status] = {}  # failures found before this cycle reserved anything
-        later: dict[tuple, Status] = {}  # failures found on top of this cycle's reservations
+        # Failures found in this cycle: key -> (why, found on top of this cycle's reservations)
+        found: dict[tuple, tuple[Status, bool]] = {}
         try:
             for job in cluster.pending:
-                key = self._cache_key(job)
-                known = later.get(key) or fresh.get(key)
-                if known is None:
-                    cached = failed.get(key)
-                    known = cached[1] if cached is not None and cached[0] == stamp else None
+                key = (job.shape, job.priority) if by_priority else job.shape
+                known = found.get(key) if found else None
                 if known is not None:
-                    result.waiting[job.id] = known
+                    known_status: Status | None = known[0]
+                else:
+                    cached = failed.get(key)
+                    known_status = cached[1] if cached is not None and cached[0] == stamp else None
+                if known_status is not None:
+                    result.waiting[job.id] = known_status
                     if blocking:
                         break
                     continue
@@ -100,7 +108,7 @@ class Scheduler:
                             result.decisions.append(Start(job.id, placement))
                             continue
                     if not state.preempted:
-                        (later if state.reserved else fresh)[key] = status
+                        found[key] = (status, state.reserved)
                 result.waiting[job.id] = status
                 if blocking:
                     break
@@ -110,24 +118,14 @@ class Scheduler:
         finally:
             if state is not None and not kept:
                 state.rollback()
-        # A failure on top of this cycle's reservations holds for the cluster only once those
-        # reservations are really taken (assumed); a backend may yet fail to bind them.
-        remembered = {**fresh, **later} if kept else fresh
-        if remembered:
-            stamp = self._stamp(cluster)
-            failed.update((key, (stamp, status)) for key, status in remembered.items())
+        # A failure found on top of this cycle's reservations holds for the cluster only once
+        # those reservations are really taken (assumed): a backend may yet fail to bind them.
+        if found:
+            stamp = (cluster.serial, cluster.capacity_version)
+            for key, (status, on_reservations) in found.items():
+                if kept or not on_reservations:
+                    failed[key] = (stamp, status)
         return result
-
-    def _stamp(self, cluster: ClusterState) -> tuple[int, int]:
-        """What a cached failure is valid for: this cluster at this capacity. A job that
-        starts later only takes capacity: even as a preemption victim it gives back no more
-        than it took, so it cannot make a cached failure fit."""
-        return (cluster.serial, cluster.capacity_version)
-
-    def _cache_key(self, job: Job) -> tuple:
-        """Jobs with equal keys fit or fail alike: the shape, plus the priority when the
-        policy preempts (a higher priority may find victims where a lower one cannot)."""
-        return (job.shape, job.priority) if self.profile.post_filters else job.shape
 
     def _admit(self, state: CycleState, job: Job) -> Status:
         for plugin in self.profile.admits:
