@@ -7,7 +7,7 @@ import pytest
 
 from builders import job, nodes, preemptive_profile, scheduler
 from corral.core import Code, Preempt, Scheduler, Start
-from corral.model import MILLI
+from corral.model import MILLI, Node
 
 
 def run_cycle(policy, cluster_nodes, pending, running=(), now=0.0):
@@ -64,7 +64,7 @@ def test_consolidated_policy_refuses_a_needlessly_spread_gang():
     running = [job("a", tasks=6), job("b", tasks=6)]
     result, _ = run_cycle("fifo", nodes(8, 8), [job("x", tasks=4)], running=running)
     assert not result.decisions
-    assert "at most 1 allowed" in result.waiting["x"].message
+    assert "needs 4 GPUs on one node; at most 2 free" in result.waiting["x"].message
     result, _ = run_cycle("fifo-spread", nodes(8, 8), [job("x", tasks=4)], running=running)
     assert len(placed_nodes(result, "x")) == 2
 
@@ -77,9 +77,22 @@ def test_strict_gang_leaves_no_reservation_behind():
                           running=[job("a", tasks=5), job("b", tasks=5)])
     assert [d.job_id for d in result.decisions] == ["small"]
     assert result.waiting["big"].code is Code.UNSCHEDULABLE
-    assert "gang 2/3 placeable" in result.waiting["big"].message
+    assert "needs 6 GPUs on one node; at most 3 free" in result.waiting["big"].message
 
 
+def test_a_gang_that_may_span_nodes_reports_how_much_of_it_fits():
+    result, _ = run_cycle("fifo-spread", nodes(8, 8), [job("big", tasks=3, gpus=2)],
+                          running=[job("a", tasks=5), job("b", tasks=5)])
+    assert "gang 2/3 placeable: needs 3 x 2 GPU, largest fit 1" in result.waiting["big"].message
+
+
+def test_a_locality_cap_beyond_one_node_is_enforced_by_its_permit():
+    # Three 6-GPU nodes of distinct types, each with 4 GPUs free (pinned jobs hold 2): a gang
+    # of 9 one-GPU tasks could use 2 nodes on an empty cluster, but now needs all 3.
+    cluster = [Node(f"n{i}", 6, t) for i, t in enumerate("ABC")]
+    pinned = [job(f"r{t}", tasks=2, gpu_types=(t,)) for t in "ABC"]
+    result, _ = run_cycle("fifo", cluster, [job("x", tasks=9)], running=pinned)
+    assert "would span 3 nodes; at most 2 allowed" in result.waiting["x"].message
 def test_a_gang_larger_than_all_free_gpus_is_refused_without_a_search():
     result, _ = run_cycle("greedy", nodes(8, 8), [job("big", tasks=10)],
                           running=[job("a", tasks=1), job("b", tasks=8)])

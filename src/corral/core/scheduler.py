@@ -143,8 +143,16 @@ class Scheduler:
             return None, unschedulable(
                 "GangPlacement", f"needs {job.gpus:g} GPUs; {state.free_gpu_milli / MILLI:g} "
                 "free in the whole cluster")
+        limit = self._node_limit(state, job)
+        if limit == 1 and job.gpu_milli >= MILLI:
+            # The policy allows one node: a whole-GPU gang needs that many GPUs free on one.
+            free = int(state.whole_free.max())
+            if free // job.whole_gpus_per_task < job.tasks:
+                return None, unschedulable(
+                    "GangPlacement", f"needs {job.gpus:g} GPUs on one node; at most {free} "
+                    "free on any node")
         fit = feasible_tasks(self.profile, state, job)
-        chosen = choose_nodes(self.profile, state, job, fit, self._node_limit(state, job))
+        chosen = choose_nodes(self.profile, state, job, fit, limit)
         if isinstance(chosen, Status):
             return None, chosen
         status = permit(self.profile, state, job, chosen)
