@@ -36,6 +36,8 @@ class CycleState:
         """Free GPU capacity of the whole cluster: a gang larger than this cannot fit anywhere."""
         self.preempted: set[str] = set()
         self.data: dict[str, Any] = {}
+        """Scratch for plugins, as in kube-scheduler's CycleState: a value one extension point
+        computes once per cycle and another reads, keyed by ``point + plugin name``."""
         self._undo: list[_Undo] | None = []
 
     def clone(self) -> CycleState:

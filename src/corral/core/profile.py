@@ -5,7 +5,7 @@ Built from data (``policies/*.toml``) by :mod:`corral.policies`; the core only r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from corral.core.framework import Admit, Filter, Permit, PostFilter, QueueSort, Score
 
@@ -31,4 +31,3 @@ class Profile:
     tick_seconds: float | None = None
     oracle: bool = False
     description: str = ""
-    args: dict = field(default_factory=dict, compare=False)

@@ -136,7 +136,6 @@ def parse_policy(text: str, origin: str) -> Profile:
         blocking=_typed(data, "blocking", bool, origin, True),
         tick_seconds=float(tick) if tick is not None else None,
         oracle=_typed(data, "oracle", bool, origin, False),
-        args=all_args,
     )
 
 
