@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def test_jobs_sharing_a_gpu_slow_each_other_down_until_one_leaves():
 
 def test_scheduling_ticks_run_cycles_without_events():
     profile = scheduler("fifo").profile
-    ticking = Scheduler(type(profile)(**{**profile.__dict__, "tick_seconds": 7.0}))
+    ticking = Scheduler(dataclasses.replace(profile, tick_seconds=7.0))
     seen = []
     cycle = ticking.cycle
 

@@ -31,6 +31,20 @@ def feasible_tasks(profile: Profile, state: CycleState, job: Job) -> np.ndarray:
     return fit
 
 
+def weighted_scores(profile: Profile, state: CycleState, job: Job,
+                    nodes: np.ndarray, fit: np.ndarray, remaining: int) -> np.ndarray | None:
+    """The profile's weighted score sum over *nodes*, or None when every score is uniform."""
+    total = None
+    for plugin, weight in profile.scores:
+        part = plugin.score(state, job, nodes, fit, remaining)
+        if isinstance(part, float):
+            continue
+        if weight != 1.0:
+            part = part * weight
+        total = part if total is None else total + part
+    return total
+
+
 def choose_nodes(profile: Profile, state: CycleState, job: Job, fit: np.ndarray,
                  limit: int | None = None) -> list[tuple[int, int]] | Status:
     """``(node, tasks)`` pairs for as much of the gang as fits (all of it when it can) on at
@@ -58,14 +72,8 @@ def choose_nodes(profile: Profile, state: CycleState, job: Job, fit: np.ndarray,
     scores = profile.scores
     while True:
         total = None
-        if len(nodes) > 1:
-            for plugin, weight in scores:
-                part = plugin.score(state, job, nodes, cand_fit, remaining)
-                if isinstance(part, float):
-                    continue
-                if weight != 1.0:
-                    part = part * weight
-                total = part if total is None else total + part
+        if len(nodes) > 1 and scores:
+            total = weighted_scores(profile, state, job, nodes, cand_fit, remaining)
         valid = None
         if limit is not None and len(nodes) > 1:
             valid = completable(cand_fit, remaining, limit - len(chosen))

@@ -15,7 +15,7 @@ from corral.core.cycle_state import CycleState
 from corral.core.framework import MAX_SCORE, Score
 from corral.model import Job
 from corral.plugins import names
-from corral.plugins.leftover_gpus import leftover_share
+from corral.plugins.leftover_gpus import free_share, taken_share
 
 
 class BestFit:
@@ -27,7 +27,8 @@ class BestFit:
     def score(self, state: CycleState, job: Job, nodes: np.ndarray, fit: np.ndarray,
               remaining: int) -> np.ndarray:
         """Higher for tighter fits."""
-        return MAX_SCORE - leftover_share(state, job, nodes, fit, remaining, MAX_SCORE)
+        taken = taken_share(state, job, fit, remaining, MAX_SCORE)
+        return (MAX_SCORE + taken) - free_share(state, job, nodes, MAX_SCORE)
 
 
 _: Score = BestFit()

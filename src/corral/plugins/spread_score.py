@@ -14,7 +14,7 @@ from corral.core.cycle_state import CycleState
 from corral.core.framework import MAX_SCORE, Score
 from corral.model import Job
 from corral.plugins import names
-from corral.plugins.leftover_gpus import leftover_share
+from corral.plugins.leftover_gpus import free_share, taken_share
 
 
 class Spread:
@@ -26,7 +26,8 @@ class Spread:
     def score(self, state: CycleState, job: Job, nodes: np.ndarray, fit: np.ndarray,
               remaining: int) -> np.ndarray:
         """Higher for emptier nodes."""
-        return leftover_share(state, job, nodes, fit, remaining, MAX_SCORE)
+        return free_share(state, job, nodes, MAX_SCORE) - taken_share(
+            state, job, fit, remaining, MAX_SCORE)
 
 
 _: Score = Spread()
