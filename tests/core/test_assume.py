@@ -36,7 +36,7 @@ def build(policy, nodes, jobs):
 @given(st.lists(st.sampled_from([1, 2, 4, 8]), min_size=1, max_size=4),
        st.lists(st.tuples(st.sampled_from(SHARES), st.integers(1, 3), st.integers(0, 2)),
                 min_size=1, max_size=12),
-       st.sampled_from(["fifo", "fifo-spread", "greedy", "preemptive"]))
+       st.sampled_from(["fifo", "fifo-spread", "greedy", "preemptive", "tiresias", "srtf-oracle"]))
 def test_assume_equals_applying_each_decision(node_gpus, specs, policy):
     nodes = [Node(f"n{i}", g, "GPU", 16_000, 64_000) for i, g in enumerate(node_gpus)]
     first = [Job(f"a{i}", 0.0, tasks=1 if m < 1000 else t, gpu_milli=m, cpu_milli=1000,
@@ -56,7 +56,7 @@ def test_assume_equals_applying_each_decision(node_gpus, specs, policy):
             assert same(before, snapshot(state)), "a cycle changed the snapshot"
             for d in result.decisions:
                 if isinstance(d, Preempt):
-                    state.preempt(d.job_id)
+                    state.preempt(d.job_id, 1.0)
             for d in result.decisions:
                 if isinstance(d, Start):
                     state.start(d.job_id, d.placement, 1.0)

@@ -83,7 +83,8 @@ class CheckedSimulator(Simulator):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(workloads(), st.sampled_from(["fifo", "fifo-spread", "greedy", "preemptive"]))
+@given(workloads(), st.sampled_from(["fifo", "fifo-spread", "greedy", "preemptive", "tiresias",
+                                    "srtf-oracle"]))
 def test_invariants_hold_for_any_workload(workload, policy):
     cluster, jobs = workload
     sched = Scheduler(preemptive_profile()) if policy == "preemptive" else scheduler(policy)

@@ -9,13 +9,14 @@ owns the state and changes it only through :meth:`ClusterState.submit`, :meth:`s
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from corral.core.decisions import Decision, Preempt, Start
-from corral.core.pending_queue import PendingQueue, SortKey
+from corral.core.pending_queue import PendingQueue
 from corral.core.placement import Placement
 from corral.model import MILLI, InvalidSpec, Job, Node
 
@@ -31,6 +32,9 @@ class RunningJob:
 
 _SERIALS = itertools.count()
 
+OrderKey = Callable[[Job, "ClusterState", float], Any]
+"""A QueueSort plugin's ``sort_key(job, cluster, now)``."""
+
 
 class ClusterState:
     """Nodes with their free GPUs (per GPU, in milli-GPU), CPU and memory; pending and running jobs.
@@ -40,7 +44,7 @@ class ClusterState:
     scheduler skip it without a placement search.
     """
 
-    def __init__(self, nodes: Sequence[Node], order_key: SortKey) -> None:
+    def __init__(self, nodes: Sequence[Node], order_key: OrderKey) -> None:
         if not nodes:
             raise InvalidSpec("a cluster needs at least one node")
         names = [n.name for n in nodes]
@@ -65,7 +69,18 @@ class ClusterState:
         self.max_node_gpu_milli = width * MILLI
         self.allocated_gpu_milli = 0
         self.jobs: dict[str, Job] = {}
-        self.pending = PendingQueue(order_key)
+        self.clock = 0.0
+        """The time of the latest change a backend reported; pending-queue keys use it."""
+        self.attained: dict[str, float] = {}
+        """GPU-seconds each job received in its finished run segments (before preemptions)."""
+        self.last_run: dict[str, float] = {}
+        """Length of each preempted job's last run segment (for starvation rules)."""
+        self.pending_since: dict[str, float] = {}
+        """When each pending job started waiting (its submit, or its last preemption)."""
+        self.preemptions: dict[str, int] = {}
+        """How often each job has been preempted so far."""
+        self._order_key = order_key
+        self.pending = PendingQueue(lambda job: order_key(job, self, self.clock))
         self.running: dict[str, RunningJob] = {}
         self.serial = next(_SERIALS)
         """Unique per state object for the life of the process (``id()`` can be reused)."""
@@ -116,16 +131,33 @@ class ClusterState:
         return self.min_nodes(job) > 0
 
     # -- changes (backends only) ---------------------------------------------------------
-    def submit(self, job: Job) -> None:
-        """A new job arrives and waits."""
+    def order_of(self, job: Job, now: float) -> Any:
+        """The policy's queue key for *job* at *now*, pending or running (preemption compares
+        a waiting job with running ones by it)."""
+        return self._order_key(job, self, now)
+
+    def attained_service(self, job_id: str, now: float) -> float:
+        """GPU-seconds *job_id* has received up to *now*, the current run segment included."""
+        done = self.attained.get(job_id, 0.0)
+        run = self.running.get(job_id)
+        if run is not None and now > run.since:
+            done += run.job.total_gpu_milli / MILLI * (now - run.since)
+        return done
+
+    def submit(self, job: Job, now: float | None = None) -> None:
+        """A new job arrives and waits (at *now*, by default its submit time)."""
         if job.id in self.jobs:
             raise InvalidSpec(f"job {job.id} was submitted twice")
+        self.clock = job.submit if now is None else now
         self.jobs[job.id] = job
+        self.pending_since[job.id] = self.clock
         self.pending.add(job)
 
     def start(self, job_id: str, placement: Placement, now: float) -> RunningJob:
         """Move a pending job onto *placement*, taking its capacity."""
+        self.clock = now
         job = self.pending.remove(job_id)
+        del self.pending_since[job_id]
         self._take(job, placement, -1)
         run = RunningJob(job, placement, now)
         self.running[job_id] = run
@@ -137,29 +169,39 @@ class ClusterState:
         Only :meth:`Scheduler.cycle` calls this (``assume=True``); it moves jobs between
         pending and running without touching the free-capacity arrays again.
         """
+        self.clock = now
         for decision in decisions:
             if isinstance(decision, Preempt):
                 run = self.running.pop(decision.job_id)
                 self.allocated_gpu_milli -= run.job.total_gpu_milli
+                self._book_segment(run, now)
                 self.pending.add(run.job)
                 self.capacity_version += 1
         for decision in decisions:
             if isinstance(decision, Start):
                 job = self.pending.remove(decision.job_id)
+                del self.pending_since[job.id]
                 self.running[job.id] = RunningJob(job, decision.placement, now)
                 self.allocated_gpu_milli += job.total_gpu_milli
 
-    def finish(self, job_id: str) -> RunningJob:
+    def finish(self, job_id: str, now: float | None = None) -> RunningJob:
         """A running job ends; its capacity is freed and it is forgotten."""
+        if now is not None:
+            self.clock = now
         run = self.running.pop(job_id)
         self._take(run.job, run.placement, +1)
         del self.jobs[job_id]
+        self.attained.pop(job_id, None)
+        self.last_run.pop(job_id, None)
+        self.preemptions.pop(job_id, None)
         return run
 
-    def preempt(self, job_id: str) -> RunningJob:
-        """A running job is evicted whole and waits again."""
+    def preempt(self, job_id: str, now: float) -> RunningJob:
+        """A running job is evicted whole at *now* and waits again."""
+        self.clock = now
         run = self.running.pop(job_id)
         self._take(run.job, run.placement, +1)
+        self._book_segment(run, now)
         self.pending.add(run.job)
         return run
 
@@ -167,7 +209,26 @@ class ClusterState:
         """A pending job is cancelled."""
         job = self.pending.remove(job_id)
         del self.jobs[job_id]
+        self.pending_since.pop(job_id, None)
+        self.attained.pop(job_id, None)
+        self.last_run.pop(job_id, None)
+        self.preemptions.pop(job_id, None)
         return job
+
+    def rekey(self, now: float) -> None:
+        """Recompute the pending order's keys at *now* (orders that change as jobs wait)."""
+        self.clock = now
+        self.pending.rekey()
+
+    def _book_segment(self, run: RunningJob, now: float) -> None:
+        """Credit a run segment that ended at *now* to the job's attained service."""
+        span = max(0.0, now - run.since)
+        job_id = run.job.id
+        self.attained[job_id] = self.attained.get(job_id, 0.0) + \
+            run.job.total_gpu_milli / MILLI * span
+        self.last_run[job_id] = span
+        self.pending_since[job_id] = now
+        self.preemptions[job_id] = self.preemptions.get(job_id, 0) + 1
 
     def _take(self, job: Job, placement: Placement, sign: int) -> None:
         """Give back (sign +1) or take (sign -1) the capacity *placement* names."""

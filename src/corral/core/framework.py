@@ -18,6 +18,7 @@ from corral.core.status import Status
 from corral.model import Job
 
 if TYPE_CHECKING:
+    from corral.core.cluster_state import ClusterState
     from corral.core.cycle_state import CycleState
 
 MAX_SCORE = 100.0
@@ -38,12 +39,20 @@ class Plugin(Protocol):
 class QueueSort(Plugin, Protocol):
     """Which pending job goes first."""
 
-    def sort_key(self, job: Job) -> Any:
-        """A key for *job*, smaller first; computed once when the job enters the queue.
+    def sort_key(self, job: Job, cluster: ClusterState, now: float) -> Any:
+        """A key for *job* at *now*, smaller first; computed when the job enters the queue
+        (submitted or preempted) and again whenever the cluster is re-keyed.
 
         Ties keep arrival order. Keys must be comparable with each other (tuples of numbers).
+        *cluster* offers what a key may depend on beyond the job: attained service
+        (:meth:`ClusterState.attained_service`), how long the job has waited
+        (``cluster.pending_since``), its last run (``cluster.last_run``). Preemption plugins
+        compare running jobs by the same key, so it must be defined for them too.
         """
         ...
+
+    # Optional: ``rekey_seconds: float``: the key changes as jobs wait, so the scheduler
+    # re-keys the pending queue at most this often.
 
 
 @runtime_checkable

@@ -59,6 +59,13 @@ class PendingQueue:
         for entry in self._sorted:
             yield entry[2]
 
+    def rekey(self) -> None:
+        """Recompute every key (for orders that change with time, such as starvation
+        promotion); arrival order among equal keys is kept."""
+        entries = [(self._key(job), seq, job) for _, seq, job in self._sorted]
+        self._entries = {entry[2].id: entry for entry in entries}
+        self._sorted = SortedList(entries)
+
     def head(self) -> Job | None:
         """The first job in policy order, or None when empty."""
         return self._sorted[0][2] if self._entries else None

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from corral.core.cluster_state import ClusterState
 from corral.core.cycle_state import CycleState
 from corral.core.decisions import Decision, Preempt, Start
-from corral.core.framework import NodeLimit
+from corral.core.framework import NodeLimit, PostFilter
 from corral.core.gang_placement import assign_gpus, choose_nodes, feasible_tasks, permit
-from corral.core.pending_queue import SortKey
 from corral.core.placement import Placement
 from corral.core.profile import Profile
 from corral.core.status import OK, Code, Status, unresolvable, unschedulable
@@ -44,22 +43,16 @@ class Scheduler:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self._failed: dict[tuple, tuple[tuple[int, int], Status]] = {}
-        """Jobs that fit or fail alike (same shape; same priority too when the policy preempts,
-        as a higher priority may find victims where a lower one cannot) -> ((cluster serial,
-        capacity version), why they did not fit then). A job that starts later only takes
-        capacity, and as a preemption victim gives back no more than it took, so only freed
-        capacity can make a cached failure fit."""
-        self._by_priority = bool(profile.post_filters)
+        """Job shape -> ((cluster serial, capacity version), why it did not fit then): jobs of
+        one shape fit or fail alike, and only freed capacity can make a failure fit. (Whether
+        preemption could help is asked again each cycle: victims depend on more than shape.)"""
+        self._rekey_seconds: float | None = getattr(profile.queue_sort, "rekey_seconds", None)
+        self._last_rekey: dict[int, float] = {}
         self._limiters = tuple(p for p in profile.permits if isinstance(p, NodeLimit))
-
-    @property
-    def sort_key(self) -> SortKey:
-        """The pending-queue key of this policy."""
-        return self.profile.queue_sort.sort_key
 
     def new_state(self, nodes: list[Node] | tuple[Node, ...]) -> ClusterState:
         """An empty cluster state whose pending queue follows this policy's order."""
-        return ClusterState(nodes, self.sort_key)
+        return ClusterState(nodes, self.profile.queue_sort.sort_key)
 
     def cycle(self, cluster: ClusterState, now: float, *, assume: bool = False) -> CycleResult:
         """Decide what starts (and what is preempted) now.
@@ -69,46 +62,53 @@ class Scheduler:
         step, for a backend that carries out every decision, like the simulator) the decisions
         are applied to *cluster* here, reusing the capacity the cycle already reserved.
         """
+        self._maybe_rekey(cluster, now)
         result = CycleResult()
         kept = False
         failed = self._failed
         stamp = (cluster.serial, cluster.capacity_version)
         blocking = self.profile.blocking
-        by_priority = self._by_priority
+        preempting = bool(self.profile.post_filters)
         state = None
-        # Failures found in this cycle: key -> (why, found on top of this cycle's reservations)
+        # Placement failures found in this cycle: shape -> (why, found on top of reservations)
         found: dict[tuple, tuple[Status, bool]] = {}
+        # (shape, preemption rank) whose victim search failed in this cycle: a job later in the
+        # queue with the same shape and rank cannot find more victims.
+        hopeless: set[tuple] = set()
         try:
             for job in cluster.pending:
-                key = (job.shape, job.priority) if by_priority else job.shape
-                known = found.get(key) if found else None
-                if known is not None:
-                    known_status: Status | None = known[0]
-                else:
-                    cached = failed.get(key)
-                    known_status = cached[1] if cached is not None and cached[0] == stamp else None
-                if known_status is not None:
-                    result.waiting[job.id] = known_status
-                    if blocking:
-                        break
-                    continue
-                if state is None:
-                    state = CycleState(cluster, now)
-                status = self._admit(state, job)
-                if status.ok:
-                    placement, status = self._place(state, job)
-                    if placement is not None:
-                        state.reserve(job, placement)
-                        result.decisions.append(Start(job.id, placement))
-                        continue
-                    if status.code is not Code.UNRESOLVABLE and self.profile.post_filters:
-                        placement = self._preempt_for(state, job, status, result)
+                shape = job.shape
+                known = found.get(shape) if found else None
+                status = known[0] if known is not None else None
+                if status is None:
+                    cached = failed.get(shape)
+                    if cached is not None and cached[0] == stamp:
+                        status = cached[1]
+                if status is None or preempting:
+                    if state is None:
+                        state = CycleState(cluster, now)
+                    admitted = self._admit(state, job)
+                    if not admitted.ok:
+                        status = admitted
+                    elif status is None:
+                        placement, status = self._place(state, job)
                         if placement is not None:
                             state.reserve(job, placement)
                             result.decisions.append(Start(job.id, placement))
                             continue
-                    if not state.preempted:
-                        found[key] = (status, state.reserved)
+                        if not state.preempted:
+                            found[shape] = (status, state.reserved)
+                    if admitted.ok and preempting and status.code is not Code.UNRESOLVABLE:
+                        rank = (shape, *(self._rank(plugin, job)
+                                         for plugin in self.profile.post_filters))
+                        if rank not in hopeless:
+                            placement = self._preempt_for(state, job, status, result)
+                            if placement is not None:
+                                state.reserve(job, placement)
+                                result.decisions.append(Start(job.id, placement))
+                                found.clear()  # capacity came back: earlier verdicts are stale
+                                continue
+                            hopeless.add(rank)
                 result.waiting[job.id] = status
                 if blocking:
                     break
@@ -126,6 +126,20 @@ class Scheduler:
                 if kept or not on_reservations:
                     failed[key] = (stamp, status)
         return result
+
+    @staticmethod
+    def _rank(plugin: PostFilter, job: Job) -> object:
+        """The plugin's preemption rank of *job*, or the job itself when it declares none."""
+        rank = getattr(plugin, "preemption_rank", None)
+        return job.id if rank is None else rank(job)
+
+    def _maybe_rekey(self, cluster: ClusterState, now: float) -> None:
+        """Re-key the pending order if the policy's order changes as jobs wait (the one change
+        a cycle makes to the snapshot besides an assume: order, never capacity)."""
+        every = self._rekey_seconds
+        if every is not None and now - self._last_rekey.get(cluster.serial, -every) >= every:
+            cluster.rekey(now)
+            self._last_rekey[cluster.serial] = now
 
     def _admit(self, state: CycleState, job: Job) -> Status:
         for plugin in self.profile.admits:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from corral.core.cluster_state import ClusterState
 from corral.core.framework import QueueSort
 from corral.model import Job
 from corral.plugins import names
@@ -15,7 +16,7 @@ class FifoOrder:
     name: ClassVar[str] = names.FIFO_ORDER
     extension_points: ClassVar[tuple[str, ...]] = ("queue_sort",)
 
-    def sort_key(self, job: Job) -> tuple[float]:
+    def sort_key(self, job: Job, cluster: ClusterState, now: float) -> tuple[float]:
         """Submit time."""
         return (job.submit,)
 

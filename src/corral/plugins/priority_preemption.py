@@ -3,7 +3,7 @@
 The Kubernetes ``DefaultPreemption`` idea at gang granularity: a victim gang is evicted whole
 (never half), only jobs of strictly lower priority that are preemptible qualify, and victims
 are taken lowest priority first, then most recently started first (least work lost), until the
-job fits. Victims that turn out unnecessary are given back, smallest first.
+job fits (:mod:`corral.plugins.victim_search`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from corral.core.framework import PostFilter
 from corral.core.status import Status
 from corral.model import Job
 from corral.plugins import names
+from corral.plugins.victim_search import fewest_victims
 
 
 class PriorityPreemption:
@@ -24,37 +25,19 @@ class PriorityPreemption:
     name: ClassVar[str] = names.PRIORITY_PREEMPTION
     extension_points: ClassVar[tuple[str, ...]] = ("post_filter",)
 
+    def preemption_rank(self, job: Job) -> int:
+        """Only priority decides which jobs may be victims."""
+        return job.priority
+
     def post_filter(self, state: CycleState, job: Job, status: Status,
                     fits: Callable[[CycleState], bool]) -> list[str]:
         """Victims (job ids) or [] when evicting every candidate would still not suffice."""
-        running = state.cluster.running
         candidates = sorted(
-            (run for run in running.values()
+            (run for run in state.cluster.running.values()
              if run.job.preemptible and run.job.priority < job.priority
              and run.job.id not in state.preempted),
             key=lambda run: (run.job.priority, -run.since),
         )
-        if not candidates:
-            return []
-        trial = state.clone()
-        victims: list[str] = []
-        for run in candidates:
-            trial.release(run)
-            victims.append(run.job.id)
-            if fits(trial):
-                break
-        else:
-            return []
-        for victim in sorted(victims, key=lambda v: running[v].job.total_gpu_milli):
-            if len(victims) == 1:
-                break
-            trial = state.clone()
-            rest = [v for v in victims if v != victim]
-            for other in rest:
-                trial.release(running[other])
-            if fits(trial):
-                victims = rest
-        return victims
-
+        return fewest_victims(state, candidates, fits, job.total_gpu_milli)
 
 _: PostFilter = PriorityPreemption()

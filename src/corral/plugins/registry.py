@@ -10,16 +10,21 @@ from corral.model import ConfigError
 from corral.plugins.best_fit_score import BestFit
 from corral.plugins.fifo_order import FifoOrder
 from corral.plugins.gpu_type_filter import GpuTypeFilter
+from corral.plugins.las_order import LasOrder
 from corral.plugins.locality import Locality
+from corral.plugins.order_preemption import OrderPreemption
 from corral.plugins.priority_preemption import PriorityPreemption
 from corral.plugins.resource_fit import ResourceFit
 from corral.plugins.spread_score import Spread
+from corral.plugins.srtf_order import SrtfOrder
 from corral.plugins.strict_gang import StrictGang
 
 REGISTRY: dict[str, type] = {
     cls.name: cls
     for cls in (
         FifoOrder,
+        LasOrder,
+        SrtfOrder,
         ResourceFit,
         GpuTypeFilter,
         BestFit,
@@ -27,6 +32,7 @@ REGISTRY: dict[str, type] = {
         Locality,
         StrictGang,
         PriorityPreemption,
+        OrderPreemption,
     )
 }
 

@@ -121,6 +121,12 @@ def parse_policy(text: str, origin: str) -> Profile:
     if unused_args:
         raise ConfigError(f"{origin}: plugin_args for plugin(s) not in the policy: "
                           f"{sorted(unused_args)}")
+    oracle = _typed(data, "oracle", bool, origin, False)
+    needs_oracle = sorted({n for point in entries.values() for n, _ in point
+                           if getattr(REGISTRY.get(n), "needs_oracle", False)})
+    if needs_oracle and not oracle:
+        raise ConfigError(f"{origin}: {', '.join(needs_oracle)} reads true job durations; "
+                          "declare the policy with oracle = true (and say oracle in its name)")
     tick = _typed(data, "tick_seconds", (int, float), origin, None)
     if tick is not None and not tick >= MIN_TICK_SECONDS:
         raise ConfigError(f"{origin}: tick_seconds must be at least {MIN_TICK_SECONDS}")
@@ -135,7 +141,7 @@ def parse_policy(text: str, origin: str) -> Profile:
         post_filters=tuple(instance(n, "post_filter") for n, _ in entries["post_filter"]),
         blocking=_typed(data, "blocking", bool, origin, True),
         tick_seconds=float(tick) if tick is not None else None,
-        oracle=_typed(data, "oracle", bool, origin, False),
+        oracle=oracle,
     )
 
 

@@ -153,7 +153,7 @@ class Simulator:
             self._set_speed(run, now)
 
     def _finish(self, run: JobRun, now: float) -> None:
-        placement = self.state.finish(run.job.id).placement
+        placement = self.state.finish(run.job.id, now).placement
         self._close_segment(run, now)
         run.work_left = 0.0
         run.end = now

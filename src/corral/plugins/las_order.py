@@ -1,0 +1,75 @@
+"""LasOrder (QueueSort): Tiresias' discretised two-dimensional least-attained-service order.
+
+Tiresias (Gu et al., NSDI'19, §3.1, "2D-LAS"): a job's priority is the GPU-time it has received
+(GPUs x time run), discretised into a few queues by thresholds, so that short jobs finish
+quickly without anyone knowing durations; within a queue, first come first served. With
+preemption by queue order (``OrderPreemption``) a job that crosses a threshold yields to the
+waiting jobs of higher queues. Starvation prevention (§3.1): a job that has waited longer than
+``starvation_factor`` times its last run goes back to the highest queue.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import ClassVar
+
+from corral.core.cluster_state import ClusterState
+from corral.core.framework import QueueSort
+from corral.model import ConfigError, Job
+from corral.plugins import names
+
+
+@dataclass(frozen=True, slots=True)
+class LasOrderArgs:
+    """``thresholds``: GPU-seconds of attained service at which a job drops one queue (the
+    defaults are the Tiresias simulator's ``dlas-gpu``); ``starvation_factor``: promote a job
+    that waited this many times its last run (None: never); ``rekey_seconds``: how often
+    waiting jobs are re-examined for promotion."""
+
+    thresholds: tuple[float, ...] = (3250.0, 7200.0)
+    starvation_factor: float | None = None
+    rekey_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "thresholds", tuple(self.thresholds))
+
+    def validate(self) -> None:
+        """Thresholds increasing and positive; factor and period positive."""
+        values = list(self.thresholds)
+        if not values or any(not isinstance(v, int | float) or v <= 0 for v in values) \
+                or values != sorted(set(values)):
+            raise ConfigError(f"LasOrder.thresholds must be increasing numbers > 0, got {values}")
+        if self.starvation_factor is not None and not self.starvation_factor > 0:
+            raise ConfigError("LasOrder.starvation_factor must be > 0 or absent")
+        if not self.rekey_seconds > 0:
+            raise ConfigError("LasOrder.rekey_seconds must be > 0")
+
+
+class LasOrder:
+    """Key = (queue by attained GPU-seconds, submit time)."""
+
+    name: ClassVar[str] = names.LAS_ORDER
+    extension_points: ClassVar[tuple[str, ...]] = ("queue_sort",)
+    Args = LasOrderArgs
+
+    def __init__(self, args: LasOrderArgs | None = None) -> None:
+        self.args = args or LasOrderArgs()
+
+    @property
+    def rekey_seconds(self) -> float | None:
+        """Waiting changes a key only through starvation promotion."""
+        return self.args.rekey_seconds if self.args.starvation_factor else None
+
+    def sort_key(self, job: Job, cluster: ClusterState, now: float) -> tuple[int, float]:
+        """The job's queue (0 = highest) and its submit time."""
+        level = bisect_right(self.args.thresholds, cluster.attained_service(job.id, now))
+        factor = self.args.starvation_factor
+        if factor and level and job.id in cluster.pending_since:
+            last = cluster.last_run.get(job.id)
+            if last is not None and now - cluster.pending_since[job.id] >= factor * last:
+                level = 0
+        return (level, job.submit)
+
+
+_: QueueSort = LasOrder()

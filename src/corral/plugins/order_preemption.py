@@ -1,0 +1,79 @@
+"""OrderPreemption (PostFilter): evict running gangs that the policy's own order now ranks
+behind the waiting job.
+
+Preemption for time-varying orders such as Tiresias' 2D-LAS (NSDI'19 §3.1: a job demoted past
+a threshold yields to higher queues) and SRTF: a running job is a candidate when its queue key
+at this instant (with the service it has received so far) is worse than the waiting job's.
+Candidates are tried worst key first, then most recently started (least work lost); gangs go
+whole. No livelock: a job preempted ``protect_after`` times is not preempted again before it
+finishes.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from corral.core.cycle_state import CycleState
+from corral.core.framework import PostFilter
+from corral.core.status import Status
+from corral.model import ConfigError, Job
+from corral.plugins import names
+from corral.plugins.victim_search import fewest_victims
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPreemptionArgs:
+    """``protect_after``: preemptions after which a job is left to finish (None: never)."""
+
+    protect_after: int | None = 8
+
+    def validate(self) -> None:
+        """A positive count or absent."""
+        if self.protect_after is not None and (
+                not isinstance(self.protect_after, int) or self.protect_after < 1):
+            raise ConfigError("OrderPreemption.protect_after must be an integer >= 1 or absent")
+
+
+class OrderPreemption:
+    """Victims: preemptible running gangs whose current queue key is worse than the job's."""
+
+    name: ClassVar[str] = names.ORDER_PREEMPTION
+    extension_points: ClassVar[tuple[str, ...]] = ("post_filter",)
+    Args = OrderPreemptionArgs
+    _STATE_KEY: ClassVar[str] = "PostFilter" + names.ORDER_PREEMPTION
+
+    def __init__(self, args: OrderPreemptionArgs | None = None) -> None:
+        self.args = args or OrderPreemptionArgs()
+
+    def preemption_rank(self, job: Job) -> None:
+        """Later in the queue means a worse key, so no more victims: one rank for all."""
+        return None
+
+    def post_filter(self, state: CycleState, job: Job, status: Status,
+                    fits: Callable[[CycleState], bool]) -> list[str]:
+        """Victims (job ids) or [] when evicting every candidate would still not suffice."""
+        keys, ranked = self._ranked_running(state)
+        first = bisect_right(keys, state.cluster.order_of(job, state.now))
+        candidates = [run for _, _, run in reversed(ranked[first:])
+                      if run.job.id not in state.preempted]
+        return fewest_victims(state, candidates, fits, job.total_gpu_milli)
+
+    def _ranked_running(self, state: CycleState) -> tuple[list, list]:
+        """Eligible running jobs sorted by (queue key, start), once per cycle."""
+        cached = state.data.get(self._STATE_KEY)
+        if cached is None:
+            cluster, now, limit = state.cluster, state.now, self.args.protect_after
+            ranked = sorted(
+                ((cluster.order_of(run.job, now), run.since, run)
+                 for run in cluster.running.values()
+                 if run.job.preemptible
+                 and (limit is None or cluster.preemptions.get(run.job.id, 0) < limit)),
+                key=lambda entry: (entry[0], entry[1]))
+            cached = ([entry[0] for entry in ranked], ranked)
+            state.data[self._STATE_KEY] = cached
+        return cached
+
+_: PostFilter = OrderPreemption()

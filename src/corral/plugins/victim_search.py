@@ -1,0 +1,45 @@
+"""The search every preemption plugin shares: the fewest running gangs that make room.
+
+Candidates come in the plugin's order of preference (cheapest to evict first). Victims are
+added in that order until the waiting job fits on a what-if copy of the cycle's state, then
+any victim the job turns out not to need is handed back, smallest first. Gangs are evicted
+whole: a candidate is a whole running job, never some of its tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from corral.core.cluster_state import RunningJob
+from corral.core.cycle_state import CycleState
+
+
+def fewest_victims(state: CycleState, candidates: Sequence[RunningJob],
+                   fits: Callable[[CycleState], bool], need_gpu_milli: int = 0) -> list[str]:
+    """Ids of the victims to evict, or [] when evicting every candidate would not suffice.
+
+    One what-if copy serves the whole search: victims are released on it one by one (trials
+    start once at least *need_gpu_milli* is free), and each victim is then taken back, smallest
+    first, for good if the job still fits without it.
+    """
+    if not candidates:
+        return []
+    trial = state.clone()
+    chosen: list[RunningJob] = []
+    for run in candidates:
+        trial.release(run)
+        chosen.append(run)
+        if trial.free_gpu_milli >= need_gpu_milli and fits(trial):
+            break
+    else:
+        return []
+    for spare in sorted(chosen, key=lambda run: run.job.total_gpu_milli):
+        if len(chosen) == 1:
+            break
+        trial.reserve(spare.job, spare.placement)
+        trial.preempted.discard(spare.job.id)
+        if fits(trial):
+            chosen.remove(spare)
+        else:
+            trial.release(spare)
+    return [run.job.id for run in chosen]

@@ -1,0 +1,118 @@
+"""Tiresias 2D-LAS and SRTF-oracle: orders by service received or time left, with preemption
+by the policy's own order."""
+
+from __future__ import annotations
+
+import pytest
+
+from builders import job, nodes, scheduler
+from corral.core import Preempt, Scheduler, Start
+from corral.model import ConfigError
+from corral.plugins.las_order import LasOrder, LasOrderArgs
+from corral.policies import load_policy, parse_policy
+from corral.sim.config import SimConfig
+from corral.sim.metrics import job_table
+from corral.sim.simulator import Simulator
+
+
+def run_sim(policy, cluster, jobs, overhead=0.0):
+    sim = Simulator(scheduler(policy), cluster, jobs, SimConfig(preemption_overhead_s=overhead))
+    sim.run()
+    return sim, job_table([r for r in sim.runs if r.end >= 0], sim.state.nodes).set_index("job_id")
+
+
+def test_las_key_drops_a_queue_per_threshold_and_promotes_the_starved():
+    order = LasOrder(LasOrderArgs(thresholds=(100.0, 1000.0), starvation_factor=2.0))
+    sched = Scheduler(load_policy("tiresias"))
+    state = sched.new_state(nodes(8))
+    big = job("big", tasks=4)
+    state.submit(big)
+    state.start("big", sched.cycle(state, 0).decisions[0].placement, 0)
+    assert order.sort_key(big, state, 10)[0] == 0      # 40 GPU-s
+    assert order.sort_key(big, state, 50)[0] == 1      # 200 GPU-s
+    assert order.sort_key(big, state, 300)[0] == 2     # 1,200 GPU-s
+    state.preempt("big", 300)
+    assert order.sort_key(big, state, 500)[0] == 2     # waited 200 s < 2 x 300 s
+    assert order.sort_key(big, state, 900)[0] == 0     # waited 600 s: promoted
+
+
+def test_tiresias_lets_a_short_job_overtake_a_long_one():
+    # One 8-GPU node; a long 8-GPU job runs, a 1-GPU job arrives later. Under FIFO it waits
+    # for the long job; under 2D-LAS the long job is demoted past 3,250 GPU-s (about 406 s)
+    # and preempted at the next tick, so the short job runs first.
+    jobs = [job("long", 0, tasks=8, duration=5000), job("short", 100, tasks=8, duration=50)]
+    _, fifo = run_sim("fifo", nodes(8), jobs)
+    sim, las = run_sim("tiresias", nodes(8), jobs)
+    assert fifo.loc["short"].start == 5000
+    assert las.loc["short"].start == pytest.approx(420)  # first tick past 406.25 s
+    assert las.loc["long"].preemptions == 1 and sim.preemptions == 1
+    assert las.loc["long"].end == pytest.approx(5050)
+
+
+def test_srtf_oracle_runs_the_shortest_remaining_first():
+    jobs = [job("a", 0, tasks=8, duration=1000), job("b", 10, tasks=8, duration=100),
+            job("c", 20, tasks=8, duration=500)]
+    _, table = run_sim("srtf-oracle", nodes(8), jobs)
+    assert table.loc["b"].start == 10            # preempts a (990 s left)
+    assert table.loc["b"].end == 110
+    assert table.loc["c"].start == 110           # 500 left beats a's 990
+    assert table.loc["a"].end == pytest.approx(1600)
+
+
+def test_order_preemption_never_evicts_a_better_ranked_job():
+    # Under SRTF a job with less time left is never a victim of one with more.
+    jobs = [job("short", 0, tasks=8, duration=100), job("long", 1, tasks=8, duration=1000)]
+    sim, table = run_sim("srtf-oracle", nodes(8), jobs)
+    assert sim.preemptions == 0 and table.loc["long"].start == 100
+
+
+def test_a_job_preempted_often_is_left_to_finish():
+    policy = parse_policy("""
+name = "srtf-protect"
+oracle = true
+blocking = false
+[plugins]
+queue_sort = "SrtfOrder"
+filter = ["ResourceFit"]
+permit = ["StrictGang"]
+post_filter = ["OrderPreemption"]
+[plugin_args.OrderPreemption]
+protect_after = 1
+""", "test")
+    jobs = [job("a", 0, tasks=8, duration=1000), job("b", 10, tasks=8, duration=500),
+            job("c", 20, tasks=8, duration=100)]
+    sim = Simulator(Scheduler(policy), nodes(8), jobs, SimConfig(preemption_overhead_s=0))
+    sim.run()
+    table = job_table(sim.runs, sim.state.nodes).set_index("job_id")
+    assert table.loc["a"].preemptions == 1     # by b
+    assert table.loc["b"].preemptions == 1     # by c
+    assert table.loc["a"].start == 0 and sim.preemptions == 2
+
+
+def test_oracle_orders_need_an_oracle_policy():
+    with pytest.raises(ConfigError, match="oracle = true"):
+        parse_policy("""
+name = "sneaky"
+[plugins]
+queue_sort = "SrtfOrder"
+filter = ["ResourceFit"]
+permit = ["StrictGang"]
+""", "test")
+
+
+@pytest.mark.parametrize("thresholds", [[], [0], [200, 100], [5, 5]])
+def test_las_thresholds_are_validated(thresholds):
+    with pytest.raises(ConfigError, match="thresholds"):
+        LasOrderArgs(thresholds=tuple(thresholds)).validate()
+
+
+def test_preemptions_are_whole_gangs_and_reported():
+    jobs = [job("g", 0, tasks=2, gpus=4, duration=5000), job("s", 60, tasks=1, duration=10)]
+    sched = scheduler("tiresias")
+    state = sched.new_state(nodes(8))
+    state.submit(jobs[0])
+    state.start("g", sched.cycle(state, 0).decisions[0].placement, 0)
+    state.submit(jobs[1], 500)
+    result = sched.cycle(state, 500)
+    assert [type(d) for d in result.decisions] == [Preempt, Start]
+    assert result.decisions[0].job_id == "g"
