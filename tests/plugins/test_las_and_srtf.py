@@ -116,3 +116,15 @@ def test_preemptions_are_whole_gangs_and_reported():
     result = sched.cycle(state, 500)
     assert [type(d) for d in result.decisions] == [Preempt, Start]
     assert result.decisions[0].job_id == "g"
+
+
+def test_priority_preempt_serves_urgent_jobs_first_and_evicts_for_them():
+    jobs = [job("batch", 0, tasks=8, duration=1000),
+            job("queued", 10, tasks=8, duration=100),
+            job("urgent", 20, tasks=8, duration=50, priority=10)]
+    sim, table = run_sim("priority-preempt", nodes(8), jobs, overhead=30)
+    assert table.loc["urgent"].start == 20 and table.loc["urgent"].end == 70
+    assert table.loc["batch"].preemptions == 1 and sim.preemptions == 1
+    # batch (priority 0, submitted first) resumes before queued, after its restore overhead.
+    assert table.loc["batch"].overhead == 30 and table.loc["batch"].end == 1080
+    assert table.loc["queued"].start == 1080

@@ -13,6 +13,7 @@ from corral.plugins.gpu_type_filter import GpuTypeFilter
 from corral.plugins.las_order import LasOrder
 from corral.plugins.locality import Locality
 from corral.plugins.order_preemption import OrderPreemption
+from corral.plugins.priority_order import PriorityOrder
 from corral.plugins.priority_preemption import PriorityPreemption
 from corral.plugins.resource_fit import ResourceFit
 from corral.plugins.spread_score import Spread
@@ -25,6 +26,7 @@ REGISTRY: dict[str, type] = {
         FifoOrder,
         LasOrder,
         SrtfOrder,
+        PriorityOrder,
         ResourceFit,
         GpuTypeFilter,
         BestFit,
