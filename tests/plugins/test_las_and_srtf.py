@@ -128,3 +128,25 @@ def test_priority_preempt_serves_urgent_jobs_first_and_evicts_for_them():
     # batch (priority 0, submitted first) resumes before queued, after its restore overhead.
     assert table.loc["batch"].overhead == 30 and table.loc["batch"].end == 1080
     assert table.loc["queued"].start == 1080
+
+
+@pytest.mark.parametrize("policy", ["backfill-oracle", "backfill"])
+def test_easy_backfill_starts_only_jobs_that_keep_the_heads_reservation(policy):
+    # 8 GPUs: "run" holds 6 until t=100. The head needs 8 (shadow time 100). "short" (2 GPUs,
+    # 50 s) ends before then and is backfilled; "long" (2 GPUs, 500 s) would delay the head.
+    limits = policy == "backfill"
+    jobs = [job("run", 0, tasks=6, duration=100, time_limit=100 if limits else None),
+            job("head", 1, tasks=8, duration=10, time_limit=10 if limits else None),
+            job("long", 2, tasks=2, duration=500, time_limit=500 if limits else None),
+            job("short", 3, tasks=2, duration=50, time_limit=50 if limits else None)]
+    _, table = run_sim(policy, nodes(8), jobs)
+    assert table.loc["short"].start == 3
+    assert table.loc["head"].start == 100
+    assert table.loc["long"].start == 110
+
+
+def test_backfill_without_estimates_is_strict_fifo():
+    jobs = [job("run", 0, tasks=6, duration=100), job("head", 1, tasks=8, duration=10),
+            job("short", 3, tasks=2, duration=50)]
+    _, table = run_sim("backfill", nodes(8), jobs)
+    assert table.loc["short"].start == 110

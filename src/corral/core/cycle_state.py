@@ -23,6 +23,7 @@ class CycleState:
     """Free capacity as seen by this cycle, and a scratch store for plugins (k8s CycleState)."""
 
     __slots__ = ("_undo", "cluster", "cpu_free", "data", "free_gpu_milli", "gpu_free",
+                 "left_waiting",
                  "mem_free", "now", "preempted", "whole_free")
 
     def __init__(self, cluster: ClusterState, now: float) -> None:
@@ -35,6 +36,9 @@ class CycleState:
         self.free_gpu_milli = cluster.total_gpu_milli - cluster.allocated_gpu_milli
         """Free GPU capacity of the whole cluster: a gang larger than this cannot fit anywhere."""
         self.preempted: set[str] = set()
+        self.left_waiting: list[Job] = []
+        """Jobs this cycle has looked at and left waiting, in queue order (backfill reserves
+        for the first)."""
         self.data: dict[str, Any] = {}
         """Scratch for plugins, as in kube-scheduler's CycleState: a value one extension point
         computes once per cycle and another reads, keyed by ``point + plugin name``."""
@@ -49,6 +53,7 @@ class CycleState:
         other.mem_free = self.mem_free.copy()
         other.free_gpu_milli = self.free_gpu_milli
         other.preempted = set(self.preempted)
+        other.left_waiting = list(self.left_waiting)
         other._undo = None  # owns its arrays: nothing to roll back
         return other
 

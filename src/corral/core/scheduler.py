@@ -75,6 +75,7 @@ class Scheduler:
         # (shape, preemption rank) whose victim search failed in this cycle: a job later in the
         # queue with the same shape and rank cannot find more victims.
         hopeless: set[tuple] = set()
+        left_waiting: list[Job] = []
         try:
             for job in cluster.pending:
                 shape = job.shape
@@ -87,6 +88,7 @@ class Scheduler:
                 if status is None or preempting:
                     if state is None:
                         state = CycleState(cluster, now)
+                        state.left_waiting = left_waiting
                     admitted = self._admit(state, job)
                     if not admitted.ok:
                         status = admitted
@@ -110,6 +112,7 @@ class Scheduler:
                                 continue
                             hopeless.add(rank)
                 result.waiting[job.id] = status
+                left_waiting.append(job)
                 if blocking:
                     break
             if assume and state is not None:

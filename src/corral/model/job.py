@@ -19,7 +19,8 @@ class Job:
     GPUs, all on the task's node. ``cpu_milli`` and ``memory_mib`` are per task.
     ``gpu_types`` restricts the GPU models a job may use (empty: any); ``preferred_gpu_types``
     only steers scoring. ``duration`` is the run time at reference speed, known to the
-    simulator and hidden from policies that are not declared *oracle*.
+    simulator and hidden from policies that are not declared *oracle*. ``time_limit`` is the
+    run time the user asked for (a Slurm ``--time``), which backfill may trust as an estimate.
     """
 
     id: str
@@ -37,6 +38,7 @@ class Job:
     duration: float | None = None
     preemptible: bool = True
     outcome: str = ""
+    time_limit: float | None = None
     shape: tuple[int, int, int, int, tuple[str, ...]] = field(
         init=False, repr=False, compare=False)
     """What placement depends on: jobs of one shape fit, or fail to fit, alike."""
@@ -55,6 +57,8 @@ class Job:
             raise InvalidSpec(f"job {self.id}: submit time must be finite and >= 0")
         if self.duration is not None and (not math.isfinite(self.duration) or self.duration < 0):
             raise InvalidSpec(f"job {self.id}: duration must be finite and >= 0")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise InvalidSpec(f"job {self.id}: time_limit must be > 0")
         object.__setattr__(self, "shape", (self.tasks, self.gpu_milli, self.cpu_milli,
                                            self.memory_mib, self.gpu_types))
         object.__setattr__(self, "total_gpu_milli", self.tasks * self.gpu_milli)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from corral.model import ConfigError
 from corral.plugins.best_fit_score import BestFit
+from corral.plugins.easy_backfill import EasyBackfill
 from corral.plugins.fifo_order import FifoOrder
 from corral.plugins.gpu_type_filter import GpuTypeFilter
 from corral.plugins.las_order import LasOrder
@@ -27,6 +28,7 @@ REGISTRY: dict[str, type] = {
         LasOrder,
         SrtfOrder,
         PriorityOrder,
+        EasyBackfill,
         ResourceFit,
         GpuTypeFilter,
         BestFit,

@@ -122,15 +122,10 @@ def parse_policy(text: str, origin: str) -> Profile:
         raise ConfigError(f"{origin}: plugin_args for plugin(s) not in the policy: "
                           f"{sorted(unused_args)}")
     oracle = _typed(data, "oracle", bool, origin, False)
-    needs_oracle = sorted({n for point in entries.values() for n, _ in point
-                           if getattr(REGISTRY.get(n), "needs_oracle", False)})
-    if needs_oracle and not oracle:
-        raise ConfigError(f"{origin}: {', '.join(needs_oracle)} reads true job durations; "
-                          "declare the policy with oracle = true (and say oracle in its name)")
     tick = _typed(data, "tick_seconds", (int, float), origin, None)
     if tick is not None and not tick >= MIN_TICK_SECONDS:
         raise ConfigError(f"{origin}: tick_seconds must be at least {MIN_TICK_SECONDS}")
-    return Profile(
+    profile = Profile(
         name=name,
         description=_typed(data, "description", str, origin, ""),
         queue_sort=instance(sorts[0][0], "queue_sort"),
@@ -143,6 +138,12 @@ def parse_policy(text: str, origin: str) -> Profile:
         tick_seconds=float(tick) if tick is not None else None,
         oracle=oracle,
     )
+    needs_oracle = sorted({name for name, plugin in instances.items()
+                           if getattr(plugin, "needs_oracle", False)})
+    if needs_oracle and not oracle:
+        raise ConfigError(f"{origin}: {', '.join(needs_oracle)} reads true job durations; "
+                          "declare the policy with oracle = true (and say oracle in its name)")
+    return profile
 
 
 def _entries(raw: Any, point: str, origin: str) -> list[tuple[str, float]]:

@@ -1,0 +1,103 @@
+"""EasyBackfill (Admit): later jobs may pass a blocked head only if they do not delay it.
+
+EASY backfilling (Lifka, "The ANL/IBM SP scheduling system", JSSPP'95; Mu'alem and Feitelson,
+TPDS 2001): the first job left waiting gets a reservation at its *shadow time*, the earliest
+moment enough GPUs will be free by the running jobs' estimated ends; a later job may start now
+if, by its own estimate, it ends before the shadow time, or if it only uses GPUs the head will
+not need then (the *extra* GPUs). Estimates come from ``estimate``: ``"limit"`` trusts the
+user's ``time_limit`` (a job without one is never backfilled), ``"oracle"`` uses true durations
+(policies that say so are declared ``oracle``). Counts GPUs cluster-wide, as EASY counts
+processors: node fragmentation at the shadow time can still delay the head a little.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from corral.core.cycle_state import CycleState
+from corral.core.framework import Admit
+from corral.core.status import OK, Code, Status
+from corral.model import ConfigError, Job
+from corral.plugins import names
+
+ESTIMATES = ("limit", "oracle")
+
+
+@dataclass(frozen=True, slots=True)
+class EasyBackfillArgs:
+    """``estimate``: where run-time estimates come from, ``"limit"`` or ``"oracle"``."""
+
+    estimate: str = "limit"
+
+    def validate(self) -> None:
+        """One of the known estimators."""
+        if self.estimate not in ESTIMATES:
+            raise ConfigError(f"EasyBackfill.estimate must be one of {ESTIMATES}, "
+                              f"got {self.estimate!r}")
+
+
+class EasyBackfill:
+    """Admits a job behind the blocked head only if it cannot delay the head's reservation."""
+
+    name: ClassVar[str] = names.EASY_BACKFILL
+    extension_points: ClassVar[tuple[str, ...]] = ("admit",)
+    Args = EasyBackfillArgs
+    _STATE_KEY: ClassVar[str] = "Admit" + names.EASY_BACKFILL
+
+    def __init__(self, args: EasyBackfillArgs | None = None) -> None:
+        self.args = args or EasyBackfillArgs()
+
+    @property
+    def needs_oracle(self) -> bool:
+        """True when estimates are the true durations."""
+        return self.args.estimate == "oracle"
+
+    def estimate(self, job: Job) -> float | None:
+        """The job's estimated run time, or None when there is none to trust."""
+        return job.duration if self.args.estimate == "oracle" else job.time_limit
+
+    def admit(self, state: CycleState, job: Job) -> Status:
+        """OK before any job was left waiting; afterwards only jobs that keep the head's time."""
+        if not state.left_waiting:
+            return OK
+        head = state.left_waiting[0]
+        reservation = state.data.get(self._STATE_KEY)
+        if reservation is None or reservation[0] != head.id:
+            reservation = [head.id, *self._shadow(state, head)]
+            state.data[self._STATE_KEY] = reservation
+        _, shadow, extra = reservation
+        length = self.estimate(job)
+        if length is not None and state.now + length <= shadow:
+            return OK
+        if job.total_gpu_milli <= extra:
+            reservation[2] = extra - job.total_gpu_milli  # this job keeps them past the shadow
+            return OK
+        return Status(Code.WAIT, (f"would delay {head.id}, reserved at t={shadow:.0f} s",),
+                      self.name)
+
+    def _shadow(self, state: CycleState, head: Job) -> tuple[float, int]:
+        """The head's shadow time and the GPUs (milli) spare at that time."""
+        cluster, now = state.cluster, state.now
+        free = state.free_gpu_milli
+        ends = []
+        for run in cluster.running.values():
+            if run.job.id in state.preempted:
+                continue
+            length = self.estimate(run.job)
+            end = run.since + length if length is not None else float("inf")
+            ends.append((max(end, now), run.job.total_gpu_milli))
+        ends.sort()
+        for end, gpus in ends:
+            if free >= head.total_gpu_milli:
+                break
+            free += gpus
+            now = end
+        if free < head.total_gpu_milli:
+            return float("inf"), 0
+        return now, free - head.total_gpu_milli
+
+
+_: Admit = EasyBackfill()
+
+
