@@ -7,7 +7,9 @@ if, by its own estimate, it ends before the shadow time, or if it only uses GPUs
 not need then (the *extra* GPUs). Estimates come from ``estimate``: ``"limit"`` trusts the
 user's ``time_limit`` (a job without one is never backfilled), ``"oracle"`` uses true durations
 (policies that say so are declared ``oracle``). Counts GPUs cluster-wide, as EASY counts
-processors: node fragmentation at the shadow time can still delay the head a little.
+processors; a head blocked by fragmentation rather than by the GPU count is reserved at the
+next estimated completion, with no extra GPUs. Node fragmentation at the shadow time can still
+delay the head a little.
 """
 
 from __future__ import annotations
@@ -88,13 +90,17 @@ class EasyBackfill:
             end = run.since + length if length is not None else float("inf")
             ends.append((max(end, now), run.job.total_gpu_milli))
         ends.sort()
+        if free >= head.total_gpu_milli:
+            # Enough GPUs, on the wrong nodes: the head may start at the next completion, and
+            # which GPUs it will take is not known, so none count as extra.
+            return (ends[0][0] if ends else float("inf")), 0
         for end, gpus in ends:
             if free >= head.total_gpu_milli:
                 break
             free += gpus
             now = end
-        if free < head.total_gpu_milli:
-            return float("inf"), 0
+        if free < head.total_gpu_milli or now == float("inf"):
+            return float("inf"), 0  # no estimate says when the head can run: backfill nothing
         return now, free - head.total_gpu_milli
 
 
