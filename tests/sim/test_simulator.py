@@ -14,7 +14,7 @@ from corral.clusters import build_cluster
 from corral.core import Scheduler
 from corral.model import Node
 from corral.sim.config import SimConfig, load_sim_config
-from corral.sim.metrics import job_table
+from corral.sim.metrics import job_table, summary_figures
 from corral.sim.simulator import Simulator
 from corral.traces import read_trace
 
@@ -183,3 +183,12 @@ def test_co_tenants_are_not_re_timed_when_their_speed_does_not_change():
     for j in jobs:
         row = table.loc[j.id]
         assert row.end == row.start + j.duration, j.id
+
+
+def test_jain_fairness_over_users_slowdowns():
+    # Two users, one slowed 3x (bounded slowdown 3) and one not (1): (1 + 3)^2 / (2 x 10) = 0.8.
+    jobs = [job("a", 0, tasks=8, duration=100, user="u1"),
+            job("b", 0, tasks=8, duration=50, user="u2")]
+    sim, _ = simulate_jobs(jobs, nodes(8))
+    table = job_table(sim.runs, sim.state.nodes)
+    assert summary_figures(table, sim.alloc_area, 8)["jain_fairness"] == pytest.approx(0.8)

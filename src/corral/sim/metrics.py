@@ -4,7 +4,7 @@ Definitions (seconds): JCT = end - submit; queueing delay = all time spent pendi
 first start and after every preemption (Tiresias' definition; equal to start - submit when
 nothing is preempted); bounded slowdown = max(1, JCT / max(run time, 10 s)); makespan = last
 completion - first arrival; GPU allocation rate = time-averaged allocated GPUs / cluster GPUs
-over that same span.
+over that same span; fairness = Jain's index over users' (else queues') mean bounded slowdown.
 """
 
 from __future__ import annotations
@@ -43,12 +43,20 @@ def timeseries_table(rows: list[tuple[float, float, int, int]]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=list(TIMESERIES_COLUMNS))
 
 
+def jain_fairness(jobs: pd.DataFrame, slowdown: np.ndarray) -> float:
+    """Jain's index, (sum x)^2 / (n sum x^2), over each user's mean bounded slowdown (each
+    queue's when the trace names no users): 1 when all are slowed alike, 1/n at worst."""
+    groups = jobs["user"] if (jobs["user"] != "").any() else jobs["queue"]
+    means = pd.Series(slowdown, index=jobs.index).groupby(groups.to_numpy()).mean().to_numpy()
+    return float(means.sum() ** 2 / (len(means) * (means ** 2).sum())) if len(means) else 1.0
+
+
 def summary_figures(jobs: pd.DataFrame, alloc_area: float, total_gpus: int) -> dict[str, Any]:
-    """JCT, queueing, slowdown, makespan and allocation figures of a run."""
+    """JCT, queueing, slowdown, makespan, allocation and fairness figures of a run."""
     if jobs.empty:
         keys = ("avg_jct", "p50_jct", "p95_jct", "p99_jct", "avg_queue_delay",
                 "p95_queue_delay", "avg_bounded_slowdown", "makespan", "gpu_alloc_rate")
-        return dict.fromkeys(keys, 0.0)
+        return {**dict.fromkeys(keys, 0.0), "jain_fairness": 1.0}
     jct = jobs["jct"].to_numpy(dtype=float)
     delay = jobs["queue_delay"].to_numpy(dtype=float)
     run = jobs["run_time"].to_numpy(dtype=float)
@@ -65,4 +73,5 @@ def summary_figures(jobs: pd.DataFrame, alloc_area: float, total_gpus: int) -> d
         "avg_bounded_slowdown": float(slowdown.mean()),
         "makespan": makespan,
         "gpu_alloc_rate": alloc_area / (makespan * total_gpus) if makespan > 0 else 0.0,
+        "jain_fairness": jain_fairness(jobs, slowdown),
     }

@@ -24,6 +24,7 @@ SUMMARY_KEYS = (
     "makespan",
     "gpu_alloc_rate",
     "preemptions",
+    "jain_fairness",
     "sim_wall_s",
     "jobs_per_s",
     "seed",
