@@ -39,12 +39,12 @@ def test_las_key_drops_a_queue_per_threshold_and_promotes_the_starved():
 def test_tiresias_lets_a_short_job_overtake_a_long_one():
     # One 8-GPU node; a long 8-GPU job runs, a 1-GPU job arrives later. Under FIFO it waits
     # for the long job; under 2D-LAS the long job is demoted past 3,250 GPU-s (about 406 s)
-    # and preempted at the next tick, so the short job runs first.
+    # and preempted at the next re-plan (every 300 s), so the short job runs first.
     jobs = [job("long", 0, tasks=8, duration=5000), job("short", 100, tasks=8, duration=50)]
     _, fifo = run_sim("fifo", nodes(8), jobs)
     sim, las = run_sim("tiresias", nodes(8), jobs)
     assert fifo.loc["short"].start == 5000
-    assert las.loc["short"].start == pytest.approx(420)  # first tick past 406.25 s
+    assert las.loc["short"].start == pytest.approx(600)  # first re-plan past 406.25 s
     assert las.loc["long"].preemptions == 1 and sim.preemptions == 1
     assert las.loc["long"].end == pytest.approx(5050)
 

@@ -7,6 +7,7 @@ ends in one red ``error:`` line and exit status 2, like a usage error, never a t
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -20,6 +21,13 @@ from corral.clusters import list_presets
 from corral.model import CorralError
 from corral.policies import list_policies
 from corral.report import summary_json, summary_table, write_run
+from corral.report.comparison import compare as run_comparison
+from corral.report.comparison import (
+    comparison_json,
+    fitting_comparison_table,
+    policy_names,
+    write_comparison,
+)
 from corral.sim.config import load_sim_config
 from corral.traces import list_formats
 
@@ -130,6 +138,71 @@ def simulate(
             _fail(f"{out}: cannot write the run files ({exc.strerror or exc})")
         names = ", ".join(path.name for path in paths)
         notes.print(f"wrote {names} to {out}", soft_wrap=True, highlight=False, markup=False)
+
+
+@app.command()
+def compare(
+    policies: Annotated[
+        str,
+        typer.Option(help="Comma-separated built-in policy names or TOML files, e.g. "
+                          "fifo,backfill,tiresias.", show_default=False),
+    ],
+    trace: Annotated[
+        str | None,
+        typer.Argument(help="Trace file (CSV, gzipped or not); default: the bundled "
+                            "2,000-job Philly sample.", show_default=False),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="Cluster spec, as for `corral simulate`; default: the trace's own "
+                          "cluster, else auto.", show_default=False),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(min=1, help="Replay only the first N jobs by submit time.",
+                     show_default=False),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed (recorded in each summary).")] = 0,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write comparison.csv, and each policy's run files into a folder "
+                          "named after it, into this folder.", file_okay=False,
+                     show_default=False),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes; default: one per policy, at most one per "
+                                 "CPU.", show_default=False),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summaries as a JSON list, not a table.")
+    ] = False,
+) -> None:
+    """Replay one trace on one cluster under several policies and compare them side by side."""
+    chosen = [name.strip() for name in policies.split(",") if name.strip()]
+    notes = stderr() if as_json else stdout()
+    try:
+        policy_names(chosen)  # a typo fails here, before any run starts
+        status = stderr()
+        waiting = (status.status(f"simulating {len(chosen)} policies")
+                   if status.is_terminal else nullcontext())
+        with waiting:
+            results = run_comparison(trace, chosen, cluster, seed=seed, limit=limit,
+                                     workers=jobs)
+    except CorralError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(comparison_json(results), nl=False)
+    else:
+        console = stdout()
+        console.print(fitting_comparison_table(results, console))
+    if out is not None:
+        try:
+            write_comparison(results, out)
+        except OSError as exc:
+            _fail(f"{out}: cannot write the comparison files ({exc.strerror or exc})")
+        notes.print(f"wrote comparison.csv and {len(results)} run folders to {out}",
+                    soft_wrap=True, highlight=False, markup=False)
 
 
 @app.command()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from corral.core.cluster_state import ClusterState
 from corral.core.cycle_state import CycleState
 from corral.core.decisions import Decision, Preempt, Start
-from corral.core.framework import NodeLimit, PostFilter
+from corral.core.framework import NodeLimit
 from corral.core.gang_placement import assign_gpus, choose_nodes, feasible_tasks, permit
 from corral.core.placement import Placement
 from corral.core.profile import Profile
@@ -46,6 +46,8 @@ class Scheduler:
         """Job shape -> ((cluster serial, capacity version), why it did not fit then): jobs of
         one shape fit or fail alike, and only freed capacity can make a failure fit. (Whether
         preemption could help is asked again each cycle: victims depend on more than shape.)"""
+        self._rank_of = tuple(getattr(p, "preemption_rank", None) for p in profile.post_filters)
+        """Each PostFilter's ``preemption_rank``, or None where it declares none (no sharing)."""
         self._rekey_seconds: float | None = getattr(profile.queue_sort, "rekey_seconds", None)
         self._last_rekey: dict[int, float] = {}
         self._limiters = tuple(p for p in profile.permits if isinstance(p, NodeLimit))
@@ -69,6 +71,8 @@ class Scheduler:
         stamp = (cluster.serial, cluster.capacity_version)
         blocking = self.profile.blocking
         preempting = bool(self.profile.post_filters)
+        admits = self.profile.admits
+        rank_of = self._rank_of
         state = None
         # Placement failures found in this cycle: shape -> (why, found on top of reservations)
         found: dict[tuple, tuple[Status, bool]] = {}
@@ -89,7 +93,7 @@ class Scheduler:
                     if state is None:
                         state = CycleState(cluster, now)
                         state.left_waiting = left_waiting
-                    admitted = self._admit(state, job)
+                    admitted = self._admit(state, job) if admits else OK
                     if not admitted.ok:
                         status = admitted
                     elif status is None:
@@ -101,8 +105,7 @@ class Scheduler:
                         if not state.preempted:
                             found[shape] = (status, state.reserved)
                     if admitted.ok and preempting and status.code is not Code.UNRESOLVABLE:
-                        rank = (shape, *(self._rank(plugin, job)
-                                         for plugin in self.profile.post_filters))
+                        rank = (shape, *(job.id if f is None else f(job) for f in rank_of))
                         if rank not in hopeless:
                             placement = self._preempt_for(state, job, status, result)
                             if placement is not None:
@@ -129,12 +132,6 @@ class Scheduler:
                 if kept or not on_reservations:
                     failed[key] = (stamp, status)
         return result
-
-    @staticmethod
-    def _rank(plugin: PostFilter, job: Job) -> object:
-        """The plugin's preemption rank of *job*, or the job itself when it declares none."""
-        rank = getattr(plugin, "preemption_rank", None)
-        return job.id if rank is None else rank(job)
 
     def _maybe_rekey(self, cluster: ClusterState, now: float) -> None:
         """Re-key the pending order if the policy's order changes as jobs wait (the one change

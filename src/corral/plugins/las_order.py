@@ -25,11 +25,12 @@ class LasOrderArgs:
     """``thresholds``: GPU-seconds of attained service at which a job drops one queue (the
     defaults are the Tiresias simulator's ``dlas-gpu``); ``starvation_factor``: promote a job
     that waited this many times its last run (None: never); ``rekey_seconds``: how often
-    waiting jobs are re-examined for promotion."""
+    waiting jobs are re-examined for promotion (re-keying costs a pass over the queue; a wait
+    of 50 runs is not hurried by a few minutes)."""
 
     thresholds: tuple[float, ...] = (3250.0, 7200.0)
     starvation_factor: float | None = None
-    rekey_seconds: float = 60.0
+    rekey_seconds: float = 600.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "thresholds", tuple(self.thresholds))

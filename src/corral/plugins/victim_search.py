@@ -22,8 +22,9 @@ def fewest_victims(state: CycleState, candidates: Sequence[RunningJob],
     start once at least *need_gpu_milli* is free), and each victim is then taken back, smallest
     first, for good if the job still fits without it.
     """
-    if not candidates:
-        return []
+    if not candidates or state.free_gpu_milli + sum(
+            run.job.total_gpu_milli for run in candidates) < need_gpu_milli:
+        return []  # even evicting them all would not free enough GPUs
     trial = state.clone()
     chosen: list[RunningJob] = []
     for run in candidates:
