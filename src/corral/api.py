@@ -19,7 +19,7 @@ from corral.sim.config import SimConfig
 from corral.sim.metrics import job_table, summary_figures, timeseries_table
 from corral.sim.result import SUMMARY_KEYS, SimulationResult
 from corral.sim.simulator import Simulator
-from corral.traces import Trace, read_trace
+from corral.traces import Trace, read_trace, scale_arrivals
 
 
 def simulate(
@@ -32,10 +32,14 @@ def simulate(
     strict: bool = False,
     sim_config: SimConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
+    load: float = 1.0,
 ) -> SimulationResult:
     """Replay *trace* (a path, a :class:`Trace`, or None for the bundled sample) on *cluster*
     (a preset, inline spec, ``auto[:LOAD]``, TOML file, or None for the trace's own cluster)
     under *policy* (a built-in name or a TOML file).
+
+    *load* scales the arrival rate (2.0: jobs arrive twice as often) on the cluster the
+    original trace sizes, so ``auto`` clusters stay put while the load changes.
 
     Returns the summary (the keys of ``summary.json``), the per-job table and the time series.
     Bad input raises a :class:`~corral.model.CorralError` naming the problem. The same inputs
@@ -46,6 +50,7 @@ def simulate(
         raise ConfigError(f"limit must be >= 1, got {limit}")
     loaded = trace if isinstance(trace, Trace) else read_trace(trace, strict=strict, limit=limit)
     built = cluster if isinstance(cluster, Cluster) else build_cluster(cluster, loaded)
+    loaded = scale_arrivals(loaded, load)
     profile = load_policy(policy)
     sim = Simulator(Scheduler(profile), built.nodes, loaded.jobs, sim_config, progress)
     began = time.perf_counter()
@@ -61,6 +66,7 @@ def simulate(
         "trace": loaded.name,
         "policy": profile.name,
         "cluster": built.name,
+        "load": load,
         "gpus": built.gpus,
         "jobs": len(jobs),
         "skipped": dict(sorted(skipped.items())),

@@ -192,3 +192,14 @@ def test_jain_fairness_over_users_slowdowns():
     sim, _ = simulate_jobs(jobs, nodes(8))
     table = job_table(sim.runs, sim.state.nodes)
     assert summary_figures(table, sim.alloc_area, 8)["jain_fairness"] == pytest.approx(0.8)
+
+
+def test_load_scales_arrivals_on_the_cluster_the_original_trace_sizes():
+    base = corral.simulate(cluster="auto:0.8", limit=500)
+    busy = corral.simulate(cluster="auto:0.8", limit=500, load=3.0)
+    assert busy.summary["cluster"] == base.summary["cluster"]
+    assert busy.summary["load"] == 3.0 and base.summary["load"] == 1.0
+    assert (busy.jobs.submit.to_numpy() * 3 == base.jobs.submit.to_numpy()).all()
+    assert busy.summary["avg_queue_delay"] > base.summary["avg_queue_delay"]
+    with pytest.raises(corral.model.ConfigError, match="load"):
+        corral.simulate(limit=10, load=0)

@@ -111,6 +111,10 @@ def simulate(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON on stdout, not a table.")
     ] = False,
+    load: Annotated[
+        float, typer.Option(help="Scale the arrival rate: 2 replays the jobs arriving twice as "
+                                 "often, on the cluster the original trace sizes.")
+    ] = 1.0,
 ) -> None:
     """Replay a trace on a cluster under a policy and report JCT, queueing and utilisation."""
     try:
@@ -118,7 +122,7 @@ def simulate(
         with job_progress("simulating") as progress:
             result = run_simulation(trace, policy=policy, cluster=cluster, seed=seed,
                                     limit=limit, strict=strict, sim_config=config,
-                                    progress=progress)
+                                    progress=progress, load=load)
     except CorralError as exc:
         _fail(str(exc))
     # With --json, stdout carries the JSON alone; every remark goes to stderr.
@@ -177,6 +181,10 @@ def compare(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summaries as a JSON list, not a table.")
     ] = False,
+    load: Annotated[
+        float, typer.Option(help="Scale the arrival rate: 2 replays the jobs arriving twice as "
+                                 "often, on the cluster the original trace sizes.")
+    ] = 1.0,
 ) -> None:
     """Replay one trace on one cluster under several policies and compare them side by side."""
     chosen = [name.strip() for name in policies.split(",") if name.strip()]
@@ -188,7 +196,7 @@ def compare(
                    if status.is_terminal else nullcontext())
         with waiting:
             results = run_comparison(trace, chosen, cluster, seed=seed, limit=limit,
-                                     workers=jobs)
+                                     workers=jobs, load=load)
     except CorralError as exc:
         _fail(str(exc))
     if as_json:

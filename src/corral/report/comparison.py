@@ -59,6 +59,7 @@ def compare(
     limit: int | None = None,
     workers: int | None = None,
     on_done: Callable[[int, int], None] | None = None,
+    load: float = 1.0,
 ) -> list[SimulationResult]:
     """Replay *trace* on *cluster* under each policy; results come in the order of *policies*.
 
@@ -75,7 +76,7 @@ def compare(
     build_cluster(cluster, loaded)
     spec = None if cluster is None else str(cluster)
     count = workers or min(len(policies), os.cpu_count() or 1)
-    jobs = [(loaded, str(policy), spec, seed) for policy in policies]
+    jobs = [(loaded, str(policy), spec, seed, load) for policy in policies]
     results: list[SimulationResult | None] = [None] * len(jobs)
     if count == 1:
         for index, job in enumerate(jobs):
@@ -92,9 +93,10 @@ def compare(
     return [result for result in results if result is not None]
 
 
-def _run_one(trace: Trace, policy: str, cluster: str | None, seed: int) -> SimulationResult:
+def _run_one(trace: Trace, policy: str, cluster: str | None, seed: int,
+             load: float) -> SimulationResult:
     """One worker's run; module-level so that worker processes can unpickle it."""
-    return simulate(trace, policy=policy, cluster=cluster, seed=seed)
+    return simulate(trace, policy=policy, cluster=cluster, seed=seed, load=load)
 
 
 def comparison_table(results: Sequence[SimulationResult]) -> pd.DataFrame:

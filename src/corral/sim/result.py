@@ -11,6 +11,7 @@ SUMMARY_KEYS = (
     "trace",
     "policy",
     "cluster",
+    "load",
     "gpus",
     "jobs",
     "skipped",

@@ -7,7 +7,8 @@ cluster they ran on; :attr:`Trace.cluster` names that preset of :mod:`corral.clu
 """
 
 from corral.traces.errors import TraceError
+from corral.traces.load_scaling import scale_arrivals
 from corral.traces.reader import Trace, list_formats, read_trace
 from corral.traces.trace_format import TraceFormat
 
-__all__ = ["Trace", "TraceError", "TraceFormat", "list_formats", "read_trace"]
+__all__ = ["Trace", "TraceError", "TraceFormat", "list_formats", "read_trace", "scale_arrivals"]

@@ -1,0 +1,25 @@
+"""Replaying a trace busier or quieter than it was: arrivals sped up or slowed down.
+
+Dividing every submit time by *factor* multiplies the arrival rate by it and keeps each job's
+size and duration, the usual way trace studies (Tiresias, Gavel, Lucid) sweep load on a fixed
+cluster.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from corral.model import ConfigError
+from corral.traces.reader import Trace
+
+
+def scale_arrivals(trace: Trace, factor: float) -> Trace:
+    """*trace* with arrivals *factor* times as frequent (2.0: twice the offered load)."""
+    if isinstance(factor, bool) or not isinstance(factor, int | float) \
+            or not math.isfinite(factor) or factor <= 0:
+        raise ConfigError(f"load must be a number > 0, got {factor!r}")
+    if factor == 1:
+        return trace
+    jobs = [dataclasses.replace(job, submit=job.submit / factor) for job in trace.jobs]
+    return dataclasses.replace(trace, jobs=jobs)
