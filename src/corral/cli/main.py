@@ -55,6 +55,22 @@ app = typer.Typer(
 )
 
 
+# Arguments that `simulate` and `compare` share, spelt once.
+TraceArgument = Annotated[
+    str | None,
+    typer.Argument(help="Trace file (CSV, gzipped or not); default: the bundled "
+                        "2,000-job Philly sample.", show_default=False),
+]
+LimitOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Replay only the first N jobs by submit time.", show_default=False),
+]
+LoadOption = Annotated[
+    float, typer.Option(help="Scale the arrival rate: 2 replays the jobs arriving twice as "
+                             "often, on the cluster the original trace sizes.")
+]
+
+
 def _show_version(value: bool) -> None:
     if value:
         typer.echo(f"corral {__version__}")
@@ -74,11 +90,7 @@ def main(
 
 @app.command()
 def simulate(
-    trace: Annotated[
-        str | None,
-        typer.Argument(help="Trace file (CSV, gzipped or not); default: the bundled "
-                            "2,000-job Philly sample.", show_default=False),
-    ] = None,
+    trace: TraceArgument = None,
     policy: Annotated[
         str, typer.Option(help="Built-in policy name (see `corral policies`) or a TOML file.")
     ] = "fifo",
@@ -88,11 +100,7 @@ def simulate(
                           "TOML file (see `corral traces`); default: the trace's own cluster, "
                           "else auto.", show_default=False),
     ] = None,
-    limit: Annotated[
-        int | None,
-        typer.Option(min=1, help="Replay only the first N jobs by submit time.",
-                     show_default=False),
-    ] = None,
+    limit: LimitOption = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Write summary.json, jobs.csv and timeseries.csv into this folder.",
@@ -111,10 +119,7 @@ def simulate(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON on stdout, not a table.")
     ] = False,
-    load: Annotated[
-        float, typer.Option(help="Scale the arrival rate: 2 replays the jobs arriving twice as "
-                                 "often, on the cluster the original trace sizes.")
-    ] = 1.0,
+    load: LoadOption = 1.0,
 ) -> None:
     """Replay a trace on a cluster under a policy and report JCT, queueing and utilisation."""
     try:
@@ -151,21 +156,13 @@ def compare(
         typer.Option(help="Comma-separated built-in policy names or TOML files, e.g. "
                           "fifo,backfill,tiresias.", show_default=False),
     ],
-    trace: Annotated[
-        str | None,
-        typer.Argument(help="Trace file (CSV, gzipped or not); default: the bundled "
-                            "2,000-job Philly sample.", show_default=False),
-    ] = None,
+    trace: TraceArgument = None,
     cluster: Annotated[
         str | None,
         typer.Option(help="Cluster spec, as for `corral simulate`; default: the trace's own "
                           "cluster, else auto.", show_default=False),
     ] = None,
-    limit: Annotated[
-        int | None,
-        typer.Option(min=1, help="Replay only the first N jobs by submit time.",
-                     show_default=False),
-    ] = None,
+    limit: LimitOption = None,
     seed: Annotated[int, typer.Option(min=0, help="Random seed (recorded in each summary).")] = 0,
     out: Annotated[
         Path | None,
@@ -181,10 +178,7 @@ def compare(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summaries as a JSON list, not a table.")
     ] = False,
-    load: Annotated[
-        float, typer.Option(help="Scale the arrival rate: 2 replays the jobs arriving twice as "
-                                 "often, on the cluster the original trace sizes.")
-    ] = 1.0,
+    load: LoadOption = 1.0,
 ) -> None:
     """Replay one trace on one cluster under several policies and compare them side by side."""
     chosen = [name.strip() for name in policies.split(",") if name.strip()]
