@@ -172,10 +172,8 @@ class ClusterState:
         self.clock = now
         for decision in decisions:
             if isinstance(decision, Preempt):
-                run = self.running.pop(decision.job_id)
+                run = self._requeue(decision.job_id, now)
                 self.allocated_gpu_milli -= run.job.total_gpu_milli
-                self._book_segment(run, now)
-                self.pending.add(run.job)
                 self.capacity_version += 1
         for decision in decisions:
             if isinstance(decision, Start):
@@ -190,29 +188,21 @@ class ClusterState:
             self.clock = now
         run = self.running.pop(job_id)
         self._take(run.job, run.placement, +1)
-        del self.jobs[job_id]
-        self.attained.pop(job_id, None)
-        self.last_run.pop(job_id, None)
-        self.preemptions.pop(job_id, None)
+        self._forget(job_id)
         return run
 
     def preempt(self, job_id: str, now: float) -> RunningJob:
         """A running job is evicted whole at *now* and waits again."""
         self.clock = now
-        run = self.running.pop(job_id)
+        run = self._requeue(job_id, now)
         self._take(run.job, run.placement, +1)
-        self._book_segment(run, now)
-        self.pending.add(run.job)
         return run
 
     def withdraw(self, job_id: str) -> Job:
         """A pending job is cancelled."""
         job = self.pending.remove(job_id)
-        del self.jobs[job_id]
         self.pending_since.pop(job_id, None)
-        self.attained.pop(job_id, None)
-        self.last_run.pop(job_id, None)
-        self.preemptions.pop(job_id, None)
+        self._forget(job_id)
         return job
 
     def rekey(self, now: float) -> None:
@@ -220,15 +210,25 @@ class ClusterState:
         self.clock = now
         self.pending.rekey()
 
-    def _book_segment(self, run: RunningJob, now: float) -> None:
-        """Credit a run segment that ended at *now* to the job's attained service."""
+    def _requeue(self, job_id: str, now: float) -> RunningJob:
+        """Move a preempted job back to pending, crediting the segment that ended at *now* to
+        its attained service (capacity is the caller's business: given back, or assumed)."""
+        run = self.running.pop(job_id)
         span = max(0.0, now - run.since)
-        job_id = run.job.id
         self.attained[job_id] = self.attained.get(job_id, 0.0) + \
             run.job.total_gpu_milli / MILLI * span
         self.last_run[job_id] = span
         self.pending_since[job_id] = now
         self.preemptions[job_id] = self.preemptions.get(job_id, 0) + 1
+        self.pending.add(run.job)
+        return run
+
+    def _forget(self, job_id: str) -> None:
+        """Drop everything kept about a job that has left for good."""
+        del self.jobs[job_id]
+        self.attained.pop(job_id, None)
+        self.last_run.pop(job_id, None)
+        self.preemptions.pop(job_id, None)
 
     def _take(self, job: Job, placement: Placement, sign: int) -> None:
         """Give back (sign +1) or take (sign -1) the capacity *placement* names."""
