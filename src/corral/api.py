@@ -16,7 +16,14 @@ from corral.core import Scheduler
 from corral.model import ConfigError
 from corral.policies import load_policy
 from corral.sim.config import SimConfig
-from corral.sim.metrics import job_table, summary_figures, timeseries_table
+from corral.sim.metrics import (
+    job_table,
+    queue_series_table,
+    queue_table,
+    summary_figures,
+    timeseries_table,
+    worst_share_met,
+)
 from corral.sim.result import SUMMARY_KEYS, SimulationResult
 from corral.sim.simulator import Simulator
 from corral.traces import Trace, read_trace, scale_arrivals
@@ -62,6 +69,9 @@ def simulate(
         skipped["does_not_fit_cluster"] = len(sim.rejected)
     if sim.unfinished:
         skipped["never_scheduled"] = len(sim.unfinished)
+    queue_series = queue_series_table(sim.queue_series)
+    end = float(jobs["end"].max()) if len(jobs) else 0.0
+    queues = queue_table(jobs, queue_series, {}, end)
     summary = {
         "trace": loaded.name,
         "policy": profile.name,
@@ -72,10 +82,11 @@ def simulate(
         "skipped": dict(sorted(skipped.items())),
         **summary_figures(jobs, sim.alloc_area, built.gpus),
         "preemptions": sim.preemptions,
+        "queue_share_met": worst_share_met(queues),
         "sim_wall_s": wall,
         "jobs_per_s": len(jobs) / wall if wall > 0 else 0.0,
         "seed": seed,
         "corral_version": __version__,
     }
     return SimulationResult({k: summary[k] for k in SUMMARY_KEYS}, jobs,
-                            timeseries_table(sim.timeseries))
+                            timeseries_table(sim.timeseries), queue_series, queues)

@@ -52,7 +52,7 @@ def test_out_writes_comparison_csv_and_run_folders(tmp_path: Path) -> None:
     for policy in POLICIES:
         folder = out / policy
         assert sorted(p.name for p in folder.iterdir()) == [
-            "jobs.csv", "summary.json", "timeseries.csv"]
+            "jobs.csv", "queue_timeseries.csv", "queues.csv", "summary.json", "timeseries.csv"]
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         assert summary["policy"] == policy and summary["jobs"] == 300
 

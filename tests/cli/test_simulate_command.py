@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -24,10 +25,11 @@ def run_ok(*args: str) -> str:
     return result.stdout
 
 
-def test_out_writes_the_three_files(tmp_path: Path) -> None:
+def test_out_writes_the_run_files(tmp_path: Path) -> None:
     out = tmp_path / "run"
     stdout = run_ok("--out", str(out), "--limit", "200")
-    assert "wrote summary.json, jobs.csv, timeseries.csv to" in stdout
+    assert ("wrote summary.json, jobs.csv, timeseries.csv, queues.csv, queue_timeseries.csv to"
+            in stdout)
     assert "JCT avg" in stdout
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert tuple(summary) == SUMMARY_KEYS
@@ -36,6 +38,9 @@ def test_out_writes_the_three_files(tmp_path: Path) -> None:
     assert jobs[0] == ",".join(JOB_COLUMNS) and len(jobs) == 201
     series = (out / "timeseries.csv").read_text(encoding="utf-8").splitlines()
     assert series[0] == ",".join(TIMESERIES_COLUMNS) and len(series) > 1
+    queues = pd.read_csv(out / "queues.csv")
+    assert queues["jobs"].sum() == 200  # every job counted under its (Philly VC) queue
+    assert queues["share_met"].isna().all()  # no quotas configured
 
 
 def test_same_seed_gives_the_same_files(tmp_path: Path) -> None:

@@ -38,7 +38,8 @@ def make_result() -> SimulationResult:
 def test_writes_three_files_into_a_new_folder(tmp_path: Path) -> None:
     out = tmp_path / "a" / "b"
     paths = write_run(make_result(), out)
-    assert [p.name for p in paths] == ["summary.json", "jobs.csv", "timeseries.csv"]
+    assert [p.name for p in paths] == ["summary.json", "jobs.csv", "timeseries.csv",
+                                      "queues.csv", "queue_timeseries.csv"]
     assert all(p.parent == out and p.is_file() for p in paths)
 
 
@@ -59,14 +60,14 @@ def test_summary_keys_beyond_the_fixed_ones_follow_sorted() -> None:
 
 
 def test_csv_columns_in_fixed_order(tmp_path: Path) -> None:
-    _, jobs, timeseries = write_run(make_result(), tmp_path)
+    _, jobs, timeseries, *_ = write_run(make_result(), tmp_path)
     assert jobs.read_text(encoding="utf-8").split("\n")[0] == ",".join(JOB_COLUMNS)
     assert timeseries.read_text(encoding="utf-8").split("\n")[0] == ",".join(TIMESERIES_COLUMNS)
 
 
 def test_csv_floats_round_trip_exactly(tmp_path: Path) -> None:
     result = make_result()
-    _, jobs_path, series_path = write_run(result, tmp_path)
+    _, jobs_path, series_path, *_ = write_run(result, tmp_path)
     jobs = pd.read_csv(jobs_path, keep_default_na=False, na_values=[""],
                        dtype={"job_id": str, "nodes": str, "gpu_type": str})
     for column in ("submit", "start", "end", "overhead", "gpus_per_task"):

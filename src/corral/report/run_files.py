@@ -1,4 +1,5 @@
-"""The three files of a run on disk: ``summary.json``, ``jobs.csv`` and ``timeseries.csv``.
+"""The files of a run on disk: ``summary.json``, ``jobs.csv``, ``timeseries.csv``, ``queues.csv``
+and ``queue_timeseries.csv``.
 
 They are the machine-readable record of a run, so identical results must give identical bytes:
 keys and columns follow the fixed orders in :mod:`corral.sim.result`, floats are written with
@@ -17,15 +18,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from corral.sim.result import JOB_COLUMNS, SUMMARY_KEYS, TIMESERIES_COLUMNS, SimulationResult
+from corral.sim.result import (
+    JOB_COLUMNS,
+    QUEUE_COLUMNS,
+    QUEUE_SERIES_COLUMNS,
+    SUMMARY_KEYS,
+    TIMESERIES_COLUMNS,
+    SimulationResult,
+)
 
 SUMMARY_FILE = "summary.json"
 JOBS_FILE = "jobs.csv"
 TIMESERIES_FILE = "timeseries.csv"
+QUEUES_FILE = "queues.csv"
+QUEUE_SERIES_FILE = "queue_timeseries.csv"
 
 
 def write_run(result: SimulationResult, out_dir: Path) -> list[Path]:
-    """Write the run's three files into *out_dir* (created if needed); return their paths."""
+    """Write the run's files into *out_dir* (created if needed); return their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary_path = out_dir / SUMMARY_FILE
@@ -34,7 +44,11 @@ def write_run(result: SimulationResult, out_dir: Path) -> list[Path]:
     _write_csv(result.jobs, JOB_COLUMNS, jobs_path)
     timeseries_path = out_dir / TIMESERIES_FILE
     _write_csv(result.timeseries, TIMESERIES_COLUMNS, timeseries_path)
-    return [summary_path, jobs_path, timeseries_path]
+    queues_path = out_dir / QUEUES_FILE
+    _write_csv(result.queues, QUEUE_COLUMNS, queues_path)
+    queue_series_path = out_dir / QUEUE_SERIES_FILE
+    _write_csv(result.queue_series, QUEUE_SERIES_COLUMNS, queue_series_path)
+    return [summary_path, jobs_path, timeseries_path, queues_path, queue_series_path]
 
 
 def summary_json(summary: Mapping[str, Any]) -> str:

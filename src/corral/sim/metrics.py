@@ -17,7 +17,12 @@ import pandas as pd
 
 from corral.model import MILLI, Node
 from corral.sim.job_run import JobRun
-from corral.sim.result import JOB_COLUMNS, TIMESERIES_COLUMNS
+from corral.sim.result import (
+    JOB_COLUMNS,
+    QUEUE_COLUMNS,
+    QUEUE_SERIES_COLUMNS,
+    TIMESERIES_COLUMNS,
+)
 
 BOUNDED_SLOWDOWN_FLOOR_S = 10.0
 
@@ -75,3 +80,50 @@ def summary_figures(jobs: pd.DataFrame, alloc_area: float, total_gpus: int) -> d
         "gpu_alloc_rate": alloc_area / (makespan * total_gpus) if makespan > 0 else 0.0,
         "jain_fairness": jain_fairness(jobs, slowdown),
     }
+
+
+def queue_series_table(rows: list[tuple[float, str, float, float]]) -> pd.DataFrame:
+    """Each queue over time: a row per queue at each instant its allocation or demand changed."""
+    return pd.DataFrame.from_records(rows, columns=list(QUEUE_SERIES_COLUMNS))
+
+
+def queue_table(jobs: pd.DataFrame, series: pd.DataFrame,
+                quotas: dict[str, tuple[float, float]], end: float) -> pd.DataFrame:
+    """One row per queue (the columns of ``queues.csv``); *quotas* maps a queue to its
+    (guaranteed GPUs, weight), *end* closes the last step of every queue's series.
+
+    ``share_met`` answers "did the queue get its guarantee whenever it wanted it?": while the
+    queue had demand, allocated / min(quota, demand), capped at 1 and averaged over time.
+    """
+    names = sorted(set(series["queue"]) | set(quotas))
+    rows = []
+    for name in names:
+        steps = series[series["queue"] == name]
+        times = steps["time"].to_numpy(dtype=float)
+        span = np.diff(np.append(times, max(end, times[-1]) if times.size else end))
+        alloc = steps["allocated_gpus"].to_numpy(dtype=float)
+        demand = steps["demand_gpus"].to_numpy(dtype=float)
+        wanting = demand > 0
+        demand_time = float(span[wanting].sum())
+        quota, weight = quotas.get(name, (float("nan"), 1.0))
+        share = float("nan")
+        if quota > 0 and demand_time > 0:
+            due = np.minimum(quota, demand[wanting])
+            share = float((np.minimum(alloc[wanting] / due, 1.0) * span[wanting]).sum()
+                          / demand_time)
+        mine = jobs[jobs["queue"] == name]
+        rows.append((name, quota, weight, len(mine),
+                     float(mine["jct"].mean()) if len(mine) else float("nan"),
+                     float(mine["queue_delay"].mean()) if len(mine) else float("nan"),
+                     float((alloc * span).sum() / 3600.0), demand_time / 3600.0,
+                     float((alloc[wanting] * span[wanting]).sum() / demand_time)
+                     if demand_time > 0 else 0.0,
+                     share))
+    return pd.DataFrame.from_records(rows, columns=list(QUEUE_COLUMNS))
+
+
+def worst_share_met(queues: pd.DataFrame) -> float | None:
+    """The lowest ``share_met`` of any queue with a quota (None when no queue has one): the
+    one figure that says whether every guarantee was kept."""
+    met = queues["share_met"].dropna()
+    return float(met.min()) if len(met) else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -26,6 +26,7 @@ SUMMARY_KEYS = (
     "gpu_alloc_rate",
     "preemptions",
     "jain_fairness",
+    "queue_share_met",
     "sim_wall_s",
     "jobs_per_s",
     "seed",
@@ -58,11 +59,26 @@ JOB_COLUMNS = (
 TIMESERIES_COLUMNS = ("time", "allocated_gpus", "pending_jobs", "running_jobs")
 """Columns of ``timeseries.csv``: one row per instant at which any of them changed."""
 
+QUEUE_SERIES_COLUMNS = ("time", "queue", "allocated_gpus", "demand_gpus")
+"""Columns of ``queue_timeseries.csv``: a row per queue at each instant its figures changed;
+``demand_gpus`` is what the queue's pending and running jobs ask for."""
+
+QUEUE_COLUMNS = ("queue", "quota_gpus", "weight", "jobs", "avg_jct", "avg_queue_delay",
+                 "gpu_hours", "demand_hours", "avg_allocated_gpus", "share_met")
+"""Columns of ``queues.csv``, one row per queue: ``demand_hours`` is how long the queue had
+demand, ``avg_allocated_gpus`` its mean allocation meanwhile, and ``share_met`` the time-average,
+over that time, of allocated / min(quota, demand) capped at 1 (empty without a quota)."""
+
 
 @dataclass(frozen=True)
 class SimulationResult:
-    """Summary figures, a per-job table and a cluster time series for one run."""
+    """Summary figures, per-job and per-queue tables, and time series of the cluster and of
+    each queue, for one run."""
 
     summary: dict[str, Any]
     jobs: pd.DataFrame
     timeseries: pd.DataFrame
+    queue_series: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(QUEUE_SERIES_COLUMNS)))
+    queues: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(QUEUE_COLUMNS)))

@@ -38,6 +38,11 @@ class Simulator:
         self.unfinished: list[Job] = []
         self.runs: list[JobRun] = []
         self.timeseries: list[tuple[float, float, int, int]] = []
+        self.queue_series: list[tuple[float, str, float, float]] = []
+        """(time, queue, allocated GPUs, demanded GPUs) whenever a queue's figures change;
+        demand is what its pending and running jobs ask for."""
+        self._queue_use: dict[str, list[int]] = {}
+        self._queue_dirty: set[str] = set()
         self.alloc_area = 0.0
         self.preemptions = 0
         self._oracle = scheduler.profile.oracle
@@ -110,6 +115,8 @@ class Simulator:
             row = (t, alloc, len(pending), len(running))
             if not series or series[-1][1:] != row[1:]:
                 series.append(row)
+            if self._queue_dirty:
+                self._record_queues(t)
         self.unfinished = [self._by_id[job.id].job for job in state.pending]
         if self.progress:
             self.progress(done, n)
@@ -123,6 +130,7 @@ class Simulator:
         self._by_id[job.id] = run
         self.runs.append(run)
         self.state.submit(visible)
+        self._queue_change(job, 0, job.total_gpu_milli)
         return True
 
     def _apply(self, result: CycleResult, now: float) -> None:
@@ -143,6 +151,7 @@ class Simulator:
         run.segment_start = now
         run.restore_until = run.progress_from = now + restore
         run.placement = placement
+        self._queue_change(run.job, run.job.total_gpu_milli, 0)
         run.base_speed = self.model.base_speed(run.job, placement)
         if run.job.is_fractional:
             touched = self._share(run, placement, +1)
@@ -158,6 +167,7 @@ class Simulator:
         run.work_left = 0.0
         run.end = now
         del self._by_id[run.job.id]
+        self._queue_change(run.job, -run.job.total_gpu_milli, -run.job.total_gpu_milli)
         if run.job.is_fractional:
             for other in self._share(run, placement, -1):
                 self._set_speed(other, now, scheduled=True)
@@ -169,9 +179,26 @@ class Simulator:
         run.preemptions += 1
         run.pending_since = now
         self.preemptions += 1
+        self._queue_change(run.job, -run.job.total_gpu_milli, 0)
         if run.job.is_fractional:
             for other in self._share(run, run.placement, -1):
                 self._set_speed(other, now, scheduled=True)
+
+    # -- per-queue figures ---------------------------------------------------------------
+    def _queue_change(self, job: Job, allocated: int, demand: int) -> None:
+        use = self._queue_use.get(job.queue)
+        if use is None:
+            use = self._queue_use[job.queue] = [0, 0]
+        use[0] += allocated
+        use[1] += demand
+        self._queue_dirty.add(job.queue)
+
+    def _record_queues(self, now: float) -> None:
+        """One row per queue whose figures changed at *now* (sorted, so runs are repeatable)."""
+        for queue in sorted(self._queue_dirty):
+            allocated, demand = self._queue_use[queue]
+            self.queue_series.append((now, queue, allocated / MILLI, demand / MILLI))
+        self._queue_dirty.clear()
 
     # -- progress ------------------------------------------------------------------------
     def _advance(self, run: JobRun, now: float) -> None:
