@@ -13,8 +13,9 @@ from pathlib import Path
 from corral import __version__
 from corral.clusters import Cluster, build_cluster
 from corral.core import Scheduler
-from corral.model import ConfigError
+from corral.model import ConfigError, QueueTree
 from corral.policies import load_policy
+from corral.queues import build_queues
 from corral.sim.config import SimConfig
 from corral.sim.metrics import (
     job_table,
@@ -40,10 +41,15 @@ def simulate(
     sim_config: SimConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
     load: float = 1.0,
+    queues: str | Path | QueueTree | None = None,
 ) -> SimulationResult:
     """Replay *trace* (a path, a :class:`Trace`, or None for the bundled sample) on *cluster*
     (a preset, inline spec, ``auto[:LOAD]``, TOML file, or None for the trace's own cluster)
     under *policy* (a built-in name or a TOML file).
+
+    *queues* sets the queue hierarchy with quotas: a TOML file, ``"auto"`` (one queue per trace
+    queue, guaranteed its share of the trace's GPU-time) or a :class:`QueueTree`; None means
+    no quotas (each queue a job names stands alone, for fair share only).
 
     *load* scales the arrival rate (2.0: jobs arrive twice as often) on the cluster the
     original trace sizes, so ``auto`` clusters stay put while the load changes.
@@ -57,9 +63,10 @@ def simulate(
         raise ConfigError(f"limit must be >= 1, got {limit}")
     loaded = trace if isinstance(trace, Trace) else read_trace(trace, strict=strict, limit=limit)
     built = cluster if isinstance(cluster, Cluster) else build_cluster(cluster, loaded)
+    tree = build_queues(queues, loaded.jobs, built.gpus)
     loaded = scale_arrivals(loaded, load)
     profile = load_policy(policy)
-    sim = Simulator(Scheduler(profile), built.nodes, loaded.jobs, sim_config, progress)
+    sim = Simulator(Scheduler(profile), built.nodes, loaded.jobs, sim_config, progress, tree)
     began = time.perf_counter()
     sim.run()
     wall = time.perf_counter() - began
@@ -67,11 +74,13 @@ def simulate(
     skipped = dict(loaded.skipped)
     if sim.rejected:
         skipped["does_not_fit_cluster"] = len(sim.rejected)
+    if sim.unknown_queue:
+        skipped["unknown_queue"] = len(sim.unknown_queue)
     if sim.unfinished:
         skipped["never_scheduled"] = len(sim.unfinished)
     queue_series = queue_series_table(sim.queue_series)
     end = float(jobs["end"].max()) if len(jobs) else 0.0
-    queues = queue_table(jobs, queue_series, {}, end)
+    per_queue = queue_table(jobs, queue_series, tree.report_quotas() if tree else {}, end)
     summary = {
         "trace": loaded.name,
         "policy": profile.name,
@@ -82,11 +91,11 @@ def simulate(
         "skipped": dict(sorted(skipped.items())),
         **summary_figures(jobs, sim.alloc_area, built.gpus),
         "preemptions": sim.preemptions,
-        "queue_share_met": worst_share_met(queues),
+        "queue_share_met": worst_share_met(per_queue),
         "sim_wall_s": wall,
         "jobs_per_s": len(jobs) / wall if wall > 0 else 0.0,
         "seed": seed,
         "corral_version": __version__,
     }
     return SimulationResult({k: summary[k] for k in SUMMARY_KEYS}, jobs,
-                            timeseries_table(sim.timeseries), queue_series, queues)
+                            timeseries_table(sim.timeseries), queue_series, per_queue)

@@ -65,6 +65,12 @@ LimitOption = Annotated[
     int | None,
     typer.Option(min=1, help="Replay only the first N jobs by submit time.", show_default=False),
 ]
+QueuesOption = Annotated[
+    str | None,
+    typer.Option(help="Queues with quotas: a TOML file (see docs/usage.md) or `auto` (one "
+                      "queue per trace queue, guaranteed its share of the trace's GPU-time); "
+                      "default: no quotas.", show_default=False),
+]
 LoadOption = Annotated[
     float, typer.Option(help="Scale the arrival rate: 2 replays the jobs arriving twice as "
                              "often, on the cluster the original trace sizes.")
@@ -120,6 +126,7 @@ def simulate(
         bool, typer.Option("--json", help="Print the summary as JSON on stdout, not a table.")
     ] = False,
     load: LoadOption = 1.0,
+    queues: QueuesOption = None,
 ) -> None:
     """Replay a trace on a cluster under a policy and report JCT, queueing and utilisation."""
     try:
@@ -127,7 +134,7 @@ def simulate(
         with job_progress("simulating") as progress:
             result = run_simulation(trace, policy=policy, cluster=cluster, seed=seed,
                                     limit=limit, strict=strict, sim_config=config,
-                                    progress=progress, load=load)
+                                    progress=progress, load=load, queues=queues)
     except CorralError as exc:
         _fail(str(exc))
     # With --json, stdout carries the JSON alone; every remark goes to stderr.
@@ -179,6 +186,7 @@ def compare(
         bool, typer.Option("--json", help="Print the summaries as a JSON list, not a table.")
     ] = False,
     load: LoadOption = 1.0,
+    queues: QueuesOption = None,
 ) -> None:
     """Replay one trace on one cluster under several policies and compare them side by side."""
     chosen = [name.strip() for name in policies.split(",") if name.strip()]
@@ -190,7 +198,7 @@ def compare(
                    if status.is_terminal else nullcontext())
         with waiting:
             results = run_comparison(trace, chosen, cluster, seed=seed, limit=limit,
-                                     workers=jobs, load=load)
+                                     workers=jobs, load=load, queues=queues)
     except CorralError as exc:
         _fail(str(exc))
     if as_json:

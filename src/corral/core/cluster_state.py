@@ -18,7 +18,8 @@ import numpy as np
 from corral.core.decisions import Decision, Preempt, Start
 from corral.core.pending_queue import PendingQueue
 from corral.core.placement import Placement
-from corral.model import MILLI, InvalidSpec, Job, Node
+from corral.core.queue_usage import Amounts, QueueUsage
+from corral.model import CPU, GPU, GPU_OF_TYPE, MEMORY, MILLI, InvalidSpec, Job, Node, QueueTree
 
 
 @dataclass(slots=True)
@@ -44,7 +45,8 @@ class ClusterState:
     scheduler skip it without a placement search.
     """
 
-    def __init__(self, nodes: Sequence[Node], order_key: OrderKey) -> None:
+    def __init__(self, nodes: Sequence[Node], order_key: OrderKey,
+                 queues: QueueTree | None = None) -> None:
         if not nodes:
             raise InvalidSpec("a cluster needs at least one node")
         names = [n.name for n in nodes]
@@ -68,6 +70,15 @@ class ClusterState:
         self.total_gpu_milli = int(self.gpu_count.sum()) * MILLI
         self.max_node_gpu_milli = width * MILLI
         self.allocated_gpu_milli = 0
+        self.capacity: Amounts = {GPU: self.total_gpu_milli, CPU: int(self.cpu_capacity.sum()),
+                                  MEMORY: int(self.mem_capacity.sum())}
+        """The whole cluster's resources, by the names queue quotas use."""
+        for i, gpu_type in enumerate(self.gpu_types):
+            self.capacity[GPU_OF_TYPE + gpu_type] = int(
+                self.gpu_count[self.node_type == i].sum()) * MILLI
+        self.queues = queues
+        """The queue hierarchy with quotas, or None: each queue a job names stands alone."""
+        self.usage = QueueUsage(queues, self.gpu_types, self.node_type)
         self.jobs: dict[str, Job] = {}
         self.clock = 0.0
         """The time of the latest change a backend reported; pending-queue keys use it."""
@@ -148,6 +159,11 @@ class ClusterState:
         """A new job arrives and waits (at *now*, by default its submit time)."""
         if job.id in self.jobs:
             raise InvalidSpec(f"job {job.id} was submitted twice")
+        if self.queues is not None:
+            try:
+                self.usage.chain(job.queue)
+            except InvalidSpec as exc:
+                raise InvalidSpec(f"job {job.id}: {exc}") from None
         self.clock = job.submit if now is None else now
         self.jobs[job.id] = job
         self.pending_since[job.id] = self.clock
@@ -234,6 +250,7 @@ class ClusterState:
         """Give back (sign +1) or take (sign -1) the capacity *placement* names."""
         apply_grants(self.gpu_free, self.whole_free, self.cpu_free, self.mem_free,
                      job, placement, sign)
+        self.usage.apply(job, placement, -sign)
         self.allocated_gpu_milli -= sign * job.total_gpu_milli
         if sign > 0:
             self.capacity_version += 1

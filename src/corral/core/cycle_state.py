@@ -14,6 +14,7 @@ import numpy as np
 
 from corral.core.cluster_state import ClusterState, RunningJob, apply_grants
 from corral.core.placement import Placement
+from corral.core.queue_usage import QueueUsage
 from corral.model import Job
 
 _Undo = tuple[Job, Placement, int]
@@ -24,7 +25,7 @@ class CycleState:
 
     __slots__ = ("_undo", "cluster", "cpu_free", "data", "free_gpu_milli", "gpu_free",
                  "left_waiting",
-                 "mem_free", "now", "preempted", "whole_free")
+                 "mem_free", "now", "preempted", "usage", "whole_free")
 
     def __init__(self, cluster: ClusterState, now: float) -> None:
         self.cluster = cluster
@@ -35,9 +36,12 @@ class CycleState:
         self.mem_free: np.ndarray = cluster.mem_free
         self.free_gpu_milli = cluster.total_gpu_milli - cluster.allocated_gpu_milli
         """Free GPU capacity of the whole cluster: a gang larger than this cannot fit anywhere."""
+        self.usage: QueueUsage | None = cluster.usage
+        """What each queue holds, this cycle's reservations included (None on what-if copies,
+        which only answer "would it fit?")."""
         self.preempted: set[str] = set()
         self.left_waiting: list[Job] = []
-        """Jobs this cycle has looked at and left waiting, in queue order (backfill reserves
+        """Jobs this cycle has left waiting for lack of capacity, in queue order (backfill reserves
         for the first)."""
         self.data: dict[str, Any] = {}
         """Scratch for plugins, as in kube-scheduler's CycleState: a value one extension point
@@ -52,6 +56,7 @@ class CycleState:
         other.cpu_free = self.cpu_free.copy()
         other.mem_free = self.mem_free.copy()
         other.free_gpu_milli = self.free_gpu_milli
+        other.usage = None
         other.preempted = set(self.preempted)
         other.left_waiting = list(self.left_waiting)
         other._undo = None  # owns its arrays: nothing to roll back
@@ -64,6 +69,8 @@ class CycleState:
         self.free_gpu_milli -= job.total_gpu_milli
         apply_grants(self.gpu_free, self.whole_free, self.cpu_free, self.mem_free,
                      job, placement, -1)
+        if self.usage is not None:
+            self.usage.apply(job, placement, +1)
 
     def release(self, run: RunningJob) -> None:
         """Pretend a running job is gone (a preemption victim) for the rest of this cycle."""
@@ -72,6 +79,8 @@ class CycleState:
         self.free_gpu_milli += run.job.total_gpu_milli
         apply_grants(self.gpu_free, self.whole_free, self.cpu_free, self.mem_free,
                      run.job, run.placement, +1)
+        if self.usage is not None:
+            self.usage.apply(run.job, run.placement, -1)
         self.preempted.add(run.job.id)
 
     @property
@@ -87,4 +96,6 @@ class CycleState:
                 self.free_gpu_milli -= sign * job.total_gpu_milli
                 apply_grants(self.gpu_free, self.whole_free, self.cpu_free, self.mem_free,
                              job, placement, -sign)
+                if self.usage is not None:
+                    self.usage.apply(job, placement, sign)
             undo.clear()

@@ -26,7 +26,7 @@ from corral.core.gang_placement import assign_gpus, choose_nodes, feasible_tasks
 from corral.core.placement import Placement
 from corral.core.profile import Profile
 from corral.core.status import OK, Code, Status, unresolvable, unschedulable
-from corral.model import MILLI, Job, Node
+from corral.model import MILLI, Job, Node, QueueTree
 
 
 @dataclass(slots=True)
@@ -52,9 +52,10 @@ class Scheduler:
         self._last_rekey: dict[int, float] = {}
         self._limiters = tuple(p for p in profile.permits if isinstance(p, NodeLimit))
 
-    def new_state(self, nodes: list[Node] | tuple[Node, ...]) -> ClusterState:
+    def new_state(self, nodes: list[Node] | tuple[Node, ...],
+                  queues: QueueTree | None = None) -> ClusterState:
         """An empty cluster state whose pending queue follows this policy's order."""
-        return ClusterState(nodes, self.profile.queue_sort.sort_key)
+        return ClusterState(nodes, self.profile.queue_sort.sort_key, queues)
 
     def cycle(self, cluster: ClusterState, now: float, *, assume: bool = False) -> CycleResult:
         """Decide what starts (and what is preempted) now.
@@ -115,7 +116,8 @@ class Scheduler:
                                 continue
                             hopeless.add(rank)
                 result.waiting[job.id] = status
-                left_waiting.append(job)
+                if status.code is Code.UNSCHEDULABLE:
+                    left_waiting.append(job)  # waits for capacity (not quota, not forever)
                 if blocking:
                     break
             if assume and state is not None:

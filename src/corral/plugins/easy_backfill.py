@@ -9,7 +9,8 @@ user's ``time_limit`` (a job without one is never backfilled), ``"oracle"`` uses
 (policies that say so are declared ``oracle``). Counts GPUs cluster-wide, as EASY counts
 processors; a head blocked by fragmentation rather than by the GPU count is reserved at the
 next estimated completion, with no extra GPUs. Node fragmentation at the shadow time can still
-delay the head a little.
+delay the head a little. With ``reserve_after_s`` only a head that has waited that long gets a
+reservation (a starvation guard for a policy that otherwise lets any fitting job start).
 """
 
 from __future__ import annotations
@@ -28,15 +29,22 @@ ESTIMATES = ("limit", "oracle")
 
 @dataclass(frozen=True, slots=True)
 class EasyBackfillArgs:
-    """``estimate``: where run-time estimates come from, ``"limit"`` or ``"oracle"``."""
+    """``estimate``: where run-time estimates come from, ``"limit"`` or ``"oracle"``;
+    ``reserve_after_s``: reserve only for a head that has waited this long (None: always)."""
 
     estimate: str = "limit"
+    reserve_after_s: float | None = None
 
     def validate(self) -> None:
-        """One of the known estimators."""
+        """One of the known estimators; a positive wait."""
         if self.estimate not in ESTIMATES:
             raise ConfigError(f"EasyBackfill.estimate must be one of {ESTIMATES}, "
                               f"got {self.estimate!r}")
+        if self.reserve_after_s is not None and (
+                isinstance(self.reserve_after_s, bool)
+                or not isinstance(self.reserve_after_s, int | float)
+                or not self.reserve_after_s > 0):
+            raise ConfigError("EasyBackfill.reserve_after_s must be a number > 0 or absent")
 
 
 class EasyBackfill:
@@ -64,6 +72,10 @@ class EasyBackfill:
         if not state.left_waiting:
             return OK
         head = state.left_waiting[0]
+        after = self.args.reserve_after_s
+        if after is not None and \
+                state.now - state.cluster.pending_since.get(head.id, state.now) < after:
+            return OK
         reservation = state.data.get(self._STATE_KEY)
         if reservation is None or reservation[0] != head.id:
             reservation = [head.id, *self._shadow(state, head)]

@@ -21,7 +21,7 @@ from corral.core.framework import PostFilter
 from corral.core.status import Status
 from corral.model import ConfigError, Job
 from corral.plugins import names
-from corral.plugins.victim_search import fewest_victims
+from corral.plugins.victim_search import fewest_victims, may_evict
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +68,7 @@ class OrderPreemption:
             cluster, now, limit = state.cluster, state.now, self.args.protect_after
             ranked = sorted(
                 ((cluster.order_of(run.job, now), run.since, run)
-                 for run in cluster.running.values()
-                 if run.job.preemptible
-                 and (limit is None or cluster.preemptions.get(run.job.id, 0) < limit)),
+                 for run in cluster.running.values() if may_evict(cluster, run.job, limit)),
                 key=lambda entry: (entry[0], entry[1]))
             cached = ([entry[0] for entry in ranked], ranked)
             state.data[self._STATE_KEY] = cached

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from corral.model import ConfigError
 from corral.plugins.best_fit_score import BestFit
+from corral.plugins.drf_order import DrfOrder
 from corral.plugins.easy_backfill import EasyBackfill
 from corral.plugins.fifo_order import FifoOrder
 from corral.plugins.gpu_type_filter import GpuTypeFilter
@@ -16,6 +17,8 @@ from corral.plugins.locality import Locality
 from corral.plugins.order_preemption import OrderPreemption
 from corral.plugins.priority_order import PriorityOrder
 from corral.plugins.priority_preemption import PriorityPreemption
+from corral.plugins.queue_preemption import QueuePreemption
+from corral.plugins.quota_admit import QuotaAdmit
 from corral.plugins.resource_fit import ResourceFit
 from corral.plugins.spread_score import Spread
 from corral.plugins.srtf_order import SrtfOrder
@@ -28,7 +31,9 @@ REGISTRY: dict[str, type] = {
         LasOrder,
         SrtfOrder,
         PriorityOrder,
+        DrfOrder,
         EasyBackfill,
+        QuotaAdmit,
         ResourceFit,
         GpuTypeFilter,
         BestFit,
@@ -37,6 +42,7 @@ REGISTRY: dict[str, type] = {
         StrictGang,
         PriorityPreemption,
         OrderPreemption,
+        QueuePreemption,
     )
 }
 

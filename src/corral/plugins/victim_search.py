@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from corral.core.cluster_state import RunningJob
+from corral.core.cluster_state import ClusterState, RunningJob
 from corral.core.cycle_state import CycleState
+from corral.model import Job
 
 
 def fewest_victims(state: CycleState, candidates: Sequence[RunningJob],
@@ -44,3 +45,10 @@ def fewest_victims(state: CycleState, candidates: Sequence[RunningJob],
         else:
             trial.release(spare)
     return [run.job.id for run in chosen]
+
+
+def may_evict(cluster: ClusterState, job: Job, protect_after: int | None) -> bool:
+    """True unless *job* is non-preemptible or has already been preempted *protect_after*
+    times (then it is left to finish: no job is preempted forever)."""
+    return job.preemptible and (
+        protect_after is None or cluster.preemptions.get(job.id, 0) < protect_after)

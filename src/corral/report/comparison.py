@@ -24,6 +24,7 @@ from corral.api import simulate
 from corral.clusters import Cluster, build_cluster
 from corral.model import ConfigError
 from corral.policies import load_policy
+from corral.queues import build_queues
 from corral.report.run_files import _plain, _write_csv, summary_json, write_run
 from corral.report.summary_table import _count, _duration_row, _finite, _number
 from corral.sim.result import SUMMARY_KEYS, SimulationResult
@@ -60,6 +61,7 @@ def compare(
     workers: int | None = None,
     on_done: Callable[[int, int], None] | None = None,
     load: float = 1.0,
+    queues: str | Path | None = None,
 ) -> list[SimulationResult]:
     """Replay *trace* on *cluster* under each policy; results come in the order of *policies*.
 
@@ -73,10 +75,12 @@ def compare(
     loaded = trace if isinstance(trace, Trace) else read_trace(trace, limit=limit)
     if isinstance(cluster, Cluster):
         raise TypeError("compare takes a cluster spec, not a Cluster (it does not pickle)")
-    build_cluster(cluster, loaded)
+    built = build_cluster(cluster, loaded)
+    build_queues(queues, loaded.jobs, built.gpus)  # a bad queue file fails before any run
     spec = None if cluster is None else str(cluster)
+    queue_spec = None if queues is None else str(queues)
     count = workers or min(len(policies), os.cpu_count() or 1)
-    jobs = [(loaded, str(policy), spec, seed, load) for policy in policies]
+    jobs = [(loaded, str(policy), spec, seed, load, queue_spec) for policy in policies]
     results: list[SimulationResult | None] = [None] * len(jobs)
     if count == 1:
         for index, job in enumerate(jobs):
@@ -94,9 +98,9 @@ def compare(
 
 
 def _run_one(trace: Trace, policy: str, cluster: str | None, seed: int,
-             load: float) -> SimulationResult:
+             load: float, queues: str | None) -> SimulationResult:
     """One worker's run; module-level so that worker processes can unpickle it."""
-    return simulate(trace, policy=policy, cluster=cluster, seed=seed, load=load)
+    return simulate(trace, policy=policy, cluster=cluster, seed=seed, load=load, queues=queues)
 
 
 def comparison_table(results: Sequence[SimulationResult]) -> pd.DataFrame:
@@ -136,6 +140,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("makespan", "makespan"),
     ("gpu_alloc_rate", "GPU alloc"),
     ("preemptions", "preemptions"),
+    ("jain_fairness", "fairness"),
+    ("queue_share_met", "quota met"),
     ("sim_wall_s", "wall time"),
 )
 """Summary keys shown by :func:`comparison_rich_table`, with their column headings."""
@@ -187,8 +193,10 @@ def fitting_comparison_table(results: Sequence[SimulationResult], console: Conso
 def _cell(key: str, value: object) -> str:
     if key == "avg_bounded_slowdown":
         return _number(value, "{:,.2f}")
-    if key == "gpu_alloc_rate":
+    if key in ("gpu_alloc_rate", "queue_share_met"):
         return _number(value, "{:.1%}")
+    if key == "jain_fairness":
+        return _number(value, "{:.3f}")
     if key == "preemptions":
         return _count(value)
     if key == "sim_wall_s":

@@ -35,6 +35,9 @@ def summary_table(result: SimulationResult) -> Table:
         _duration_row("makespan", s.get("makespan")),
         ("GPU allocation", _number(s.get("gpu_alloc_rate"), "{:.1%}"), "of GPU-time"),
         ("preemptions", _count(s.get("preemptions")), ""),
+        ("fairness (Jain)", _number(s.get("jain_fairness"), "{:.3f}"), "over users' slowdowns"),
+        ("queue share met", _number(s.get("queue_share_met"), "{:.1%}"),
+         "of quota, worst queue" if s.get("queue_share_met") is not None else "no quotas"),
         ("wall time", _number(s.get("sim_wall_s"), "{:,.2f} s"),
          _number(s.get("jobs_per_s"), "{:,.0f} jobs/s", empty="")),
     ]

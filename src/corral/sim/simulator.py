@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from corral.core import ClusterState, CycleResult, Preempt, Scheduler, Start
 from corral.core.placement import Placement
-from corral.model import MILLI, Job, Node
+from corral.model import MILLI, InvalidSpec, Job, Node, QueueTree
 from corral.sim.config import SimConfig
 from corral.sim.event_queue import EventQueue
 from corral.sim.job_run import JobRun
@@ -27,14 +27,17 @@ class Simulator:
     """Replays *jobs* (sorted by submit, each with a duration) on *nodes* under *scheduler*."""
 
     def __init__(self, scheduler: Scheduler, nodes: Sequence[Node], jobs: Sequence[Job],
-                 config: SimConfig | None = None, progress: Progress | None = None) -> None:
+                 config: SimConfig | None = None, progress: Progress | None = None,
+                 queues: QueueTree | None = None) -> None:
         self.scheduler = scheduler
         self.config = config or SimConfig()
-        self.state: ClusterState = scheduler.new_state(list(nodes))
+        self.state: ClusterState = scheduler.new_state(list(nodes), queues)
         self.model = ProgressModel(self.config, self.state)
         self.events = EventQueue()
         self.progress = progress
         self.rejected: list[Job] = []
+        self.unknown_queue: list[Job] = []
+        """Jobs naming a queue the queue hierarchy lacks: skipped, with that reason."""
         self.unfinished: list[Job] = []
         self.runs: list[JobRun] = []
         self.timeseries: list[tuple[float, float, int, int]] = []
@@ -126,10 +129,14 @@ class Simulator:
         if not self.state.ever_fits(job):
             self.rejected.append(job)
             return False
+        try:
+            self.state.submit(visible)
+        except InvalidSpec:
+            self.unknown_queue.append(job)
+            return False
         run = JobRun(job, float(job.duration or 0.0))
         self._by_id[job.id] = run
         self.runs.append(run)
-        self.state.submit(visible)
         self._queue_change(job, 0, job.total_gpu_milli)
         return True
 

@@ -1,0 +1,106 @@
+"""QueuePreemption (PostFilter): take borrowed capacity back for a queue within its quota,
+and let a job preempt lower-priority jobs of its own queue.
+
+Kueue's ClusterQueue preemption policies ``reclaimWithinCohort: Any`` and
+``withinClusterQueue: LowerPriority``: a job that would run within its queues' guarantees may
+evict jobs that other queues run on borrowed capacity (the part of a queue's GPUs above its
+guarantee: its most recently started, lowest-priority jobs), and any job may evict strictly
+lower-priority jobs of its own leaf queue. Victims are whole gangs, never non-preemptible
+jobs, nor jobs already preempted ``protect_after`` times (no livelock); the cheapest go first:
+lowest priority, then fewest GPU-hours lost (:mod:`corral.plugins.victim_search`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from corral.core.cluster_state import RunningJob
+from corral.core.cycle_state import CycleState
+from corral.core.framework import PostFilter
+from corral.core.status import Status
+from corral.model import GPU, ConfigError, Job
+from corral.plugins import names
+from corral.plugins.queue_quota import first_borrowed
+from corral.plugins.victim_search import fewest_victims, may_evict
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePreemptionArgs:
+    """``protect_after``: preemptions after which a job is left to finish (None: never)."""
+
+    protect_after: int | None = 3
+
+    def validate(self) -> None:
+        """A positive count or absent."""
+        if self.protect_after is not None and (
+                not isinstance(self.protect_after, int) or self.protect_after < 1):
+            raise ConfigError("QueuePreemption.protect_after must be an integer >= 1 or absent")
+
+
+class QueuePreemption:
+    """Victims: borrowed gangs of other queues (when the job is within quota) and
+    lower-priority gangs of the job's own queue."""
+
+    name: ClassVar[str] = names.QUEUE_PREEMPTION
+    extension_points: ClassVar[tuple[str, ...]] = ("post_filter",)
+    Args = QueuePreemptionArgs
+
+    def __init__(self, args: QueuePreemptionArgs | None = None) -> None:
+        self.args = args or QueuePreemptionArgs()
+
+    def preemption_rank(self, job: Job) -> tuple[str, int]:
+        """Victims depend on the job's queue and priority (and on its queue's usage, which only
+        grows within a cycle, so a failed search stays failed for later jobs of that rank)."""
+        return (job.queue, job.priority)
+
+    def post_filter(self, state: CycleState, job: Job, status: Status,
+                    fits: Callable[[CycleState], bool]) -> list[str]:
+        """Victims (job ids) or [] when evicting every candidate would still not suffice."""
+        cluster, usage, now = state.cluster, state.usage, state.now
+        if usage is None:
+            return []
+        leaf = usage.chain(job.queue)[0]
+        reclaim = cluster.queues is not None and first_borrowed(usage, cluster.queues,
+                                                                 job) is None
+        limit = self.args.protect_after
+        own: list[RunningJob] = []
+        borrowed: dict[str, list[RunningJob]] = {}
+        for run in cluster.running.values():
+            victim = run.job
+            if victim.id in state.preempted or not may_evict(cluster, victim, limit):
+                continue
+            victim_leaf = usage.chain(victim.queue)[0]
+            if victim_leaf == leaf:
+                if victim.priority < job.priority:
+                    own.append(run)
+            elif reclaim:
+                borrowed.setdefault(victim_leaf, []).append(run)
+        candidates = own
+        if borrowed:
+            candidates = own + self._borrowed_part(state, borrowed)
+        candidates.sort(key=lambda run: (run.job.priority,
+                                         run.job.total_gpu_milli * (now - run.since)))
+        return fewest_victims(state, candidates, fits, job.total_gpu_milli)
+
+    @staticmethod
+    def _borrowed_part(state: CycleState,
+                       by_queue: dict[str, list[RunningJob]]) -> list[RunningJob]:
+        """Of each queue's running jobs, those that hold its GPUs above its guarantee: taken
+        lowest priority and latest start first, while the queue is still above it."""
+        tree, usage, now = state.cluster.queues, state.usage, state.now
+        assert tree is not None and usage is not None
+        out: list[RunningJob] = []
+        for queue, runs in by_queue.items():
+            excess = usage.of_queue(queue).get(GPU, 0) - tree.guarantee[queue].get(GPU, 0)
+            runs.sort(key=lambda run: (run.job.priority, now - run.since))
+            for run in runs:
+                if excess <= 0:
+                    break
+                out.append(run)
+                excess -= run.job.total_gpu_milli
+        return out
+
+
+_: PostFilter = QueuePreemption()

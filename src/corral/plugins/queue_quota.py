@@ -1,0 +1,44 @@
+"""Quota arithmetic that admission, fair-share order and reclaiming preemption share.
+
+A job runs *within quota* when, at its leaf queue and at every ancestor, what the queue holds
+plus what the job asks stays within the queue's guarantee for every governed resource;
+otherwise it *borrows* idle capacity (Kueue's nominal quota and borrowing, YuniKorn's
+guaranteed and max resources).
+"""
+
+from __future__ import annotations
+
+from corral.core.queue_usage import QueueUsage, request
+from corral.model import MILLI, Job, QueueTree
+
+
+def first_borrowed(usage: QueueUsage, tree: QueueTree, job: Job) -> str | None:
+    """Why starting *job* now would borrow ("queue q over its guarantee of r"), or None when
+    it runs within quota at every level."""
+    need = request(job)
+    for queue in usage.chain(job.queue):
+        held = usage.of_queue(queue)
+        for resource, guaranteed in tree.guarantee[queue].items():
+            if held.get(resource, 0) + need.get(resource, 0) > guaranteed \
+                    and need.get(resource, 0):
+                return f"queue {queue} over its guarantee of {_amount(resource, guaranteed)}"
+    return None
+
+
+def first_ceiling(usage: QueueUsage, tree: QueueTree, job: Job) -> str | None:
+    """Why starting *job* now would exceed a queue's guarantee plus borrowing limit, or None."""
+    need = request(job)
+    for queue in usage.chain(job.queue):
+        held = usage.of_queue(queue)
+        for resource, ceiling in tree.ceiling[queue].items():
+            if need.get(resource, 0) and held.get(resource, 0) + need[resource] > ceiling:
+                return (f"queue {queue} may hold at most {_amount(resource, ceiling)} "
+                        "(guarantee + borrowing limit)")
+    return None
+
+
+def _amount(resource: str, amount: int) -> str:
+    """``8 nvidia.com/gpu``, ``4 cpu``, ``1024 MiB memory`` for messages."""
+    if resource == "memory":
+        return f"{amount} MiB memory"
+    return f"{amount / MILLI:g} {resource}"
