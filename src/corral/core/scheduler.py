@@ -105,7 +105,10 @@ class Scheduler:
                             continue
                         if not state.preempted:
                             found[shape] = (status, state.reserved)
-                    if admitted.ok and preempting and status.code is not Code.UNRESOLVABLE:
+                    # An Admit plugin answers UNSCHEDULABLE when preemption can make room
+                    # (quota held by borrowers); WAIT when nothing but time can.
+                    if preempting and status.code is Code.UNSCHEDULABLE and (
+                            admitted.ok or admitted.code is Code.UNSCHEDULABLE):
                         rank = (shape, *(job.id if f is None else f(job) for f in rank_of))
                         if rank not in hopeless:
                             placement = self._preempt_for(state, job, status, result)

@@ -77,6 +77,9 @@ class QueueTree:
                         for name, q in self.queues.items()}
         """The most each queue may hold (guarantee + borrowing limit) where a limit is set."""
 
+    def __repr__(self) -> str:
+        return f"QueueTree({list(self.queues.values())!r}, default={self.default!r})"
+
     def leaf_of(self, queue: str) -> str:
         """The leaf queue a job naming *queue* belongs to, or InvalidSpec if there is none."""
         if queue in self.leaves:

@@ -1,13 +1,15 @@
 """QueuePreemption (PostFilter): take borrowed capacity back for a queue within its quota,
 and let a job preempt lower-priority jobs of its own queue.
 
-Kueue's ClusterQueue preemption policies ``reclaimWithinCohort: Any`` and
-``withinClusterQueue: LowerPriority``: a job that would run within its queues' guarantees may
-evict jobs that other queues run on borrowed capacity (the part of a queue's GPUs above its
-guarantee: its most recently started, lowest-priority jobs), and any job may evict strictly
-lower-priority jobs of its own leaf queue. Victims are whole gangs, never non-preemptible
-jobs, nor jobs already preempted ``protect_after`` times (no livelock); the cheapest go first:
-lowest priority, then fewest GPU-hours lost (:mod:`corral.plugins.victim_search`).
+Kueue's ClusterQueue preemption policies ``reclaimWithinCohort: Any`` and ``withinClusterQueue:
+LowerPriority``: a job that fits its leaf queue's guarantee may evict jobs that other queues run
+on borrowed capacity (the part of a queue's GPUs above its guarantee: its most recently started,
+lowest-priority jobs; when an ancestor's ceiling is what blocks the job, only borrowers under
+that ancestor, enough to bring it back within), and any job may evict strictly lower-priority
+jobs of its own leaf queue. Victims are whole gangs, never non-preemptible jobs, nor jobs
+already preempted ``protect_after`` times (no livelock). Borrowed capacity is taken first (as
+Kueue orders candidates), then the queue's own lower-priority jobs; within each, the cheapest
+first: lowest priority, then fewest GPU-hours lost (:mod:`corral.plugins.victim_search`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from corral.core.framework import PostFilter
 from corral.core.status import Status
 from corral.model import GPU, ConfigError, Job
 from corral.plugins import names
-from corral.plugins.queue_quota import first_borrowed
+from corral.plugins.queue_quota import gpu_excess, within_leaf_guarantee
 from corral.plugins.victim_search import fewest_victims, may_evict
 
 
@@ -61,9 +63,13 @@ class QueuePreemption:
         cluster, usage, now = state.cluster, state.usage, state.now
         if usage is None:
             return []
+        tree = cluster.queues
         leaf = usage.chain(job.queue)[0]
-        reclaim = cluster.queues is not None and first_borrowed(usage, cluster.queues,
-                                                                 job) is None
+        reclaim = tree is not None and within_leaf_guarantee(usage, tree, job)
+        # Ancestors whose ceiling the job would break: victims must free GPUs under them.
+        excess = gpu_excess(usage, tree, job) if tree is not None else {}
+        if excess is None:
+            return []
         limit = self.args.protect_after
         own: list[RunningJob] = []
         borrowed: dict[str, list[RunningJob]] = {}
@@ -75,14 +81,26 @@ class QueuePreemption:
             if victim_leaf == leaf:
                 if victim.priority < job.priority:
                     own.append(run)
-            elif reclaim:
+            elif reclaim and all(q in usage.chain(victim.queue) for q in excess):
                 borrowed.setdefault(victim_leaf, []).append(run)
-        candidates = own
-        if borrowed:
-            candidates = own + self._borrowed_part(state, borrowed)
-        candidates.sort(key=lambda run: (run.job.priority,
-                                         run.job.total_gpu_milli * (now - run.since)))
-        return fewest_victims(state, candidates, fits, job.total_gpu_milli)
+        # Borrowed capacity first (taking it back costs the owner nothing of its own), then
+        # the queue's own lower-priority work; within each, lowest priority, least work lost.
+        cheapest = lambda run: (run.job.priority,  # noqa: E731
+                                run.job.total_gpu_milli * (now - run.since))
+        candidates = sorted(self._borrowed_part(state, borrowed), key=cheapest) \
+            if borrowed else []
+        candidates += sorted(own, key=cheapest)
+        if not excess:
+            return fewest_victims(state, candidates, fits, job.total_gpu_milli)
+        need = max(excess.values())
+        running = cluster.running
+
+        def fits_in_quota(trial: CycleState) -> bool:
+            freed = sum(running[v].job.total_gpu_milli for v in trial.preempted
+                        if v not in state.preempted)
+            return freed >= need and fits(trial)
+
+        return fewest_victims(state, candidates, fits_in_quota, job.total_gpu_milli)
 
     @staticmethod
     def _borrowed_part(state: CycleState,

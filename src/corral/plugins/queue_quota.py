@@ -9,7 +9,7 @@ guaranteed and max resources).
 from __future__ import annotations
 
 from corral.core.queue_usage import QueueUsage, request
-from corral.model import MILLI, Job, QueueTree
+from corral.model import GPU, MILLI, Job, QueueTree
 
 
 def first_borrowed(usage: QueueUsage, tree: QueueTree, job: Job) -> str | None:
@@ -35,6 +35,32 @@ def first_ceiling(usage: QueueUsage, tree: QueueTree, job: Job) -> str | None:
                 return (f"queue {queue} may hold at most {_amount(resource, ceiling)} "
                         "(guarantee + borrowing limit)")
     return None
+
+
+def within_leaf_guarantee(usage: QueueUsage, tree: QueueTree, job: Job) -> bool:
+    """True when *job* fits its own leaf queue's guarantee (what reclaiming may restore)."""
+    need = request(job)
+    leaf = usage.chain(job.queue)[0]
+    held = usage.of_queue(leaf)
+    return all(held.get(r, 0) + need.get(r, 0) <= g
+               for r, g in tree.guarantee[leaf].items() if need.get(r, 0))
+
+
+def gpu_excess(usage: QueueUsage, tree: QueueTree, job: Job) -> dict[str, int] | None:
+    """For each queue on *job*'s chain whose ceiling starting it would break: the milli-GPUs
+    that must be freed under that queue first; None when a non-GPU ceiling binds (freeing
+    other queues' GPUs cannot help)."""
+    need = request(job)
+    excess: dict[str, int] = {}
+    for queue in usage.chain(job.queue):
+        held = usage.of_queue(queue)
+        for resource, ceiling in tree.ceiling[queue].items():
+            over = held.get(resource, 0) + need.get(resource, 0) - ceiling
+            if over > 0 and need.get(resource, 0):
+                if resource != GPU:
+                    return None
+                excess[queue] = over
+    return excess
 
 
 def _amount(resource: str, amount: int) -> str:

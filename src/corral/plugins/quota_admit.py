@@ -3,9 +3,16 @@
 Kueue's ClusterQueue admission (nominal quota, ``borrowingLimit`` within a cohort) and
 YuniKorn's hierarchical ``max`` resources: at the job's leaf queue and at each ancestor, what
 the queue holds plus what the job asks must stay within the guarantee, or within guarantee +
-borrowing limit where a limit is set (no limit: any idle capacity may be borrowed). Jobs that
-would exceed a ceiling wait with the reason; the order (``DrfOrder``) puts jobs that run within
-quota ahead of borrowers, and ``QueuePreemption`` takes borrowed capacity back.
+borrowing limit where a limit is set (no limit: any idle capacity may be borrowed). A job that
+would exceed a ceiling waits with the reason, unless it fits its own leaf queue's guarantee and
+only an ancestor's ceiling binds because siblings borrowed: then its status is UNSCHEDULABLE,
+which lets ``QueuePreemption`` reclaim the siblings' borrowed GPUs for it. The order
+(``DrfOrder``) puts jobs that run within quota ahead of borrowers.
+
+Borrowing takes only idle capacity: a job that would put its leaf queue above its guarantee
+starts only if the GPUs left free still cover what other queues are owed now, each queue's
+guarantee not yet used, up to what its waiting jobs ask. Otherwise a borrower could take, in
+the same cycle, GPUs an owner is waiting for, and would have to be preempted right back.
 """
 
 from __future__ import annotations
@@ -14,25 +21,68 @@ from typing import ClassVar
 
 from corral.core.cycle_state import CycleState
 from corral.core.framework import Admit
-from corral.core.status import OK, Code, Status
-from corral.model import Job
+from corral.core.queue_usage import QueueUsage
+from corral.core.status import OK, Code, Status, unschedulable
+from corral.model import GPU, Job, QueueTree
 from corral.plugins import names
-from corral.plugins.queue_quota import first_ceiling
+from corral.plugins.queue_quota import first_ceiling, gpu_excess, within_leaf_guarantee
 
 
 class QuotaAdmit:
-    """WAIT for a job whose queue (or an ancestor) would go past its ceiling."""
+    """WAIT for a job whose queue (or an ancestor) would go past its ceiling, or that would
+    borrow GPUs another queue is owed."""
 
     name: ClassVar[str] = names.QUOTA_ADMIT
     extension_points: ClassVar[tuple[str, ...]] = ("admit",)
+    _STATE_KEY: ClassVar[str] = "Admit" + names.QUOTA_ADMIT
 
     def admit(self, state: CycleState, job: Job) -> Status:
-        """OK without queue quotas or within the ceilings; otherwise WAIT naming the queue."""
+        """OK without queue quotas or within the ceilings; otherwise why not."""
         tree, usage = state.cluster.queues, state.usage
         if tree is None or usage is None:
             return OK
         over = first_ceiling(usage, tree, job)
-        return OK if over is None else Status(Code.WAIT, (over,), self.name)
+        within = within_leaf_guarantee(usage, tree, job)
+        if over is not None:
+            if within and gpu_excess(usage, tree, job):
+                return unschedulable(self.name, over, "siblings' borrowed GPUs may be reclaimed")
+            return Status(Code.WAIT, (over,), self.name)
+        if within:
+            return OK
+        owed, owner = self._owed(state, tree, usage, usage.chain(job.queue)[0])
+        if owed and state.free_gpu_milli - job.total_gpu_milli < owed:
+            return Status(Code.WAIT, (f"would borrow GPUs owed to queue {owner}",), self.name)
+        return OK
+
+    def _owed(self, state: CycleState, tree: QueueTree, usage: QueueUsage,
+              leaf: str) -> tuple[int, str]:
+        """Milli-GPUs other leaf queues are owed now (guarantee unused, up to their waiting
+        demand as the cycle began, less what they started since), and the first such queue.
+        Only jobs that would run within their queue's guarantee are owed anything: a larger
+        one borrows too, and two such borrowers must not hold GPUs idle for each other."""
+        start = state.data.get(self._STATE_KEY)
+        if start is None:
+            demand: dict[str, int] = {}
+            cluster = state.cluster
+            for waiting in cluster.pending:
+                name = usage.chain(waiting.queue)[0]
+                need = waiting.total_gpu_milli
+                room = tree.guarantee[name].get(GPU, 0) - usage.of_queue(name).get(GPU, 0)
+                if need <= room and cluster.ever_fits(waiting):
+                    demand[name] = demand.get(name, 0) + need
+            start = {name: (want, usage.of_queue(name).get(GPU, 0))
+                     for name, want in demand.items()}
+            state.data[self._STATE_KEY] = start
+        owed, owner = 0, ""
+        for name, (want, held_then) in start.items():
+            if name == leaf:
+                continue
+            held = usage.of_queue(name).get(GPU, 0)
+            due = min(tree.guarantee[name].get(GPU, 0) - held, want - (held - held_then))
+            if due > 0:
+                owed += due
+                owner = owner or name
+        return owed, owner
 
 
 _: Admit = QuotaAdmit()
