@@ -31,6 +31,8 @@ class QueueUsage:
         self.tree = tree
         self.by_queue: dict[str, Amounts] = {}
         self.by_user: dict[tuple[str, str], Amounts] = {}
+        self.jobs: dict[str, set[str]] = {}
+        """Ids of the jobs holding resources in each leaf queue (started or reserved)."""
         self._type_keys = [GPU_OF_TYPE + t for t in type_names]
         self._node_type = node_type.tolist()
         self._chains: dict[str, tuple[str, ...]] = {}
@@ -69,6 +71,11 @@ class QueueUsage:
         for queue in chain:
             _add(self.by_queue.setdefault(queue, {}), amounts, sign)
         _add(self.by_user.setdefault((chain[0], job.user), {}), amounts, sign)
+        members = self.jobs.setdefault(chain[0], set())
+        if sign > 0:
+            members.add(job.id)
+        else:
+            members.discard(job.id)
 
     def of_queue(self, queue: str) -> Amounts:
         """What *queue* (a leaf or an inner queue) holds now; do not modify."""
@@ -84,7 +91,18 @@ _NOTHING: Amounts = {}
 
 def request(job: Job) -> Amounts:
     """What *job* asks for before it is placed: GPUs in all (and of its one GPU type when it
-    allows just one), CPU and memory."""
+    allows just one), CPU and memory. Shared per job shape; do not modify."""
+    amounts = _REQUESTS.get(job.shape)
+    if amounts is None:
+        amounts = _REQUESTS[job.shape] = _request(job)
+    return amounts
+
+
+_REQUESTS: dict[tuple, Amounts] = {}
+"""Requests by job shape (what a request depends on): a few hundred shapes in a large trace."""
+
+
+def _request(job: Job) -> Amounts:
     amounts: Amounts = {}
     if job.gpu_milli:
         amounts[GPU] = job.total_gpu_milli

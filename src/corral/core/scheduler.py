@@ -90,7 +90,14 @@ class Scheduler:
                     cached = failed.get(shape)
                     if cached is not None and cached[0] == stamp:
                         status = cached[1]
-                if status is None or preempting:
+                rank = None
+                if status is not None and preempting:
+                    # Known not to fit, and a victim search for its kind already failed in this
+                    # cycle: nothing admission could say would change that it waits.
+                    rank = (shape, *(job.id if f is None else f(job) for f in rank_of))
+                    if rank in hopeless:
+                        rank = False
+                if status is None or (preempting and rank is not False):
                     if state is None:
                         state = CycleState(cluster, now)
                         state.left_waiting = left_waiting
@@ -109,7 +116,8 @@ class Scheduler:
                     # (quota held by borrowers); WAIT when nothing but time can.
                     if preempting and status.code is Code.UNSCHEDULABLE and (
                             admitted.ok or admitted.code is Code.UNSCHEDULABLE):
-                        rank = (shape, *(job.id if f is None else f(job) for f in rank_of))
+                        if rank is None:
+                            rank = (shape, *(job.id if f is None else f(job) for f in rank_of))
                         if rank not in hopeless:
                             placement = self._preempt_for(state, job, status, result)
                             if placement is not None:

@@ -70,30 +70,34 @@ class QueuePreemption:
         excess = gpu_excess(usage, tree, job) if tree is not None else {}
         if excess is None:
             return []
-        limit = self.args.protect_after
-        own: list[RunningJob] = []
+        running, preempted, limit = cluster.running, state.preempted, self.args.protect_after
+
+        def evictable(queue: str, below: float = float("inf")) -> list[RunningJob]:
+            """The queue's running jobs of priority below *below* that may be evicted."""
+            runs = (running.get(j) for j in usage.jobs.get(queue, ()))
+            return [run for run in runs if run is not None and run.job.priority < below
+                    and run.job.id not in preempted and may_evict(cluster, run.job, limit)]
+
+        own = evictable(leaf, job.priority)
         borrowed: dict[str, list[RunningJob]] = {}
-        for run in cluster.running.values():
-            victim = run.job
-            if victim.id in state.preempted or not may_evict(cluster, victim, limit):
-                continue
-            victim_leaf = usage.chain(victim.queue)[0]
-            if victim_leaf == leaf:
-                if victim.priority < job.priority:
-                    own.append(run)
-            elif reclaim and all(q in usage.chain(victim.queue) for q in excess):
-                borrowed.setdefault(victim_leaf, []).append(run)
+        if reclaim:
+            for other in usage.jobs:
+                if other == leaf or usage.of_queue(other).get(GPU, 0) <= \
+                        tree.guarantee[other].get(GPU, 0):
+                    continue  # not borrowing: nothing of it to reclaim
+                chain = usage.chain(other)
+                if all(q in chain for q in excess):
+                    borrowed[other] = evictable(other)
         # Borrowed capacity first (taking it back costs the owner nothing of its own), then
         # the queue's own lower-priority work; within each, lowest priority, least work lost.
         cheapest = lambda run: (run.job.priority,  # noqa: E731
-                                run.job.total_gpu_milli * (now - run.since))
+                                run.job.total_gpu_milli * (now - run.since), run.job.id)
         candidates = sorted(self._borrowed_part(state, borrowed), key=cheapest) \
             if borrowed else []
         candidates += sorted(own, key=cheapest)
         if not excess:
             return fewest_victims(state, candidates, fits, job.total_gpu_milli)
         need = max(excess.values())
-        running = cluster.running
 
         def fits_in_quota(trial: CycleState) -> bool:
             freed = sum(running[v].job.total_gpu_milli for v in trial.preempted
@@ -112,7 +116,7 @@ class QueuePreemption:
         out: list[RunningJob] = []
         for queue, runs in by_queue.items():
             excess = usage.of_queue(queue).get(GPU, 0) - tree.guarantee[queue].get(GPU, 0)
-            runs.sort(key=lambda run: (run.job.priority, now - run.since))
+            runs.sort(key=lambda run: (run.job.priority, now - run.since, run.job.id))
             for run in runs:
                 if excess <= 0:
                     break

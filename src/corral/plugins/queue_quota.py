@@ -42,8 +42,11 @@ def within_leaf_guarantee(usage: QueueUsage, tree: QueueTree, job: Job) -> bool:
     need = request(job)
     leaf = usage.chain(job.queue)[0]
     held = usage.of_queue(leaf)
-    return all(held.get(r, 0) + need.get(r, 0) <= g
-               for r, g in tree.guarantee[leaf].items() if need.get(r, 0))
+    for resource, guaranteed in tree.guarantee[leaf].items():
+        asked = need.get(resource, 0)
+        if asked and held.get(resource, 0) + asked > guaranteed:
+            return False
+    return True
 
 
 def gpu_excess(usage: QueueUsage, tree: QueueTree, job: Job) -> dict[str, int] | None:
