@@ -4,6 +4,7 @@ placements, never on a GPU type a job excludes."""
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +14,7 @@ from builders import job, scheduler
 from corral.core import Scheduler
 from corral.model import Job, Node
 from corral.policies import builtin_policy_names, load_policy, parse_policy
-from corral.sim.config import SimConfig
+from corral.sim.config import SimConfig, load_sim_config
 from corral.sim.metrics import job_table
 from corral.sim.simulator import Simulator
 
@@ -111,3 +112,10 @@ def test_gavel_is_a_builtin_policy_with_the_score():
     assert [type(p).__name__ for p, _ in profile.scores] == \
         ["Locality", "HeterogeneityAware", "BestFit"]
     assert type(profile.queue_sort).__name__ == "LasOrder" and profile.post_filters
+
+
+def test_the_documented_examples_load():
+    examples = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    assert load_policy(examples / "fifo-heterogeneity.toml").blocking
+    config = load_sim_config(examples / "gavel-speeds.toml")
+    assert [config.speed_of(t) for t in ("V100", "P100", "K80")] == [1.5, 1.0, 0.5]
