@@ -9,7 +9,9 @@ rounds (§5); a placement score can only weigh one job's options now, so this pl
 two ingredients that decide where a job should go:
 
 * *normalised throughput*: the node's relative speed (``ClusterState.node_speed``, the
-  backend's speed table) over the fastest type the job may use, so 1 on its best type;
+  backend's speed table) over the fastest type the job may use, so 1 on its best type (the
+  table is per type, not per job as Gavel's profiles are, so jobs differ only by the types
+  they may use);
 * *demand*: the waiting jobs that can only use a type, or prefer it, claim its free GPUs; a
   type whose free GPUs are claimed by others is worth less to a job that has alternatives, in
   proportion to the claimed share. Jobs do not then take the one type that constrained jobs
@@ -67,7 +69,8 @@ class _Demand:
     claimed: np.ndarray
     """GPUs that waiting jobs bound to, or preferring, each type ask for."""
     free: np.ndarray
-    """Free GPUs of each type when the cycle began."""
+    """Free GPUs of each type when first asked in the cycle: read with the claims, so that
+    placements later in the cycle (which shrink both) do not skew one against the other."""
     own: dict[str, tuple[np.ndarray, float]]
     """Each claiming job's types and GPUs per type, so its own claim is left out for it."""
 
