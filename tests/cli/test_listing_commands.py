@@ -33,6 +33,7 @@ def test_policies_lists_every_builtin_with_its_description() -> None:
     for name in builtin_policy_names():
         assert name in text
     assert "fifo" in text
+    assert "gavel" in text and "heterogeneity-aware" in text
 
 
 def test_traces_lists_formats_presets_and_spec_forms() -> None:

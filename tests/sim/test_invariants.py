@@ -85,7 +85,7 @@ class CheckedSimulator(Simulator):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(workloads(), st.sampled_from(["fifo", "fifo-spread", "greedy", "preemptive", "tiresias",
                                     "priority-preempt", "backfill-oracle",
-                                    "srtf-oracle", "drf"]))
+                                    "srtf-oracle", "drf", "gavel"]))
 def test_invariants_hold_for_any_workload(workload, policy):
     cluster, jobs = workload
     sched = Scheduler(preemptive_profile()) if policy == "preemptive" else scheduler(policy)

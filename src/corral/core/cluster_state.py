@@ -9,7 +9,8 @@ owns the state and changes it only through :meth:`ClusterState.submit`, :meth:`s
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,10 @@ class ClusterState:
         type_id = {t: i for i, t in enumerate(self.gpu_types)}
         self.node_type = np.array([type_id[n.gpu_type] for n in nodes], dtype=np.int32)
         self.gpu_count = np.array([n.gpus for n in nodes], dtype=np.int64)
+        self.type_speed = np.ones(len(self.gpu_types))
+        """Relative throughput of each GPU type (aligned with ``gpu_types``; 1.0 = reference)."""
+        self.node_speed = np.ones(len(nodes))
+        """Relative throughput of each node's GPUs; set both with :meth:`set_gpu_speeds`."""
         width = max(1, int(self.gpu_count.max()))
         self.gpu_free = np.zeros((len(nodes), width), dtype=np.int64)
         for i, n in enumerate(nodes):
@@ -145,6 +150,23 @@ class ClusterState:
         return self.min_nodes(job) > 0
 
     # -- changes (backends only) ---------------------------------------------------------
+    def set_gpu_speeds(self, speeds: Mapping[str, float]) -> None:
+        """Set the relative throughput of each GPU type (types not listed: 1.0).
+
+        The backend's speed table reaches the policies through the snapshot: the simulator
+        passes the one its progress model uses, a live backend its profiles, and the core
+        imports neither.
+        """
+        for gpu_type, speed in speeds.items():
+            if isinstance(speed, bool) or not isinstance(speed, int | float) \
+                    or not math.isfinite(speed) or speed <= 0:
+                raise InvalidSpec(f"speed of GPU type {gpu_type!r} must be a finite number > 0, "
+                                  f"got {speed!r}")
+        self.type_speed = np.array([float(speeds.get(t, 1.0)) for t in self.gpu_types])
+        self.node_speed = self.type_speed[self.node_type]
+        self.type_speed.flags.writeable = False
+        self.node_speed.flags.writeable = False
+
     def order_of(self, job: Job, now: float) -> Any:
         """The policy's queue key for *job* at *now*, pending or running (preemption compares
         a waiting job with running ones by it)."""

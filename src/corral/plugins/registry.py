@@ -12,6 +12,7 @@ from corral.plugins.drf_order import DrfOrder
 from corral.plugins.easy_backfill import EasyBackfill
 from corral.plugins.fifo_order import FifoOrder
 from corral.plugins.gpu_type_filter import GpuTypeFilter
+from corral.plugins.heterogeneity_aware import HeterogeneityAware
 from corral.plugins.las_order import LasOrder
 from corral.plugins.locality import Locality
 from corral.plugins.order_preemption import OrderPreemption
@@ -39,6 +40,7 @@ REGISTRY: dict[str, type] = {
         BestFit,
         Spread,
         Locality,
+        HeterogeneityAware,
         StrictGang,
         PriorityPreemption,
         OrderPreemption,

@@ -21,10 +21,12 @@ class ProgressModel:
     """Speed factors for placements on one cluster under one :class:`SimConfig`."""
 
     def __init__(self, config: SimConfig, cluster: ClusterState) -> None:
+        """Also publishes the speed table in *cluster*, so that policies see the very speeds
+        jobs will run at."""
         self.config = config
         self.cluster = cluster
-        self._type_speed = [config.speed_of(cluster.nodes[i].gpu_type)
-                            for i in range(len(cluster.nodes))]
+        cluster.set_gpu_speeds({t: config.speed_of(t) for t in cluster.gpu_types})
+        self._type_speed = cluster.node_speed.tolist()
 
     def base_speed(self, job: Job, placement: Placement) -> float:
         """Speed from GPU types and spread (sharing is added by :meth:`with_sharing`)."""
