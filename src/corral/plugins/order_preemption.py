@@ -6,7 +6,8 @@ a threshold yields to higher queues) and SRTF: a running job is a candidate when
 at this instant (with the service it has received so far) is worse than the waiting job's.
 Candidates are tried worst key first, then most recently started (least work lost); gangs go
 whole. No livelock: a job preempted ``protect_after`` times is not preempted again before it
-finishes.
+finishes. With queue quotas, victims come only from the job's own queue or from queues above
+their guarantee: the order never takes a team's guaranteed GPUs.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import ClassVar
 from corral.core.cycle_state import CycleState
 from corral.core.framework import PostFilter
 from corral.core.status import Status
-from corral.model import ConfigError, Job
+from corral.model import GPU, ConfigError, Job
 from corral.plugins import names
 from corral.plugins.victim_search import fewest_victims, may_evict
 
@@ -48,9 +49,10 @@ class OrderPreemption:
     def __init__(self, args: OrderPreemptionArgs | None = None) -> None:
         self.args = args or OrderPreemptionArgs()
 
-    def preemption_rank(self, job: Job) -> None:
-        """Later in the queue means a worse key, so no more victims: one rank for all."""
-        return None
+    def preemption_rank(self, job: Job) -> str:
+        """Later in the queue means a worse key, so no more victims; with quotas the victims
+        also depend on the job's queue."""
+        return job.queue
 
     def post_filter(self, state: CycleState, job: Job, status: Status,
                     fits: Callable[[CycleState], bool]) -> list[str]:
@@ -59,6 +61,15 @@ class OrderPreemption:
         first = bisect_right(keys, state.cluster.order_of(job, state.now))
         candidates = [run for _, _, run in reversed(ranked[first:])
                       if run.job.id not in state.preempted]
+        tree, usage = state.cluster.queues, state.usage
+        if tree is not None and usage is not None and candidates:
+            # Order decides within a queue and among borrowed GPUs, never against a guarantee.
+            leaf = usage.chain(job.queue)[0]
+            borrowing = {q for q in usage.jobs
+                         if usage.of_queue(q).get(GPU, 0) > tree.guarantee[q].get(GPU, 0)}
+            candidates = [run for run in candidates
+                          if usage.chain(run.job.queue)[0] in borrowing or
+                          usage.chain(run.job.queue)[0] == leaf]
         return fewest_victims(state, candidates, fits, job.total_gpu_milli)
 
     def _ranked_running(self, state: CycleState) -> tuple[list, list]:
