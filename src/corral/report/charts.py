@@ -143,6 +143,9 @@ def queue_grid_chart(queues: Sequence[str], columns: Sequence[tuple[str, str]],
     fig, axes = _figure(len(queues), len(columns), height=1.55 * len(queues) + 0.9,
                         sharex=True, sharey="row", width=WIDTH_IN)
     for row, queue in enumerate(queues):
+        mine = [cell for (name, _), cell in cells.items() if name == queue]
+        # Headroom above the highest curve or quota for the "share met" note.
+        top = max((_row_peak(cell) for cell in mine), default=0.0) * 1.25 or 1.0
         for col, (label, colour) in enumerate(columns):
             ax = axes[row, col]
             cell = cells.get((queue, label))
@@ -155,8 +158,9 @@ def queue_grid_chart(queues: Sequence[str], columns: Sequence[tuple[str, str]],
                     ax.axhline(cell.quota, color=QUOTA_COLOUR, linestyle="--", linewidth=0.9)
                 if cell.note:
                     ax.text(0.98, 0.95, cell.note, transform=ax.transAxes, ha="right",
-                            va="top", fontsize=7)
-            ax.set_ylim(bottom=0)
+                            va="top", fontsize=7,
+                            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+            ax.set_ylim(0, top)
             ax.set_xlim(left=0)
             ax.tick_params(labelsize=7)
             ax.grid(True, color="#e6e6e6", linewidth=0.6)
@@ -175,6 +179,11 @@ def queue_grid_chart(queues: Sequence[str], columns: Sequence[tuple[str, str]],
     return _svg(fig, prefix, entries)
 
 
+def _row_peak(cell: QueueCell) -> float:
+    peaks = [float(np.max(series)) for series in (cell.allocated, cell.demand) if len(series)]
+    return max([*peaks, cell.quota or 0.0])
+
+
 def _figure(rows: int, cols: int, *, height: float, width: float = WIDTH_IN,
             sharex: bool = False, sharey: bool | str = False) -> tuple[Figure, np.ndarray]:
     fig = Figure(figsize=(width, height), layout="constrained")
@@ -185,7 +194,8 @@ def _figure(rows: int, cols: int, *, height: float, width: float = WIDTH_IN,
 def _widths(count: int, thinnest: float) -> list[float]:
     """Line widths falling from the first curve to the last, so that policies whose lines
     coincide (a lightly loaded cluster) still show as nested stripes, not one line."""
-    return [thinnest + 0.5 * (count - 1 - index) for index in range(count)]
+    step = min(0.5, 2.0 / max(count - 1, 1))
+    return [thinnest + step * (count - 1 - index) for index in range(count)]
 
 
 def _label(ax: Axes, panel: Panel) -> None:

@@ -315,18 +315,20 @@ def _queue_section(results: Sequence[SimulationResult], colours: Mapping[str, st
     tables = [result.queues for result in results if len(result.queues)]
     if not tables:
         return "queues", title, _note(at_load) + _note("These runs have no per-queue figures.")
-    hours = pd.concat(tables).groupby("queue")["gpu_hours"].sum()
-    ranked = sorted(hours.index, key=lambda name: (-float(hours[name]), str(name)))
-    queues = [str(name) for name in ranked[:TOP_QUEUES]]
+    table = pd.concat(tables)
+    hours = table.groupby(table["queue"].astype(str))["gpu_hours"].sum()
+    ranked = sorted(hours.index, key=lambda name: (-float(hours[name]), name))
+    queues = ranked[:TOP_QUEUES]
     edges = _time_edges(results, QUEUE_BINS)
     centres = _centres(edges) / 3600
     cells: dict[tuple[str, str], QueueCell] = {}
     any_quota = False
     for result in results:
         series = result.queue_series
-        quotas = result.queues.set_index("queue")
+        names = series["queue"].astype(str)  # read back from a CSV, "103959" is a number
+        quotas = result.queues.set_index(result.queues["queue"].astype(str))
         for queue in queues:
-            steps = series[series["queue"] == queue]
+            steps = series[names == queue]
             times = steps["time"].to_numpy(dtype=float)
             quota = share = None
             if queue in quotas.index:
@@ -341,7 +343,8 @@ def _queue_section(results: Sequence[SimulationResult], colours: Mapping[str, st
     columns = [(_policy(r), colours[_policy(r)]) for r in results]
     notes = [at_load]
     if len(ranked) > len(queues):
-        notes.append(f"The {len(queues)} queues with the most GPU-hours of {len(ranked)}.")
+        notes.append(f"The {len(queues)} queues with the most GPU-hours are drawn, of "
+                     f"{len(ranked)} in all.")
     if not any_quota:
         notes.append("No queue has a quota in these runs (set quotas with --queues), so there is "
                      "no quota line; allocation and demand are still shown.")
