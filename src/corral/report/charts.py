@@ -33,12 +33,12 @@ WIDTH_IN = 11.0
 
 DURATION_TICKS: tuple[tuple[float, str, bool], ...] = (
     (1, "1 s", True), (2, "2 s", False), (5, "5 s", False), (10, "10 s", True),
-    (30, "30 s", False), (60, "1 min", True), (120, "2 min", False), (300, "5 min", False),
-    (600, "10 min", True), (1800, "30 min", False), (3600, "1 h", True), (7200, "2 h", False),
+    (20, "20 s", False), (60, "1 min", True), (120, "2 min", False), (300, "5 min", False),
+    (600, "10 min", True), (1200, "20 min", False), (3600, "1 h", True), (7200, "2 h", False),
     (6 * 3600, "6 h", False), (12 * 3600, "12 h", False), (86400, "1 d", True),
-    (2 * 86400, "2 d", False), (4 * 86400, "4 d", False), (10 * 86400, "10 d", True),
-    (30 * 86400, "30 d", False), (100 * 86400, "100 d", True), (300 * 86400, "300 d", False),
-    (1000 * 86400, "1000 d", True),
+    (2 * 86400, "2 d", False), (5 * 86400, "5 d", False), (10 * 86400, "10 d", True),
+    (20 * 86400, "20 d", False), (50 * 86400, "50 d", False), (100 * 86400, "100 d", True),
+    (200 * 86400, "200 d", False), (500 * 86400, "500 d", False), (1000 * 86400, "1000 d", True),
 )
 """Ticks of a log-scaled duration axis as (seconds, label, major): the major ones alone when
 at least three fall in range, else all, so that a narrow range still gets labels."""
