@@ -42,7 +42,8 @@ def test_table_lists_each_policy() -> None:
 def test_out_writes_comparison_csv_and_run_folders(tmp_path: Path) -> None:
     out = tmp_path / "cmp"
     stdout = run_ok("--policies", ",".join(POLICIES), "--out", str(out), *SMALL)
-    assert f"wrote comparison.csv and {len(POLICIES)} run folders" in stdout
+    assert f"wrote comparison.csv, report.html and {len(POLICIES)} run folders" in stdout
+    assert (out / "report.html").is_file()
     text = (out / "comparison.csv").read_text(encoding="utf-8")
     lines = text.splitlines()
     assert lines[0] == ",".join(SUMMARY_KEYS)

@@ -173,8 +173,8 @@ def compare(
     seed: Annotated[int, typer.Option(min=0, help="Random seed (recorded in each summary).")] = 0,
     out: Annotated[
         Path | None,
-        typer.Option(help="Write comparison.csv, and each policy's run files into a folder "
-                          "named after it, into this folder.", file_okay=False,
+        typer.Option(help="Write comparison.csv, report.html, and each policy's run files into "
+                          "a folder named after it, into this folder.", file_okay=False,
                      show_default=False),
     ] = None,
     jobs: Annotated[
@@ -211,7 +211,7 @@ def compare(
             write_comparison(results, out)
         except OSError as exc:
             _fail(f"{out}: cannot write the comparison files ({exc.strerror or exc})")
-        notes.print(f"wrote comparison.csv and {len(results)} run folders to {out}",
+        notes.print(f"wrote comparison.csv, report.html and {len(results)} run folders to {out}",
                     soft_wrap=True, highlight=False, markup=False)
 
 

@@ -114,12 +114,16 @@ def comparison_table(results: Sequence[SimulationResult]) -> pd.DataFrame:
 
 
 def write_comparison(results: Sequence[SimulationResult], out_dir: Path) -> list[Path]:
-    """Write ``comparison.csv`` and each run's files into ``out_dir/<policy>/``; return paths."""
+    """Write ``comparison.csv`` and ``report.html`` into *out_dir*, and each run's files into
+    ``out_dir/<policy>/``; return their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / COMPARISON_FILE
     _write_csv(comparison_table(results), SUMMARY_KEYS, path)
-    paths = [path]
+    # Imported here: matplotlib takes most of a second to load, and only this file needs it.
+    from corral.report.html_report import REPORT_FILE, write_report
+
+    paths = [path, write_report(results, out_dir / REPORT_FILE)]
     for result in results:
         paths.extend(write_run(result, out_dir / str(result.summary["policy"])))
     return paths
