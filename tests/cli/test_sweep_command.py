@@ -93,3 +93,12 @@ def test_bad_input_is_one_error_line(args: list[str], message: str) -> None:
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+
+
+def test_status_on_a_terminal_does_not_disturb_the_output(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    result = runner.invoke(app, ["sweep", "--policies", "fifo,greedy", "--limit", "50",
+                                 "--jobs", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [s["policy"] for s in json.loads(result.stdout)] == ["fifo", "greedy"]

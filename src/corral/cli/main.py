@@ -7,8 +7,9 @@ ends in one red ``error:`` line and exit status 2, like a usage error, never a t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.table import Table
@@ -21,6 +22,7 @@ from corral.model import ConfigError, CorralError
 from corral.policies import list_policies
 from corral.report import summary_json, summary_table, write_run
 from corral.report.comparison import (
+    COMPARISON_FILE,
     FOLDER_PARTS,
     comparison_json,
     fitting_comparison_table,
@@ -31,7 +33,7 @@ from corral.report.load_curves import LOAD_CURVES_FILE
 from corral.sim.config import load_sim_config
 from corral.sim.result import SimulationResult
 from corral.sweep import LocalProcesses, RayCluster, SweepError, build_grid, run_sweep
-from corral.sweep.grid import loads_from_text, policy_names, seeds_from_text
+from corral.sweep.grid import loads_from_text, seeds_from_text
 from corral.traces import list_formats
 
 SWEEP_FILE = "sweep.csv"
@@ -194,14 +196,13 @@ def compare(
     loads: LoadsOption = None,
 ) -> None:
     """Replay one trace on one cluster under several policies and compare them side by side."""
-    chosen = [name.strip() for name in policies.split(",") if name.strip()]
+    chosen = _listed(policies)
     failed: SweepError | None = None
     try:
         if loads is not None and _given(ctx, "load"):
             raise ConfigError("--load and --loads exclude each other: --load F runs one load, "
                               "--loads A,B,... sweeps several")
         swept = loads_from_text(loads) if loads is not None else (load,)
-        policy_names(chosen)  # a typo fails here, before any run starts
         with runs_status(len(chosen) * len(swept)) as on_done:
             results = run_comparison(trace, chosen, cluster, seed=seed, limit=limit,
                                      workers=jobs, load=swept, on_done=on_done)
@@ -209,7 +210,8 @@ def compare(
         results, failed = [r for r in exc.results if r is not None], exc
     except CorralError as exc:
         _fail(str(exc))
-    _report(results, out, as_json, title="Corral policy comparison")
+    _report(results, out, as_json, title="Corral policy comparison",
+            folder_parts=("policy", "load") if len(swept) > 1 else ("policy",))
     if failed is not None:
         _fail(str(failed))
 
@@ -260,7 +262,7 @@ def sweep(
     ] = False,
 ) -> None:
     """Replay every combination of traces, policies, loads and seeds, here or on Ray."""
-    chosen = [name.strip() for name in policies.split(",") if name.strip()]
+    chosen = _listed(policies)
     failed: SweepError | None = None
     try:
         if ray is not None and jobs is not None:
@@ -283,7 +285,7 @@ def sweep(
 
 
 def _report(results: list[SimulationResult], out: Path | None, as_json: bool, *, title: str,
-            **write_options: Any) -> None:
+            folder_parts: Sequence[str], table_file: str = COMPARISON_FILE) -> None:
     """Print *results* as a table or JSON and write them under *out*, for compare and sweep."""
     if as_json:
         typer.echo(comparison_json(results), nl=False)
@@ -293,7 +295,8 @@ def _report(results: list[SimulationResult], out: Path | None, as_json: bool, *,
     if out is None:
         return
     try:
-        paths = write_comparison(results, out, **write_options)
+        paths = write_comparison(results, out, table_file=table_file,
+                                 folder_parts=folder_parts)
     except OSError as exc:
         _fail(f"{out}: cannot write the result files ({exc.strerror or exc})")
     files = [paths[0].name] + [p.name for p in paths if p.name == LOAD_CURVES_FILE]
@@ -341,6 +344,11 @@ def policies() -> None:
     for name, description in known:
         table.add_row(name, description)
     stdout().print(table)
+
+
+def _listed(text: str) -> list[str]:
+    """``"fifo, tiresias,"`` -> ``["fifo", "tiresias"]``."""
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def _given(ctx: typer.Context, parameter: str) -> bool:
