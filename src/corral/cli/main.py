@@ -186,7 +186,7 @@ def compare(
     ] = None,
     jobs: Annotated[
         int | None,
-        typer.Option(min=1, help="Worker processes; default: one per policy, at most one per "
+        typer.Option(min=1, help="Worker processes; default: one per run, at most one per "
                                  "CPU.", show_default=False),
     ] = None,
     as_json: Annotated[
