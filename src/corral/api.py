@@ -27,7 +27,7 @@ from corral.sim.metrics import (
 )
 from corral.sim.result import SUMMARY_KEYS, SimulationResult
 from corral.sim.simulator import Simulator
-from corral.traces import Trace, read_trace, scale_arrivals
+from corral.traces import Trace, read_trace, reorder_arrivals, scale_arrivals
 
 
 def simulate(
@@ -52,7 +52,9 @@ def simulate(
     no quotas (each queue a job names stands alone, for fair share only).
 
     *load* scales the arrival rate (2.0: jobs arrive twice as often) on the cluster the
-    original trace sizes, so ``auto`` clusters stay put while the load changes.
+    original trace sizes, so ``auto`` clusters stay put while the load changes. *seed* 0
+    replays the trace as recorded; any other seed deals its jobs to its arrival times in an
+    order drawn from the seed (see :mod:`corral.traces.arrival_order`).
 
     Returns the summary (the keys of ``summary.json``), the per-job table and the time series.
     Bad input raises a :class:`~corral.model.CorralError` naming the problem. The same inputs
@@ -64,7 +66,7 @@ def simulate(
     loaded = trace if isinstance(trace, Trace) else read_trace(trace, strict=strict, limit=limit)
     built = cluster if isinstance(cluster, Cluster) else build_cluster(cluster, loaded)
     tree = build_queues(queues, loaded.jobs, built.gpus)
-    loaded = scale_arrivals(loaded, load)
+    loaded = scale_arrivals(reorder_arrivals(loaded, seed), load)
     profile = load_policy(policy)
     sim = Simulator(Scheduler(profile), built.nodes, loaded.jobs, sim_config, progress, tree)
     began = time.perf_counter()

@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import matplotlib.image
 import pytest
 from typer.testing import CliRunner
 
@@ -76,7 +77,7 @@ def test_bad_policy_list_fails_fast(policies: str, monkeypatch: pytest.MonkeyPat
     def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("a run started despite a bad policy list")
 
-    monkeypatch.setattr("corral.report.comparison.simulate", never)
+    monkeypatch.setattr("corral.sweep.grid.simulate", never)
     result = runner.invoke(app, ["compare", "--policies", policies, *SMALL])
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
@@ -98,3 +99,75 @@ def test_comparison_frame_and_best_row() -> None:
     assert table.row_count == 2
     best = min(range(2), key=lambda i: (results[i].summary["avg_jct"], i))
     assert table.rows[best].style == "bold green"
+
+
+def test_loads_give_a_row_per_policy_and_load_and_the_plot(tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    stdout = run_ok("--policies", "fifo,greedy", "--loads", "0.5,2", "--out", str(out), *SMALL)
+    assert "wrote comparison.csv, report.html, jct_vs_load.png and 4 run folders" in stdout
+    rows = list(csv.DictReader((out / "comparison.csv").read_text(encoding="utf-8")
+                               .splitlines()))
+    assert [(row["load"], row["policy"]) for row in rows] == [
+        ("0.5", "fifo"), ("0.5", "greedy"), ("2.0", "fifo"), ("2.0", "greedy")]
+    for row in rows:
+        folder = out / row["policy"] / f"load-{row['load'].removesuffix('.0')}"
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        assert summary["load"] == float(row["load"]) and summary["policy"] == row["policy"]
+    plot = out / "jct_vs_load.png"
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    height, width, _ = matplotlib.image.imread(plot).shape
+    assert height > 200 and width > 400
+
+
+def test_loads_table_has_a_load_column() -> None:
+    stdout = runner.invoke(app, ["compare", "--policies", "fifo,greedy", "--loads", "1,2",
+                                 *SMALL], env={"COLUMNS": "200"}).stdout
+    header = next(line for line in stdout.splitlines() if "JCT avg" in line)
+    assert header.split()[:3] == ["load", "policy", "JCT"]
+    assert "lowest average JCT of each load in bold" in stdout
+
+
+def test_a_single_load_keeps_the_plain_folders(tmp_path: Path) -> None:
+    run_ok("--policies", "fifo", "--loads", "2", "--out", str(tmp_path), *SMALL)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["comparison.csv", "fifo", "report.html"]
+    assert (tmp_path / "fifo" / "summary.json").is_file()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--load", "2", "--loads", "1,2"], "--load and --loads exclude each other"),
+    (["--load", "1", "--loads", "1,2"], "--load and --loads exclude each other"),
+    (["--loads", "0.5,0.5"], "load 0.5 is given twice"),
+    (["--loads", "0.5,-1"], "load must be a number > 0"),
+    (["--loads", "fast"], "load 'fast' is not a number"),
+])
+def test_bad_loads_fail_fast(args: list[str], message: str,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a run started despite bad loads")
+
+    monkeypatch.setattr("corral.sweep.grid.simulate", never)
+    result = runner.invoke(app, ["compare", "--policies", "fifo", *args, *SMALL])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {message}")
+
+
+def test_a_failed_run_is_named_after_the_others_are_shown(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    real = corral.simulate
+
+    def fails_for_greedy(trace: object, **kwargs: object) -> object:
+        if kwargs["policy"] == "greedy":
+            raise ValueError("boom")
+        return real(trace, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("corral.sweep.grid.simulate", fails_for_greedy)
+    result = runner.invoke(app, ["compare", "--policies", "fifo,greedy", "--out",
+                                 str(tmp_path), "--limit", "100", "--jobs", "1"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("error: 1 of 2 runs failed: sample, greedy, load 1, "
+                                     "seed 0 (ValueError: boom)")
+    assert "fifo" in result.stdout
+    rows = list(csv.DictReader((tmp_path / "comparison.csv").read_text(encoding="utf-8")
+                               .splitlines()))
+    assert [row["policy"] for row in rows] == ["fifo"]

@@ -61,3 +61,19 @@ def job_progress(description: str) -> Iterator[Callable[[int, int], None]]:
             progress.update(task, completed=done, total=total)
 
         yield update
+
+
+@contextmanager
+def runs_status(total: int) -> Iterator[Callable[[int, int], None]]:
+    """A spinner on stderr saying how many of *total* runs have finished, fed by an
+    ``on_done(finished, total)`` callback; on a terminal only, like :func:`job_progress`."""
+    console = stderr()
+    if not console.is_terminal:
+        yield lambda finished, total: None
+        return
+    with console.status(f"simulating {total} runs") as status:
+
+        def update(finished: int, total: int) -> None:
+            status.update(f"simulating: {finished} of {total} runs finished")
+
+        yield update

@@ -7,7 +7,7 @@ ends in one red ``error:`` line and exit status 2, like a usage error, never a t
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -16,20 +16,28 @@ from rich.table import Table
 
 from corral import __version__
 from corral.api import simulate as run_simulation
-from corral.cli.console import job_progress, print_error, stderr, stdout
+from corral.cli.console import job_progress, print_error, runs_status, stderr, stdout
 from corral.clusters import list_presets
-from corral.model import CorralError
+from corral.model import ConfigError, CorralError
 from corral.policies import list_policies
 from corral.report import summary_json, summary_table, write_run
-from corral.report.comparison import compare as run_comparison
 from corral.report.comparison import (
+    COMPARISON_FILE,
+    FOLDER_PARTS,
+    REPORT_FILE,
     comparison_json,
     fitting_comparison_table,
-    policy_names,
     write_comparison,
 )
+from corral.report.comparison import compare as run_comparison
+from corral.report.load_curves import LOAD_CURVES_FILE
 from corral.sim.config import load_sim_config
+from corral.sim.result import SimulationResult
+from corral.sweep import LocalProcesses, RayCluster, SweepError, build_grid, run_sweep
+from corral.sweep.grid import loads_from_text, seeds_from_text
 from corral.traces import list_formats
+
+SWEEP_FILE = "sweep.csv"
 
 BAD_INPUT = 2
 """Exit status for bad input, the same that click uses for usage errors."""
@@ -74,6 +82,12 @@ QueuesOption = Annotated[
 LoadOption = Annotated[
     float, typer.Option(help="Scale the arrival rate: 2 replays the jobs arriving twice as "
                              "often, on the cluster the original trace sizes.")
+]
+LoadsOption = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated arrival-rate factors to sweep, e.g. 0.5,0.7,0.9: a "
+                      "row per policy and load, and jct_vs_load.png under --out.",
+                 show_default=False),
 ]
 
 
@@ -158,6 +172,7 @@ def simulate(
 
 @app.command()
 def compare(
+    ctx: typer.Context,
     policies: Annotated[
         str,
         typer.Option(help="Comma-separated built-in policy names or TOML files, e.g. "
@@ -179,7 +194,7 @@ def compare(
     ] = None,
     jobs: Annotated[
         int | None,
-        typer.Option(min=1, help="Worker processes; default: one per policy, at most one per "
+        typer.Option(min=1, help="Worker processes; default: one per run, at most one per "
                                  "CPU.", show_default=False),
     ] = None,
     as_json: Annotated[
@@ -187,32 +202,120 @@ def compare(
     ] = False,
     load: LoadOption = 1.0,
     queues: QueuesOption = None,
+    loads: LoadsOption = None,
 ) -> None:
     """Replay one trace on one cluster under several policies and compare them side by side."""
-    chosen = [name.strip() for name in policies.split(",") if name.strip()]
-    notes = stderr() if as_json else stdout()
+    chosen = _listed(policies)
+    failed: SweepError | None = None
     try:
-        policy_names(chosen)  # a typo fails here, before any run starts
-        status = stderr()
-        waiting = (status.status(f"simulating {len(chosen)} policies")
-                   if status.is_terminal else nullcontext())
-        with waiting:
+        if loads is not None and _given(ctx, "load"):
+            raise ConfigError("--load and --loads exclude each other: --load F runs one load, "
+                              "--loads A,B,... sweeps several")
+        swept = loads_from_text(loads) if loads is not None else (load,)
+        with runs_status(len(chosen) * len(swept)) as on_done:
             results = run_comparison(trace, chosen, cluster, seed=seed, limit=limit,
-                                     workers=jobs, load=load, queues=queues)
+                                     workers=jobs, load=swept, on_done=on_done,
+                                     queues=queues)
+    except SweepError as exc:
+        results, failed = [r for r in exc.results if r is not None], exc
     except CorralError as exc:
         _fail(str(exc))
+    _report(results, out, as_json, title="Corral policy comparison",
+            folder_parts=("policy", "load") if len(swept) > 1 else ("policy",))
+    if failed is not None:
+        _fail(str(failed))
+
+
+@app.command()
+def sweep(
+    policies: Annotated[
+        str,
+        typer.Option(help="Comma-separated built-in policy names or TOML files.",
+                     show_default=False),
+    ],
+    traces: Annotated[
+        list[str] | None,
+        typer.Argument(help="Trace files (CSV, gzipped or not); default: the bundled "
+                            "2,000-job Philly sample.", show_default=False),
+    ] = None,
+    loads: LoadsOption = None,
+    seeds: Annotated[
+        str, typer.Option(help="Comma-separated seeds. 0 replays a trace as recorded; any "
+                               "other seed deals its jobs to its arrival times in a random "
+                               "order drawn from the seed.")
+    ] = "0",
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="Cluster spec, as for `corral simulate`, resolved for each trace; "
+                          "default: each trace's own cluster, else auto.", show_default=False),
+    ] = None,
+    limit: LimitOption = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(min=1, help="Local worker processes; default: one per run, at most one "
+                                 "per CPU.", show_default=False),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option("--ray", metavar="ADDRESS",
+                     help="Run on the existing Ray cluster at ADDRESS (HOST:PORT of its head, "
+                          "or auto); needs the ray extra.", show_default=False),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write sweep.csv, and each run's files into "
+                          "TRACE/POLICY/load-L/seed-S/, into this folder.", file_okay=False,
+                     show_default=False),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summaries as a JSON list, not a table.")
+    ] = False,
+    queues: QueuesOption = None,
+) -> None:
+    """Replay every combination of traces, policies, loads and seeds, here or on Ray."""
+    chosen = _listed(policies)
+    failed: SweepError | None = None
+    try:
+        if ray is not None and jobs is not None:
+            raise ConfigError("--jobs sets local worker processes; with --ray the Ray "
+                              "cluster's CPUs decide how many runs go at once")
+        executor = RayCluster(ray) if ray is not None else LocalProcesses(jobs)
+        grid = build_grid(traces or [None], chosen, cluster=cluster, limit=limit,
+                          loads=loads_from_text(loads) if loads is not None else (1.0,),
+                          seeds=seeds_from_text(seeds), queues=queues)
+        with runs_status(len(grid.cells)) as on_done:
+            results = run_sweep(grid, executor, on_done)
+    except SweepError as exc:
+        results, failed = [r for r in exc.results if r is not None], exc
+    except CorralError as exc:
+        _fail(str(exc))
+    _report(results, out, as_json, title="Corral sweep", table_file=SWEEP_FILE,
+            folder_parts=FOLDER_PARTS)
+    if failed is not None:
+        _fail(str(failed))
+
+
+def _report(results: list[SimulationResult], out: Path | None, as_json: bool, *, title: str,
+            folder_parts: Sequence[str], table_file: str = COMPARISON_FILE) -> None:
+    """Print *results* as a table or JSON and write them under *out*, for compare and sweep."""
     if as_json:
         typer.echo(comparison_json(results), nl=False)
     else:
         console = stdout()
-        console.print(fitting_comparison_table(results, console))
-    if out is not None:
-        try:
-            write_comparison(results, out)
-        except OSError as exc:
-            _fail(f"{out}: cannot write the comparison files ({exc.strerror or exc})")
-        notes.print(f"wrote comparison.csv, report.html and {len(results)} run folders to {out}",
-                    soft_wrap=True, highlight=False, markup=False)
+        console.print(fitting_comparison_table(results, console, title=title))
+    if out is None:
+        return
+    report = table_file == COMPARISON_FILE
+    try:
+        paths = write_comparison(results, out, table_file=table_file,
+                                 folder_parts=folder_parts, report=report)
+    except OSError as exc:
+        _fail(f"{out}: cannot write the result files ({exc.strerror or exc})")
+    files = [paths[0].name] + [p.name for p in paths
+                               if p.name in (REPORT_FILE, LOAD_CURVES_FILE)]
+    notes = stderr() if as_json else stdout()
+    notes.print(f"wrote {', '.join(files)} and {len(results)} run folders to {out}",
+                soft_wrap=True, highlight=False, markup=False)
 
 
 @app.command()
@@ -254,6 +357,17 @@ def policies() -> None:
     for name, description in known:
         table.add_row(name, description)
     stdout().print(table)
+
+
+def _listed(text: str) -> list[str]:
+    """``"fifo, tiresias,"`` -> ``["fifo", "tiresias"]``."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _given(ctx: typer.Context, parameter: str) -> bool:
+    """Whether *parameter* was set by the user rather than left at its default."""
+    source = ctx.get_parameter_source(parameter)
+    return source is not None and source.name != "DEFAULT"
 
 
 def _fail(message: str) -> NoReturn:

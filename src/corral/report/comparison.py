@@ -1,18 +1,17 @@
-"""Several policies replayed on one trace and cluster, side by side.
+"""Several policies replayed on one trace and cluster, side by side, at one load or several.
 
-Each policy is an independent simulation, so they run in parallel worker processes. The trace
-is read once in the parent and sent to the workers; the cluster is resolved once in the parent
-(so a bad spec fails before any run) but sent as its spec, because its nodes hold read-only
-mappings that do not pickle. Rebuilding it from the same spec and trace gives the same nodes.
+A comparison is the smallest sweep: one trace, one seed, the given policies at the given
+loads. It runs through :mod:`corral.sweep` like any other sweep, so it shares its up-front
+checks and its worker processes; this module turns the results into tables and files, for
+comparisons and sweeps alike.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from rich import box
@@ -20,35 +19,19 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from corral.api import simulate
-from corral.clusters import Cluster, build_cluster
-from corral.model import ConfigError
-from corral.policies import load_policy
-from corral.queues import build_queues
+from corral.report.load_curves import LOAD_CURVES_FILE, plot_load_curves
 from corral.report.run_files import _plain, _write_csv, summary_json, write_run
 from corral.report.summary_table import _count, _duration_row, _finite, _number
 from corral.sim.result import SUMMARY_KEYS, SimulationResult
-from corral.traces import Trace, read_trace
+from corral.sweep import LocalProcesses, build_grid, run_sweep
+from corral.sweep.grid import load_text
+from corral.traces import Trace
 
 COMPARISON_FILE = "comparison.csv"
+REPORT_FILE = "report.html"
 
-
-def policy_names(policies: Sequence[str | Path]) -> list[str]:
-    """Load every policy up front and return their names, so a typo fails before any run.
-
-    Names must differ: each one names a row and an output folder.
-    """
-    names: list[str] = []
-    for policy in policies:
-        name = load_policy(policy).name
-        if name in names:
-            raise ConfigError(f"policy {name!r} is given twice")
-        if not name or name in {".", ".."} or any(sep in name for sep in "/\\"):
-            raise ConfigError(f"policy name {name!r} cannot name an output folder")
-        names.append(name)
-    if not names:
-        raise ConfigError("no policies to compare")
-    return names
+FOLDER_PARTS = ("trace", "policy", "load", "seed")
+"""The summary keys that can name a run's folder under ``--out``, outermost first."""
 
 
 def compare(
@@ -60,47 +43,22 @@ def compare(
     limit: int | None = None,
     workers: int | None = None,
     on_done: Callable[[int, int], None] | None = None,
-    load: float = 1.0,
+    load: float | Sequence[float] = 1.0,
     queues: str | Path | None = None,
 ) -> list[SimulationResult]:
-    """Replay *trace* on *cluster* under each policy; results come in the order of *policies*.
+    """Replay *trace* on *cluster* under each policy, at each load if *load* is a list.
 
-    Arguments mean what they mean for :func:`corral.api.simulate`. *workers* defaults to one
-    process per policy, at most one per CPU; with one worker the runs stay in this process.
-    *on_done(finished, total)* is called as runs finish.
+    Arguments mean what they mean for :func:`corral.api.simulate`. Results come one per
+    (load, policy), loads in the order given, policies in the order given within each load.
+    *workers* defaults to one process per run, at most one per CPU; with one worker the runs
+    stay in this process. *on_done(finished, total)* is called as runs finish. Everything is
+    checked before any run starts; a run that fails raises :class:`~corral.sweep.SweepError`
+    naming it, after the others have finished.
     """
-    if workers is not None and workers < 1:
-        raise ConfigError(f"workers must be >= 1, got {workers}")
-    policy_names(policies)
-    loaded = trace if isinstance(trace, Trace) else read_trace(trace, limit=limit)
-    if isinstance(cluster, Cluster):
-        raise TypeError("compare takes a cluster spec, not a Cluster (it does not pickle)")
-    built = build_cluster(cluster, loaded)
-    build_queues(queues, loaded.jobs, built.gpus)  # a bad queue file fails before any run
-    spec = None if cluster is None else str(cluster)
-    queue_spec = None if queues is None else str(queues)
-    count = workers or min(len(policies), os.cpu_count() or 1)
-    jobs = [(loaded, str(policy), spec, seed, load, queue_spec) for policy in policies]
-    results: list[SimulationResult | None] = [None] * len(jobs)
-    if count == 1:
-        for index, job in enumerate(jobs):
-            results[index] = _run_one(*job)
-            if on_done is not None:
-                on_done(index + 1, len(jobs))
-    else:
-        with ProcessPoolExecutor(max_workers=count) as pool:
-            futures = {pool.submit(_run_one, *job): index for index, job in enumerate(jobs)}
-            for finished, future in enumerate(as_completed(futures), start=1):
-                results[futures[future]] = future.result()
-                if on_done is not None:
-                    on_done(finished, len(jobs))
-    return [result for result in results if result is not None]
-
-
-def _run_one(trace: Trace, policy: str, cluster: str | None, seed: int,
-             load: float, queues: str | None) -> SimulationResult:
-    """One worker's run; module-level so that worker processes can unpickle it."""
-    return simulate(trace, policy=policy, cluster=cluster, seed=seed, load=load, queues=queues)
+    loads = [load] if isinstance(load, int | float) else list(load)
+    grid = build_grid([trace], policies, loads=loads, seeds=[seed], cluster=cluster,
+                      limit=limit, queues=queues)
+    return run_sweep(grid, LocalProcesses(workers), on_done)
 
 
 def comparison_table(results: Sequence[SimulationResult]) -> pd.DataFrame:
@@ -113,20 +71,55 @@ def comparison_table(results: Sequence[SimulationResult]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(SUMMARY_KEYS))
 
 
-def write_comparison(results: Sequence[SimulationResult], out_dir: Path) -> list[Path]:
-    """Write ``comparison.csv`` and ``report.html`` into *out_dir*, and each run's files into
-    ``out_dir/<policy>/``; return their paths."""
+def write_comparison(results: Sequence[SimulationResult], out_dir: Path, *,
+                     table_file: str = COMPARISON_FILE,
+                     folder_parts: Sequence[str] | None = None,
+                     report: bool = True) -> list[Path]:
+    """Write the table of *results* (``comparison.csv``), each run's files into its folder,
+    with *report* the HTML report (``report.html``) and, if the runs span several loads,
+    ``jct_vs_load.png``; return the paths written.
+
+    A run's folder is named by *folder_parts* (see :func:`run_folder`); by default
+    ``<policy>/``, or ``<policy>/load-<L>/`` when the runs span several loads.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / COMPARISON_FILE
+    path = out_dir / table_file
     _write_csv(comparison_table(results), SUMMARY_KEYS, path)
-    # Imported here: matplotlib takes most of a second to load, and only this file needs it.
-    from corral.report.html_report import REPORT_FILE, write_report
+    paths = [path]
+    if report:
+        # Imported here: matplotlib takes most of a second to load, and only the report needs it.
+        from corral.report.html_report import write_report
 
-    paths = [path, write_report(results, out_dir / REPORT_FILE)]
+        paths.append(write_report(results, out_dir / REPORT_FILE))
+    several_loads = len(_distinct(results, "load")) > 1
+    if folder_parts is None:
+        folder_parts = ("policy", "load") if several_loads else ("policy",)
     for result in results:
-        paths.extend(write_run(result, out_dir / str(result.summary["policy"])))
+        paths.extend(write_run(result, out_dir / run_folder(result.summary, folder_parts)))
+    if several_loads:
+        paths.append(plot_load_curves(results, out_dir / LOAD_CURVES_FILE))
     return paths
+
+
+def run_folder(summary: Mapping[str, Any], parts: Sequence[str]) -> Path:
+    """A run's folder under ``--out``, relative: ``fifo/load-0.7`` for parts policy and load.
+
+    *parts* are :data:`FOLDER_PARTS`; trace and policy names are used as they are (they are
+    checked to make folder names), loads and seeds get a ``load-``/``seed-`` prefix.
+    """
+    names = []
+    for part in parts:
+        if part not in FOLDER_PARTS:
+            raise ValueError(f"a run folder cannot be named by {part!r}")
+        value = summary[part]
+        if part == "load":
+            names.append(f"load-{load_text(value)}")
+        elif part == "seed":
+            names.append(f"seed-{value}")
+        else:
+            names.append(str(value))
+    return Path(*names)
 
 
 def comparison_json(results: Sequence[SimulationResult]) -> str:
@@ -151,47 +144,69 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 """Summary keys shown by :func:`comparison_rich_table`, with their column headings."""
 
 
-def comparison_rich_table(results: Sequence[SimulationResult], *, transpose: bool = False) -> Table:
-    """A console table, one row per policy; the lowest average JCT is bold, the one to read.
+GROUP_KEYS = ("trace", "load", "seed")
+"""What a row shows beside its policy when it varies among the runs; runs that agree on all
+three compare policies under the same conditions, and the best of each such group is bold."""
 
-    *transpose* puts one policy per column instead, for terminals too narrow for nine figures
-    side by side.
+
+def comparison_rich_table(results: Sequence[SimulationResult], *, transpose: bool = False,
+                          title: str = "Corral policy comparison") -> Table:
+    """A console table, one row per run; the lowest average JCT is bold, the one to read.
+
+    Trace, load and seed get a column each where they vary among the runs, and then the bold
+    row is the best of each group of runs that share them. *transpose* puts one run per column
+    instead, for terminals too narrow for nine figures side by side.
     """
-    table = Table(title="Corral policy comparison", title_justify="left", box=box.SIMPLE_HEAD,
-                  padding=(0, 1))
-    best = _best_index(results)
-    names = [str(result.summary.get("policy", "")) for result in results]
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
+    best = _best_indices(results)
+    shown = [key for key in GROUP_KEYS if len(_distinct(results, key)) > 1]
+    labels = [[_label(key, r.summary.get(key)) for key in (*shown, "policy")] for r in results]
     if transpose:
         table.add_column("metric", style="bold", no_wrap=True)
-        for index, name in enumerate(names):
-            table.add_column(name, justify="right", no_wrap=True,
-                             header_style="bold green" if index == best else None,
-                             style="bold green" if index == best else None)
+        for index, label in enumerate(labels):
+            style = "bold green" if index in best else None
+            table.add_column("\n".join(label), justify="right", no_wrap=True,
+                             header_style=style, style=style)
         for key, heading in COLUMNS:
             table.add_row(heading, *(_cell(key, r.summary.get(key)) for r in results))
     else:
-        table.add_column("policy", style="bold", no_wrap=True)
+        for key in (*shown, "policy"):
+            table.add_column(key, style="bold", no_wrap=True)
         for _, heading in COLUMNS:
             table.add_column(heading, justify="right", no_wrap=True)
-        for index, (name, result) in enumerate(zip(names, results, strict=True)):
+        for index, (label, result) in enumerate(zip(labels, results, strict=True)):
             cells = [_cell(key, result.summary.get(key)) for key, _ in COLUMNS]
-            table.add_row(name, *cells, style="bold green" if index == best else None)
+            table.add_row(*label, *cells, style="bold green" if index in best else None)
     if results:
-        first = results[0].summary
-        table.caption = (f"{first.get('trace')} on {first.get('cluster')} "
-                         f"({_count(first.get('gpus'))} GPUs), {_count(first.get('jobs'))} jobs; "
-                         "lowest average JCT in bold")
+        per_trace: dict[object, Mapping[str, Any]] = {}
+        for result in results:
+            per_trace.setdefault(result.summary.get("trace"), result.summary)
+        where = "; ".join(f"{s.get('trace')} on {s.get('cluster')} ({_count(s.get('gpus'))} "
+                          f"GPUs), {_count(s.get('jobs'))} jobs" for s in per_trace.values())
+        each = f" of each {' and '.join(shown)}" if shown else ""
+        table.caption = f"{where}; lowest average JCT{each} in bold"
         table.caption_justify = "left"
     return table
 
 
-def fitting_comparison_table(results: Sequence[SimulationResult], console: Console) -> Table:
-    """The one-row-per-policy table if it fits *console*'s width, else the transposed one."""
-    wide = comparison_rich_table(results)
+def fitting_comparison_table(results: Sequence[SimulationResult], console: Console, *,
+                             title: str = "Corral policy comparison") -> Table:
+    """The one-row-per-run table if it fits *console*'s width, else the transposed one."""
+    wide = comparison_rich_table(results, title=title)
     unbounded = console.options.update(width=10_000)
     if Measurement.get(console, unbounded, wide).maximum <= console.width:
         return wide
-    return comparison_rich_table(results, transpose=True)
+    return comparison_rich_table(results, transpose=True, title=title)
+
+
+def _label(key: str, value: object) -> str:
+    if key == "load" and isinstance(value, int | float):
+        return load_text(value)
+    return str(value if value is not None else "")
+
+
+def _distinct(results: Sequence[SimulationResult], key: str) -> set[object]:
+    return {result.summary.get(key) for result in results}
 
 
 def _cell(key: str, value: object) -> str:
@@ -209,8 +224,14 @@ def _cell(key: str, value: object) -> str:
     return larger_unit or seconds  # hours or minutes where they apply: narrower columns
 
 
-def _best_index(results: Sequence[SimulationResult]) -> int | None:
-    """Index of the lowest finite average JCT (the first on a tie), or None if none has one."""
-    scored = [(float(r.summary["avg_jct"]), i) for i, r in enumerate(results)
-              if _finite(r.summary.get("avg_jct"))]
-    return min(scored)[1] if scored else None
+def _best_indices(results: Sequence[SimulationResult]) -> set[int]:
+    """In each group of runs sharing trace, load and seed, the index of the lowest finite
+    average JCT (the first on a tie); groups where no run has one get none."""
+    best: dict[tuple[object, ...], tuple[float, int]] = {}
+    for index, result in enumerate(results):
+        jct = result.summary.get("avg_jct")
+        if not _finite(jct):
+            continue
+        group = tuple(result.summary.get(key) for key in GROUP_KEYS)
+        best[group] = min(best.get(group, (float(jct), index)), (float(jct), index))
+    return {index for _, index in best.values()}

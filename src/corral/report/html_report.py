@@ -33,7 +33,6 @@ from corral.report.series import binned_step_mean, cdf_points
 from corral.report.summary_table import MISSING, _count, _finite
 from corral.sim.result import SUMMARY_KEYS, SimulationResult
 
-REPORT_FILE = "report.html"
 TOP_QUEUES = 8
 """Queues drawn in the per-queue charts, those with the most GPU-hours."""
 TIME_BINS = 600

@@ -14,12 +14,17 @@ from corral.model import ConfigError
 from corral.traces.reader import Trace
 
 
-def scale_arrivals(trace: Trace, factor: float) -> Trace:
-    """*trace* with arrivals *factor* times as frequent (2.0: twice the offered load)."""
+def check_load(factor: object) -> float:
+    """*factor* if it is a usable load (a finite number > 0), else a :class:`ConfigError`."""
     if isinstance(factor, bool) or not isinstance(factor, int | float) \
             or not math.isfinite(factor) or factor <= 0:
         raise ConfigError(f"load must be a number > 0, got {factor!r}")
-    if factor == 1:
+    return float(factor)
+
+
+def scale_arrivals(trace: Trace, factor: float) -> Trace:
+    """*trace* with arrivals *factor* times as frequent (2.0: twice the offered load)."""
+    if check_load(factor) == 1:
         return trace
     jobs = [dataclasses.replace(job, submit=job.submit / factor) for job in trace.jobs]
     return dataclasses.replace(trace, jobs=jobs)
