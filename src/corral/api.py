@@ -70,7 +70,7 @@ def simulate(
         "gpus": built.gpus,
         "jobs": len(jobs),
         "skipped": dict(sorted(skipped.items())),
-        **summary_figures(jobs, sim.alloc_area, built.gpus),
+        **summary_figures(jobs, sim.alloc_area, built.gpus, sim.frag_area),
         "preemptions": sim.preemptions,
         "sim_wall_s": wall,
         "jobs_per_s": len(jobs) / wall if wall > 0 else 0.0,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from corral.model import ConfigError
 from corral.plugins.best_fit_score import BestFit
 from corral.plugins.easy_backfill import EasyBackfill
+from corral.plugins.fgd_score import FgdScore
 from corral.plugins.fifo_order import FifoOrder
 from corral.plugins.gpu_type_filter import GpuTypeFilter
 from corral.plugins.las_order import LasOrder
@@ -33,6 +34,7 @@ REGISTRY: dict[str, type] = {
         GpuTypeFilter,
         BestFit,
         Spread,
+        FgdScore,
         Locality,
         StrictGang,
         PriorityPreemption,

@@ -34,6 +34,8 @@ def summary_table(result: SimulationResult) -> Table:
         ("bounded slowdown avg", _number(s.get("avg_bounded_slowdown"), "{:,.2f}"), ""),
         _duration_row("makespan", s.get("makespan")),
         ("GPU allocation", _number(s.get("gpu_alloc_rate"), "{:.1%}"), "of GPU-time"),
+        ("GPU fragmentation", _number(s.get("frag_rate"), "{:.1%}"),
+         "of unallocated GPUs" if _finite(s.get("frag_rate")) else ""),
         ("preemptions", _count(s.get("preemptions")), ""),
         ("wall time", _number(s.get("sim_wall_s"), "{:,.2f} s"),
          _number(s.get("jobs_per_s"), "{:,.0f} jobs/s", empty="")),
