@@ -91,7 +91,7 @@ def simulate(
         "gpus": built.gpus,
         "jobs": len(jobs),
         "skipped": dict(sorted(skipped.items())),
-        **summary_figures(jobs, sim.alloc_area, built.gpus),
+        **summary_figures(jobs, sim.alloc_area, built.gpus, sim.frag_area),
         "preemptions": sim.preemptions,
         "queue_share_met": worst_share_met(per_queue),
         "sim_wall_s": wall,

@@ -203,3 +203,26 @@ def test_load_scales_arrivals_on_the_cluster_the_original_trace_sizes():
     assert busy.summary["avg_queue_delay"] > base.summary["avg_queue_delay"]
     with pytest.raises(corral.model.ConfigError, match="load"):
         corral.simulate(limit=10, load=0)
+
+
+def test_frag_rate_is_a_share_and_counts_stranded_slivers() -> None:
+    """Two 0.6-GPU tasks on one 1-GPU node: the first strands 0.4 that the other cannot use
+    while it runs alone; the tracker's running total matches a fresh measurement at the end."""
+    jobs = [job("a", 0, gpus=0.6, duration=100), job("b", 0, gpus=0.6, duration=100)]
+    sim, _ = simulate_jobs(jobs, nodes(1))
+    result = corral.simulate(read_trace(None, limit=300), cluster="4x8")
+    assert 0 <= result.summary["frag_rate"] <= 1
+    # a runs 0-100 with 0.4 free, all of it fragmented; b then runs 100-200 likewise.
+    figures = summary_figures(job_table(sim.runs, sim.state.nodes), sim.alloc_area, 1,
+                              sim.frag_area)
+    assert figures["frag_rate"] == pytest.approx(1.0)
+    assert sim.fragmentation.total == pytest.approx(0.0)
+
+
+def test_frag_rate_is_lower_when_fragments_are_usable() -> None:
+    """0.5-GPU tasks pair up on a GPU: nothing is ever stranded."""
+    jobs = [job(f"j{i}", i, gpus=0.5, duration=50) for i in range(6)]
+    sim, _ = simulate_jobs(jobs, nodes(2))
+    figures = summary_figures(job_table(sim.runs, sim.state.nodes), sim.alloc_area, 2,
+                              sim.frag_area)
+    assert figures["frag_rate"] == pytest.approx(0.0)

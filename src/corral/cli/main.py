@@ -31,7 +31,9 @@ from corral.report.comparison import (
 )
 from corral.report.comparison import compare as run_comparison
 from corral.report.load_curves import LOAD_CURVES_FILE
+from corral.report.pack_report import pack_table, write_pack
 from corral.sim.config import load_sim_config
+from corral.sim.packing import pack as run_packing
 from corral.sim.result import SimulationResult
 from corral.sweep import LocalProcesses, RayCluster, SweepError, build_grid, run_sweep
 from corral.sweep.grid import loads_from_text, seeds_from_text
@@ -316,6 +318,53 @@ def _report(results: list[SimulationResult], out: Path | None, as_json: bool, *,
     notes = stderr() if as_json else stdout()
     notes.print(f"wrote {', '.join(files)} and {len(results)} run folders to {out}",
                 soft_wrap=True, highlight=False, markup=False)
+
+
+@app.command()
+def pack(
+    trace: TraceArgument = None,
+    policies: Annotated[
+        str, typer.Option(help="Comma-separated built-in policy names or TOML files.")
+    ] = "fgd,greedy",
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="Cluster spec, as for `corral simulate`; default: the trace's own "
+                          "cluster, else auto.", show_default=False),
+    ] = None,
+    limit: LimitOption = None,
+    until: Annotated[
+        float | None,
+        typer.Option(help="Go on past failures (skipping the tasks that fail) until the "
+                          "arrived load reaches this multiple of GPU capacity, e.g. 1.2; "
+                          "default: stop at the first failure.", show_default=False),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write pack.csv (every arrival) and pack.png into this folder.",
+                     file_okay=False, show_default=False),
+    ] = None,
+) -> None:
+    """FGD's packing experiment: tasks arrive in trace order and never leave; per policy,
+    GPU allocation and fragmentation against the arrived load."""
+    chosen = _listed(policies)
+    try:
+        with runs_status(len(chosen)):
+            runs = run_packing(trace, chosen, cluster, limit=limit, until=until)
+    except CorralError as exc:
+        _fail(str(exc))
+    console = stdout()
+    console.print(pack_table(runs))
+    never_fit = runs[0].never_fit
+    if never_fit:
+        console.print(f"left out: {never_fit:,} tasks that fit no node of this cluster",
+                      soft_wrap=True, highlight=False, markup=False)
+    if out is not None:
+        try:
+            paths = write_pack(runs, out)
+        except OSError as exc:
+            _fail(f"{out}: cannot write the packing files ({exc.strerror or exc})")
+        names = ", ".join(path.name for path in paths)
+        console.print(f"wrote {names} to {out}", soft_wrap=True, highlight=False, markup=False)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from corral.model import ConfigError
 from corral.plugins.best_fit_score import BestFit
 from corral.plugins.drf_order import DrfOrder
 from corral.plugins.easy_backfill import EasyBackfill
+from corral.plugins.fgd_score import FgdScore
 from corral.plugins.fifo_order import FifoOrder
 from corral.plugins.gpu_type_filter import GpuTypeFilter
 from corral.plugins.heterogeneity_aware import HeterogeneityAware
@@ -39,6 +40,7 @@ REGISTRY: dict[str, type] = {
         GpuTypeFilter,
         BestFit,
         Spread,
+        FgdScore,
         Locality,
         HeterogeneityAware,
         StrictGang,

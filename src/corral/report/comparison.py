@@ -136,6 +136,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("avg_bounded_slowdown", "slowdown avg"),
     ("makespan", "makespan"),
     ("gpu_alloc_rate", "GPU alloc"),
+    ("frag_rate", "frag"),
     ("preemptions", "preemptions"),
     ("jain_fairness", "fairness"),
     ("queue_share_met", "quota met"),
@@ -212,7 +213,7 @@ def _distinct(results: Sequence[SimulationResult], key: str) -> set[object]:
 def _cell(key: str, value: object) -> str:
     if key == "avg_bounded_slowdown":
         return _number(value, "{:,.2f}")
-    if key in ("gpu_alloc_rate", "queue_share_met"):
+    if key in ("gpu_alloc_rate", "frag_rate", "queue_share_met"):
         return _number(value, "{:.1%}")
     if key == "jain_fairness":
         return _number(value, "{:.3f}")

@@ -34,6 +34,8 @@ def summary_table(result: SimulationResult) -> Table:
         ("bounded slowdown avg", _number(s.get("avg_bounded_slowdown"), "{:,.2f}"), ""),
         _duration_row("makespan", s.get("makespan")),
         ("GPU allocation", _number(s.get("gpu_alloc_rate"), "{:.1%}"), "of GPU-time"),
+        ("GPU fragmentation", _number(s.get("frag_rate"), "{:.1%}"),
+         "of unallocated GPUs" if _finite(s.get("frag_rate")) else ""),
         ("preemptions", _count(s.get("preemptions")), ""),
         ("fairness (Jain)", _number(s.get("jain_fairness"), "{:.3f}"), "over users' slowdowns"),
         ("queue share met", _number(s.get("queue_share_met"), "{:.1%}"),

@@ -4,7 +4,9 @@ Definitions (seconds): JCT = end - submit; queueing delay = all time spent pendi
 first start and after every preemption (Tiresias' definition; equal to start - submit when
 nothing is preempted); bounded slowdown = max(1, JCT / max(run time, 10 s)); makespan = last
 completion - first arrival; GPU allocation rate = time-averaged allocated GPUs / cluster GPUs
-over that same span; fairness = Jain's index over users' (else queues') mean bounded slowdown.
+over that same span; fragmentation rate = time average, over the same span, of the share of
+unallocated GPU capacity that the trace's typical tasks cannot use (FGD's measure); fairness =
+Jain's index over users' (else queues') mean bounded slowdown.
 """
 
 from __future__ import annotations
@@ -56,11 +58,14 @@ def jain_fairness(jobs: pd.DataFrame, slowdown: np.ndarray) -> float:
     return float(means.sum() ** 2 / (len(means) * (means ** 2).sum())) if len(means) else 1.0
 
 
-def summary_figures(jobs: pd.DataFrame, alloc_area: float, total_gpus: int) -> dict[str, Any]:
-    """JCT, queueing, slowdown, makespan, allocation and fairness figures of a run."""
+def summary_figures(jobs: pd.DataFrame, alloc_area: float, total_gpus: int,
+                    frag_area: float = 0.0) -> dict[str, Any]:
+    """JCT, queueing, slowdown, makespan, allocation, fragmentation and fairness figures of a
+    run; *frag_area* is the time integral of the fragmented share of free GPU capacity."""
     if jobs.empty:
         keys = ("avg_jct", "p50_jct", "p95_jct", "p99_jct", "avg_queue_delay",
-                "p95_queue_delay", "avg_bounded_slowdown", "makespan", "gpu_alloc_rate")
+                "p95_queue_delay", "avg_bounded_slowdown", "makespan", "gpu_alloc_rate",
+                "frag_rate")
         return {**dict.fromkeys(keys, 0.0), "jain_fairness": 1.0}
     jct = jobs["jct"].to_numpy(dtype=float)
     delay = jobs["queue_delay"].to_numpy(dtype=float)
@@ -78,6 +83,8 @@ def summary_figures(jobs: pd.DataFrame, alloc_area: float, total_gpus: int) -> d
         "avg_bounded_slowdown": float(slowdown.mean()),
         "makespan": makespan,
         "gpu_alloc_rate": alloc_area / (makespan * total_gpus) if makespan > 0 else 0.0,
+        # Clipped: the running sum behind frag_area may drift by a rounding error.
+        "frag_rate": min(1.0, max(0.0, frag_area / makespan)) if makespan > 0 else 0.0,
         "jain_fairness": jain_fairness(jobs, slowdown),
     }
 

@@ -24,6 +24,7 @@ SUMMARY_KEYS = (
     "avg_bounded_slowdown",
     "makespan",
     "gpu_alloc_rate",
+    "frag_rate",
     "preemptions",
     "jain_fairness",
     "queue_share_met",

@@ -13,10 +13,12 @@ import math
 from collections.abc import Callable, Sequence
 
 from corral.core import ClusterState, CycleResult, Preempt, Scheduler, Start
+from corral.core.fragmentation import TaskTypes
 from corral.core.placement import Placement
 from corral.model import MILLI, InvalidSpec, Job, Node, QueueTree
 from corral.sim.config import SimConfig
 from corral.sim.event_queue import EventQueue
+from corral.sim.fragmentation_tracker import FragmentationTracker
 from corral.sim.job_run import JobRun
 from corral.sim.progress_model import ProgressModel
 
@@ -47,6 +49,10 @@ class Simulator:
         self._queue_use: dict[str, list[int]] = {}
         self._queue_dirty: set[str] = set()
         self.alloc_area = 0.0
+        self.frag_area = 0.0
+        """Time integral of fragmented / unallocated GPU capacity, under the trace's own mix of
+        task types (FGD's measure, see :mod:`corral.core.fragmentation`)."""
+        self.fragmentation = FragmentationTracker(self.state, TaskTypes.of_jobs(jobs))
         self.preemptions = 0
         self._oracle = scheduler.profile.oracle
         # Hide true durations from non-oracle policies once, before the clock starts.
@@ -75,7 +81,8 @@ class Simulator:
         cycle, tick = self.scheduler.cycle, self.scheduler.profile.tick_seconds
         n, i, done = len(jobs), 0, 0
         report_every = max(1, n // 200)
-        last_t, last_alloc = None, 0.0
+        last_t, last_alloc, last_frag = None, 0.0, 0.0
+        fragmentation, capacity = self.fragmentation, state.total_gpu_milli
         origin = jobs[0].submit if n else 0.0
         next_tick = origin if tick else float("inf")
         heap, by_id, visible, arrive = events.heap, self._by_id, self._visible, self._arrive
@@ -114,7 +121,10 @@ class Simulator:
             alloc = state.allocated_gpu_milli / MILLI
             if last_t is not None:
                 self.alloc_area += last_alloc * (t - last_t)
+                self.frag_area += last_frag * (t - last_t)
+            free = capacity - state.allocated_gpu_milli
             last_t, last_alloc = t, alloc
+            last_frag = fragmentation.total / free if free else 0.0
             row = (t, alloc, len(pending), len(running))
             if not series or series[-1][1:] != row[1:]:
                 series.append(row)
@@ -159,6 +169,7 @@ class Simulator:
         run.restore_until = run.progress_from = now + restore
         run.placement = placement
         self._queue_change(run.job, run.job.total_gpu_milli, 0)
+        self.fragmentation.touch(placement)
         run.base_speed = self.model.base_speed(run.job, placement)
         if run.job.is_fractional:
             touched = self._share(run, placement, +1)
@@ -170,6 +181,7 @@ class Simulator:
 
     def _finish(self, run: JobRun, now: float) -> None:
         placement = self.state.finish(run.job.id, now).placement
+        self.fragmentation.touch(placement)
         self._close_segment(run, now)
         run.work_left = 0.0
         run.end = now
@@ -180,6 +192,7 @@ class Simulator:
                 self._set_speed(other, now, scheduled=True)
 
     def _preempt(self, run: JobRun, now: float) -> None:
+        self.fragmentation.touch(run.placement)
         self._advance(run, now)
         self._close_segment(run, now)
         run.token += 1
