@@ -84,5 +84,6 @@ def test_bad_arguments_are_config_errors(args: dict, message: str) -> None:
 def test_fgd_policy_ships_and_uses_the_plugin() -> None:
     assert "fgd" in builtin_policy_names()
     profile = load_policy("fgd")
-    assert [type(p).__name__ for p, _ in profile.scores] == ["Locality", "FgdScore"]
+    assert [(type(p).__name__, w) for p, w in profile.scores] == [
+        ("Locality", 10.0), ("FgdScore", 1.0), ("BestFit", 0.05)]  # best fit breaks ties only
     assert not profile.blocking
