@@ -75,6 +75,12 @@ LimitOption = Annotated[
     int | None,
     typer.Option(min=1, help="Replay only the first N jobs by submit time.", show_default=False),
 ]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(help="Cluster spec: PRESET, 40x8, 300x8:V100,100x4:T4, auto[:LOAD] or a TOML "
+                      "file (see `corral traces`); default: each trace's own cluster, else "
+                      "auto.", show_default=False),
+]
 QueuesOption = Annotated[
     str | None,
     typer.Option(help="Queues with quotas: a TOML file (see docs/usage.md) or `auto` (one "
@@ -116,12 +122,7 @@ def simulate(
     policy: Annotated[
         str, typer.Option(help="Built-in policy name (see `corral policies`) or a TOML file.")
     ] = "fifo",
-    cluster: Annotated[
-        str | None,
-        typer.Option(help="Cluster spec: PRESET, 40x8, 300x8:V100,100x4:T4, auto[:LOAD] or a "
-                          "TOML file (see `corral traces`); default: the trace's own cluster, "
-                          "else auto.", show_default=False),
-    ] = None,
+    cluster: ClusterOption = None,
     limit: LimitOption = None,
     out: Annotated[
         Path | None,
@@ -181,11 +182,7 @@ def compare(
                           "fifo,backfill,tiresias.", show_default=False),
     ],
     trace: TraceArgument = None,
-    cluster: Annotated[
-        str | None,
-        typer.Option(help="Cluster spec, as for `corral simulate`; default: the trace's own "
-                          "cluster, else auto.", show_default=False),
-    ] = None,
+    cluster: ClusterOption = None,
     limit: LimitOption = None,
     seed: Annotated[int, typer.Option(min=0, help="Random seed (recorded in each summary).")] = 0,
     out: Annotated[
@@ -246,11 +243,7 @@ def sweep(
                                "other seed deals its jobs to its arrival times in a random "
                                "order drawn from the seed.")
     ] = "0",
-    cluster: Annotated[
-        str | None,
-        typer.Option(help="Cluster spec, as for `corral simulate`, resolved for each trace; "
-                          "default: each trace's own cluster, else auto.", show_default=False),
-    ] = None,
+    cluster: ClusterOption = None,
     limit: LimitOption = None,
     jobs: Annotated[
         int | None,
@@ -326,11 +319,7 @@ def pack(
     policies: Annotated[
         str, typer.Option(help="Comma-separated built-in policy names or TOML files.")
     ] = "fgd,greedy",
-    cluster: Annotated[
-        str | None,
-        typer.Option(help="Cluster spec, as for `corral simulate`; default: the trace's own "
-                          "cluster, else auto.", show_default=False),
-    ] = None,
+    cluster: ClusterOption = None,
     limit: LimitOption = None,
     until: Annotated[
         float | None,

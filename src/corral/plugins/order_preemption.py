@@ -14,28 +14,14 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
 from corral.core.cycle_state import CycleState
 from corral.core.framework import PostFilter
 from corral.core.status import Status
-from corral.model import GPU, ConfigError, Job
+from corral.model import GPU, Job
 from corral.plugins import names
-from corral.plugins.victim_search import fewest_victims, may_evict
-
-
-@dataclass(frozen=True, slots=True)
-class OrderPreemptionArgs:
-    """``protect_after``: preemptions after which a job is left to finish (None: never)."""
-
-    protect_after: int | None = 8
-
-    def validate(self) -> None:
-        """A positive count or absent."""
-        if self.protect_after is not None and (
-                not isinstance(self.protect_after, int) or self.protect_after < 1):
-            raise ConfigError("OrderPreemption.protect_after must be an integer >= 1 or absent")
+from corral.plugins.victim_search import ProtectionArgs, fewest_victims, may_evict
 
 
 class OrderPreemption:
@@ -43,11 +29,11 @@ class OrderPreemption:
 
     name: ClassVar[str] = names.ORDER_PREEMPTION
     extension_points: ClassVar[tuple[str, ...]] = ("post_filter",)
-    Args = OrderPreemptionArgs
+    Args = ProtectionArgs
     _STATE_KEY: ClassVar[str] = "PostFilter" + names.ORDER_PREEMPTION
 
-    def __init__(self, args: OrderPreemptionArgs | None = None) -> None:
-        self.args = args or OrderPreemptionArgs()
+    def __init__(self, args: ProtectionArgs | None = None) -> None:
+        self.args = args or ProtectionArgs()
 
     def preemption_rank(self, job: Job) -> str:
         """Later in the queue means a worse key, so no more victims; with quotas the victims

@@ -15,30 +15,16 @@ first: lowest priority, then fewest GPU-hours lost (:mod:`corral.plugins.victim_
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
 from corral.core.cluster_state import RunningJob
 from corral.core.cycle_state import CycleState
 from corral.core.framework import PostFilter
 from corral.core.status import Status
-from corral.model import GPU, ConfigError, Job
+from corral.model import GPU, Job
 from corral.plugins import names
 from corral.plugins.queue_quota import gpu_excess, within_leaf_guarantee
-from corral.plugins.victim_search import fewest_victims, may_evict
-
-
-@dataclass(frozen=True, slots=True)
-class QueuePreemptionArgs:
-    """``protect_after``: preemptions after which a job is left to finish (None: never)."""
-
-    protect_after: int | None = 3
-
-    def validate(self) -> None:
-        """A positive count or absent."""
-        if self.protect_after is not None and (
-                not isinstance(self.protect_after, int) or self.protect_after < 1):
-            raise ConfigError("QueuePreemption.protect_after must be an integer >= 1 or absent")
+from corral.plugins.victim_search import ProtectionArgs, fewest_victims, may_evict
 
 
 class QueuePreemption:
@@ -47,10 +33,10 @@ class QueuePreemption:
 
     name: ClassVar[str] = names.QUEUE_PREEMPTION
     extension_points: ClassVar[tuple[str, ...]] = ("post_filter",)
-    Args = QueuePreemptionArgs
+    Args = ProtectionArgs
 
-    def __init__(self, args: QueuePreemptionArgs | None = None) -> None:
-        self.args = args or QueuePreemptionArgs()
+    def __init__(self, args: ProtectionArgs | None = None) -> None:
+        self.args = args or ProtectionArgs()
 
     def preemption_rank(self, job: Job) -> tuple[str, int]:
         """Victims depend on the job's queue and priority (and on its queue's usage, which only

@@ -9,10 +9,11 @@ whole: a candidate is a whole running job, never some of its tasks.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from corral.core.cluster_state import ClusterState, RunningJob
 from corral.core.cycle_state import CycleState
-from corral.model import Job
+from corral.model import ConfigError, Job
 
 
 def fewest_victims(state: CycleState, candidates: Sequence[RunningJob],
@@ -52,3 +53,18 @@ def may_evict(cluster: ClusterState, job: Job, protect_after: int | None) -> boo
     times (then it is left to finish: no job is preempted forever)."""
     return job.preemptible and (
         protect_after is None or cluster.preemptions.get(job.id, 0) < protect_after)
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectionArgs:
+    """``protect_after``: preemptions after which a job is left to finish (None: never), so
+    that no job is preempted forever (no livelock)."""
+
+    protect_after: int | None = 8
+
+    def validate(self) -> None:
+        """A positive count or absent."""
+        if self.protect_after is not None and (
+                isinstance(self.protect_after, bool) or not isinstance(self.protect_after, int)
+                or self.protect_after < 1):
+            raise ConfigError("protect_after must be an integer >= 1 or absent")
