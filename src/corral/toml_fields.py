@@ -14,6 +14,18 @@ from typing import Any
 
 from corral.model import ConfigError
 
+MIB_PER_GIB = 1024
+
+
+def open_toml(path: str | os.PathLike[str], what: str,
+              top_keys: tuple[str, ...]) -> tuple[dict[str, Any], TomlFields]:
+    """The parsed file (only *top_keys* allowed at its top level) and field look-ups that
+    name it in errors."""
+    data = read_toml(path, what)
+    fields = TomlFields(os.fspath(path))
+    fields.check_keys(data, top_keys, "")
+    return data, fields
+
 
 def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
     """The parsed TOML file at *path*; *what* names it in errors ("cluster file")."""

@@ -29,19 +29,16 @@ from typing import Any
 from corral.clusters.cluster import Cluster
 from corral.clusters.node_groups import DEFAULT_GPU_TYPE, NodeNamer, node_group
 from corral.model import ConfigError, InvalidSpec, Node
-from corral.toml_fields import TomlFields, read_toml
+from corral.toml_fields import MIB_PER_GIB, TomlFields, open_toml
 
 TOP_KEYS = ("name", "nodes")
 NODE_KEYS = ("count", "gpus", "gpu_type", "cpu", "memory_gib", "topology", "labels", "name_prefix")
-MIB_PER_GIB = 1024
 
 
 def load_cluster_file(path: str | os.PathLike[str]) -> Cluster:
     """Read a TOML cluster file (format in the module docstring)."""
-    where = os.fspath(path)
-    data = read_toml(path, "cluster file")
-    fields = TomlFields(where)
-    fields.check_keys(data, TOP_KEYS, "")
+    data, fields = open_toml(path, "cluster file", TOP_KEYS)
+    where = fields.where
     name = fields.string(data, "name", "name", default=_stem(where), empty_ok=False)
     groups = data.get("nodes")
     if groups is None:

@@ -24,19 +24,16 @@ from typing import Any
 
 from corral.model import CPU, GPU, GPU_OF_TYPE, MEMORY, ConfigError, InvalidSpec, Queue, QueueTree
 from corral.model.resources import gpus_to_milli
-from corral.toml_fields import TomlFields, read_toml
+from corral.toml_fields import MIB_PER_GIB, TomlFields, open_toml
 
 TOP_KEYS = ("default", "queues")
 QUEUE_KEYS = ("name", "parent", "weight", "quota", "borrowing_limit")
-MIB_PER_GIB = 1024
 
 
 def load_queue_file(path: str | os.PathLike[str]) -> QueueTree:
     """Read a TOML queue file (format in the module docstring)."""
-    where = os.fspath(path)
-    data = read_toml(path, "queue file")
-    fields = TomlFields(where)
-    fields.check_keys(data, TOP_KEYS, "")
+    data, fields = open_toml(path, "queue file", TOP_KEYS)
+    where = fields.where
     tables = data.get("queues")
     if not isinstance(tables, list) or not tables:
         raise fields.fail("queues", "missing or empty; add at least one [[queues]] table")

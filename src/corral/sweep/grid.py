@@ -129,28 +129,31 @@ def trace_names(traces: Sequence[Trace]) -> list[str]:
 
 def check_loads(loads: Sequence[float]) -> tuple[float, ...]:
     """*loads* as floats if each is a usable load and none repeats."""
-    checked: list[float] = []
-    for load in loads:
-        value = check_load(load)
-        if value in checked:
-            raise ConfigError(f"load {load_text(value)} is given twice")
-        checked.append(value)
-    if not checked:
-        raise ConfigError("no loads to run")
-    return tuple(checked)
+    return _distinct(loads, check_load, "load", load_text)
 
 
 def check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
     """*seeds* if each is a whole number >= 0 and none repeats."""
-    checked: list[int] = []
-    for seed in seeds:
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ConfigError(f"seed must be a whole number >= 0, got {seed!r}")
-        if seed in checked:
-            raise ConfigError(f"seed {seed} is given twice")
-        checked.append(seed)
+    return _distinct(seeds, _check_seed, "seed", str)
+
+
+def _check_seed(seed: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be a whole number >= 0, got {seed!r}")
+    return seed
+
+
+def _distinct(values: Sequence[Number], check: Callable[[Number], Number], what: str,
+              text: Callable[[Number], str]) -> tuple[Number, ...]:
+    """*values* each passed through *check*, none given twice, at least one."""
+    checked: list[Number] = []
+    for value in values:
+        value = check(value)
+        if value in checked:
+            raise ConfigError(f"{what} {text(value)} is given twice")
+        checked.append(value)
     if not checked:
-        raise ConfigError("no seeds to run")
+        raise ConfigError(f"no {what}s to run")
     return tuple(checked)
 
 
