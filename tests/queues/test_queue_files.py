@@ -100,5 +100,9 @@ def test_auto_queues_guarantee_each_queue_its_share_of_gpu_time() -> None:
     tree = auto_queues(jobs, cluster_gpus=10)
     assert tree.leaves == ("x", "y")
     assert tree.guarantee["x"][GPU] == 5000 and tree.guarantee["y"][GPU] == 5000
+    # Whole GPUs, largest remainders first, adding up to the cluster: 6.67 / 2.22 / 1.11 of 10.
+    three = auto_queues([job("a", duration=600, queue="p"), job("b", duration=200, queue="q"),
+                         job("c", duration=100, queue="r")], cluster_gpus=10)
+    assert [three.guarantee[q][GPU] for q in "pqr"] == [7000, 2000, 1000]
     assert tree.ceiling["x"] == {}  # may borrow
     assert build_queues("auto", jobs, 10).guarantee == tree.guarantee

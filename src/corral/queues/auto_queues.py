@@ -1,9 +1,10 @@
 """``--queues auto``: one queue per queue a trace names, guaranteed its share of the cluster.
 
 Each queue's GPU guarantee is the cluster's GPUs times the queue's share of the trace's
-GPU-time (GPUs x duration), to the milli-GPU, so the guarantees add up to at most the cluster
-and each team is promised what it actually used. Queues may borrow any idle capacity; weights
-are equal, so borrowers share idle GPUs by Dominant Resource Fairness alone.
+GPU-time (GPUs x duration), in whole GPUs as an administrator would set it (largest remainders
+round up, so the guarantees add up to the cluster exactly), and each team is promised what it
+actually used. Queues may borrow any idle capacity; weights are equal, so borrowers share idle
+GPUs by Dominant Resource Fairness alone.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ def auto_queues(jobs: Sequence[Job], cluster_gpus: int) -> QueueTree:
     total = sum(work.values())
     if not work:
         raise ConfigError("--queues auto: the trace has no jobs to derive queues from")
-    capacity = cluster_gpus * MILLI
-    queues = [Queue(name, {GPU: int(capacity * share / total) if total else 0})
-              for name, share in sorted(work.items())]
-    return QueueTree(queues)
+    names = sorted(work)
+    exact = [cluster_gpus * work[name] / total if total else 0.0 for name in names]
+    whole = [int(x) for x in exact]
+    by_remainder = sorted(range(len(names)), key=lambda i: (whole[i] - exact[i], names[i]))
+    for i in by_remainder[: cluster_gpus - sum(whole) if total else 0]:
+        whole[i] += 1
+    return QueueTree([Queue(name, {GPU: gpus * MILLI})
+                      for name, gpus in zip(names, whole, strict=True)])
