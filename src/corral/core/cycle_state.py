@@ -25,7 +25,7 @@ class CycleState:
 
     __slots__ = ("_undo", "cluster", "cpu_free", "data", "free_gpu_milli", "gpu_free",
                  "left_waiting",
-                 "mem_free", "now", "preempted", "usage", "whole_free")
+                 "mem_free", "now", "preempted", "usage", "version", "whole_free")
 
     def __init__(self, cluster: ClusterState, now: float) -> None:
         self.cluster = cluster
@@ -47,6 +47,9 @@ class CycleState:
         """Scratch for plugins, as in kube-scheduler's CycleState: a value one extension point
         computes once per cycle and another reads, keyed by ``point + plugin name``."""
         self._undo: list[_Undo] | None = []
+        self.version = 0
+        """Grows with every reservation and release: what a plugin derives from free capacity
+        or queue usage in this cycle holds while it stays the same."""
 
     def clone(self) -> CycleState:
         """An independent copy for what-if questions (which victims would make a job fit?)."""
@@ -66,6 +69,7 @@ class CycleState:
         """Hold *placement*'s capacity for the rest of this cycle."""
         if self._undo is not None:
             self._undo.append((job, placement, -1))
+        self.version += 1
         self.free_gpu_milli -= job.total_gpu_milli
         apply_grants(self.gpu_free, self.whole_free, self.cpu_free, self.mem_free,
                      job, placement, -1)
@@ -76,6 +80,7 @@ class CycleState:
         """Pretend a running job is gone (a preemption victim) for the rest of this cycle."""
         if self._undo is not None:
             self._undo.append((run.job, run.placement, +1))
+        self.version += 1
         self.free_gpu_milli += run.job.total_gpu_milli
         apply_grants(self.gpu_free, self.whole_free, self.cpu_free, self.mem_free,
                      run.job, run.placement, +1)

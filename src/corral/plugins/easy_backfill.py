@@ -78,17 +78,19 @@ class EasyBackfill:
             return OK
         reservation = state.data.get(self._STATE_KEY)
         if reservation is None or reservation[0] != head.id:
-            reservation = [head.id, *self._shadow(state, head)]
+            shadow, extra = self._shadow(state, head)
+            wait = Status(Code.WAIT, (f"would delay {head.id}, reserved at t={shadow:.0f} s",),
+                          self.name)
+            reservation = [head.id, shadow, extra, wait]
             state.data[self._STATE_KEY] = reservation
-        _, shadow, extra = reservation
+        _, shadow, extra, wait = reservation
         length = self.estimate(job)
         if length is not None and state.now + length <= shadow:
             return OK
         if job.total_gpu_milli <= extra:
             reservation[2] = extra - job.total_gpu_milli  # this job keeps them past the shadow
             return OK
-        return Status(Code.WAIT, (f"would delay {head.id}, reserved at t={shadow:.0f} s",),
-                      self.name)
+        return wait
 
     def _shadow(self, state: CycleState, head: Job) -> tuple[float, int]:
         """The head's shadow time and the GPUs (milli) spare at that time."""

@@ -35,12 +35,27 @@ class QuotaAdmit:
     name: ClassVar[str] = names.QUOTA_ADMIT
     extension_points: ClassVar[tuple[str, ...]] = ("admit",)
     _STATE_KEY: ClassVar[str] = "Admit" + names.QUOTA_ADMIT
+    _ANSWERS_KEY: ClassVar[str] = "Admit" + names.QUOTA_ADMIT + "/answers"
 
     def admit(self, state: CycleState, job: Job) -> Status:
         """OK without queue quotas or within the ceilings; otherwise why not."""
         tree, usage = state.cluster.queues, state.usage
         if tree is None or usage is None:
             return OK
+        # Jobs of one queue and shape are admitted alike until the cycle reserves or releases
+        # anything: under load most of the queue is asked again every cycle.
+        answers = state.data.get(self._ANSWERS_KEY)
+        if answers is None or answers[0] != state.version:
+            answers = (state.version, {})
+            state.data[self._ANSWERS_KEY] = answers
+        key = (job.queue, job.shape)
+        status = answers[1].get(key)
+        if status is None:
+            status = answers[1][key] = self._decide(state, tree, usage, job)
+        return status
+
+    def _decide(self, state: CycleState, tree: QueueTree, usage: QueueUsage,
+                job: Job) -> Status:
         over = first_ceiling(usage, tree, job)
         within = within_leaf_guarantee(usage, tree, job)
         if over is not None:
