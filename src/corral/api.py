@@ -18,12 +18,12 @@ from corral.policies import load_policy
 from corral.queues import build_queues
 from corral.sim.config import SimConfig
 from corral.sim.metrics import (
+    guarantees_met,
     job_table,
     queue_series_table,
     queue_table,
     summary_figures,
     timeseries_table,
-    worst_share_met,
 )
 from corral.sim.result import SUMMARY_KEYS, SimulationResult
 from corral.sim.simulator import Simulator
@@ -93,7 +93,7 @@ def simulate(
         "skipped": dict(sorted(skipped.items())),
         **summary_figures(jobs, sim.alloc_area, built.gpus, sim.frag_area),
         "preemptions": sim.preemptions,
-        "queue_share_met": worst_share_met(per_queue),
+        "queue_share_met": guarantees_met(per_queue),
         "sim_wall_s": wall,
         "jobs_per_s": len(jobs) / wall if wall > 0 else 0.0,
         "seed": seed,

@@ -11,7 +11,14 @@ import pandas as pd
 import pytest
 
 from corral.report import summary_json, write_run
-from corral.sim.result import JOB_COLUMNS, SUMMARY_KEYS, TIMESERIES_COLUMNS, SimulationResult
+from corral.sim.metrics import guarantees_met, queue_table
+from corral.sim.result import (
+    JOB_COLUMNS,
+    QUEUE_SERIES_COLUMNS,
+    SUMMARY_KEYS,
+    TIMESERIES_COLUMNS,
+    SimulationResult,
+)
 
 
 def make_result() -> SimulationResult:
@@ -95,3 +102,19 @@ def test_missing_column_is_named(tmp_path: Path) -> None:
 
 def test_infinite_summary_values_become_null() -> None:
     assert json.loads(summary_json({"makespan": math.inf}))["makespan"] is None
+
+
+def test_guarantees_met_weighs_each_queue_by_the_gpu_hours_it_was_owed() -> None:
+    # Queue a (quota 2) wants 4 GPUs for an hour and gets 1: owed 2 GPU-hours, got 1.
+    # Queue b (quota 4) wants 2 for two hours and gets them: owed 4, got 4. No quota for c.
+    series = pd.DataFrame.from_records(
+        [(0.0, "a", 1.0, 4.0), (0.0, "b", 2.0, 2.0), (0.0, "c", 8.0, 8.0),
+         (3600.0, "a", 0.0, 0.0)], columns=list(QUEUE_SERIES_COLUMNS))
+    jobs = pd.DataFrame(columns=list(JOB_COLUMNS))
+    queues = queue_table(jobs, series, {"a": (2.0, 1.0), "b": (4.0, 1.0)}, end=7200.0)
+    by_name = queues.set_index("queue")
+    assert by_name.loc["a", "owed_gpu_hours"] == 2.0 and by_name.loc["a", "share_met"] == 0.5
+    assert by_name.loc["b", "owed_gpu_hours"] == 4.0 and by_name.loc["b", "share_met"] == 1.0
+    assert math.isnan(by_name.loc["c", "share_met"])
+    assert guarantees_met(queues) == (1.0 + 4.0) / 6.0
+    assert guarantees_met(queues[queues["queue"] == "c"]) is None

@@ -58,7 +58,7 @@ LABELS = {
     "frag_rate": "fragmentation",
     "preemptions": "preemptions",
     "jain_fairness": "Jain fairness",
-    "queue_share_met": "worst queue share met",
+    "queue_share_met": "guarantees met",
     "sim_wall_s": "simulation wall time",
     "jobs_per_s": "simulation speed (jobs/s)",
 }

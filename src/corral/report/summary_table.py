@@ -39,7 +39,7 @@ def summary_table(result: SimulationResult) -> Table:
         ("preemptions", _count(s.get("preemptions")), ""),
         ("fairness (Jain)", _number(s.get("jain_fairness"), "{:.3f}"), "over users' slowdowns"),
         ("queue share met", _number(s.get("queue_share_met"), "{:.1%}"),
-         "of quota, worst queue" if s.get("queue_share_met") is not None
+         "of guaranteed GPU-hours owed" if s.get("queue_share_met") is not None
          else "no queue with a quota had demand"),
         ("wall time", _number(s.get("sim_wall_s"), "{:,.2f} s"),
          _number(s.get("jobs_per_s"), "{:,.0f} jobs/s", empty="")),

@@ -11,7 +11,7 @@ Jain's index over users' (else queues') mean bounded slowdown.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -95,12 +95,13 @@ def queue_series_table(rows: list[tuple[float, str, float, float]]) -> pd.DataFr
 
 
 def queue_table(jobs: pd.DataFrame, series: pd.DataFrame,
-                quotas: dict[str, tuple[float, float]], end: float) -> pd.DataFrame:
+                quotas: Mapping[str, tuple[float, float]], end: float) -> pd.DataFrame:
     """One row per queue (the columns of ``queues.csv``); *quotas* maps a queue to its
     (guaranteed GPUs, weight), *end* closes the last step of every queue's series.
 
-    ``share_met`` answers "did the queue get its guarantee whenever it wanted it?": while the
-    queue had demand, allocated / min(quota, demand), capped at 1 and averaged over time.
+    A queue is owed, at every instant, min(quota, demand) GPUs; ``share_met`` is the part of
+    those GPU-hours it got (allocation up to what it was owed), so 1 means its guarantee was
+    kept whenever it wanted it.
     """
     names = sorted(set(series["queue"]) | set(quotas))
     rows = []
@@ -113,11 +114,11 @@ def queue_table(jobs: pd.DataFrame, series: pd.DataFrame,
         wanting = demand > 0
         demand_time = float(span[wanting].sum())
         quota, weight = quotas.get(name, (float("nan"), 1.0))
-        share = float("nan")
-        if quota > 0 and demand_time > 0:
-            due = np.minimum(quota, demand[wanting])
-            share = float((np.minimum(alloc[wanting] / due, 1.0) * span[wanting]).sum()
-                          / demand_time)
+        owed = share = float("nan")
+        if quota > 0:
+            due = np.minimum(quota, demand)
+            owed = float((due * span).sum())
+            share = float((np.minimum(alloc, due) * span).sum() / owed) if owed > 0 else share
         mine = jobs[jobs["queue"] == name]
         rows.append((name, quota, weight, len(mine),
                      float(mine["jct"].mean()) if len(mine) else float("nan"),
@@ -125,12 +126,14 @@ def queue_table(jobs: pd.DataFrame, series: pd.DataFrame,
                      float((alloc * span).sum() / 3600.0), demand_time / 3600.0,
                      float((alloc[wanting] * span[wanting]).sum() / demand_time)
                      if demand_time > 0 else 0.0,
-                     share))
+                     owed / 3600.0, share))
     return pd.DataFrame.from_records(rows, columns=list(QUEUE_COLUMNS))
 
 
-def worst_share_met(queues: pd.DataFrame) -> float | None:
-    """The lowest ``share_met`` of any queue with a quota (None when no queue has one): the
-    one figure that says whether every guarantee was kept."""
-    met = queues["share_met"].dropna()
-    return float(met.min()) if len(met) else None
+def guarantees_met(queues: pd.DataFrame) -> float | None:
+    """The part of all queues' owed guaranteed GPU-hours they got (None when no queue with a
+    quota had demand): one figure for whether the guarantees were kept."""
+    owed = queues["owed_gpu_hours"].to_numpy(dtype=float)
+    met = queues["share_met"].to_numpy(dtype=float)
+    valid = np.isfinite(owed) & np.isfinite(met) & (owed > 0)
+    return float((owed[valid] * met[valid]).sum() / owed[valid].sum()) if valid.any() else None

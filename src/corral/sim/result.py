@@ -65,10 +65,11 @@ QUEUE_SERIES_COLUMNS = ("time", "queue", "allocated_gpus", "demand_gpus")
 ``demand_gpus`` is what the queue's pending and running jobs ask for."""
 
 QUEUE_COLUMNS = ("queue", "quota_gpus", "weight", "jobs", "avg_jct", "avg_queue_delay",
-                 "gpu_hours", "demand_hours", "avg_allocated_gpus", "share_met")
+                 "gpu_hours", "demand_hours", "avg_allocated_gpus", "owed_gpu_hours", "share_met")
 """Columns of ``queues.csv``, one row per queue: ``demand_hours`` is how long the queue had
-demand, ``avg_allocated_gpus`` its mean allocation meanwhile, and ``share_met`` the time-average,
-over that time, of allocated / min(quota, demand) capped at 1 (empty without a quota)."""
+demand, ``avg_allocated_gpus`` its mean allocation meanwhile, ``owed_gpu_hours`` the GPU-hours its
+guarantee entitled it to (min(quota, demand) over time) and ``share_met`` the part of those it
+got (empty without a quota)."""
 
 
 @dataclass(frozen=True)
