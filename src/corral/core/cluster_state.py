@@ -47,7 +47,7 @@ class ClusterState:
     """
 
     def __init__(self, nodes: Sequence[Node], order_key: OrderKey,
-                 queues: QueueTree | None = None) -> None:
+                 queues: QueueTree | None = None, *, track_usage: bool = True) -> None:
         if not nodes:
             raise InvalidSpec("a cluster needs at least one node")
         names = [n.name for n in nodes]
@@ -84,6 +84,9 @@ class ClusterState:
         self.queues = queues
         """The queue hierarchy with quotas, or None: each queue a job names stands alone."""
         self.usage = QueueUsage(queues, self.gpu_types, self.node_type)
+        """What each queue holds; kept up to date only with *track_usage* (always with queues:
+        their quotas are checked against it)."""
+        self._track_usage = track_usage or queues is not None
         self.jobs: dict[str, Job] = {}
         self.clock = 0.0
         """The time of the latest change a backend reported; pending-queue keys use it."""
@@ -108,6 +111,11 @@ class ClusterState:
         self._min_nodes: dict[tuple, int] = {}
 
     # -- reads ---------------------------------------------------------------------------
+    @property
+    def tracks_usage(self) -> bool:
+        """True when :attr:`usage` is kept up to date."""
+        return self._track_usage
+
     def type_mask(self, gpu_types: tuple[str, ...]) -> np.ndarray:
         """Boolean mask of the nodes whose GPU type is one of *gpu_types* (all if empty)."""
         mask = self._type_masks.get(gpu_types)
@@ -279,7 +287,8 @@ class ClusterState:
         """Give back (sign +1) or take (sign -1) the capacity *placement* names."""
         apply_grants(self.gpu_free, self.whole_free, self.cpu_free, self.mem_free,
                      job, placement, sign)
-        self.usage.apply(job, placement, -sign)
+        if self._track_usage:
+            self.usage.apply(job, placement, -sign)
         self.allocated_gpu_milli -= sign * job.total_gpu_milli
         if sign > 0:
             self.capacity_version += 1

@@ -36,9 +36,9 @@ class CycleState:
         self.mem_free: np.ndarray = cluster.mem_free
         self.free_gpu_milli = cluster.total_gpu_milli - cluster.allocated_gpu_milli
         """Free GPU capacity of the whole cluster: a gang larger than this cannot fit anywhere."""
-        self.usage: QueueUsage | None = cluster.usage
-        """What each queue holds, this cycle's reservations included (None on what-if copies,
-        which only answer "would it fit?")."""
+        self.usage: QueueUsage | None = cluster.usage if cluster.tracks_usage else None
+        """What each queue holds, this cycle's reservations included (None where the policy
+        reads no usage, and on what-if copies, which only answer "would it fit?")."""
         self.preempted: set[str] = set()
         self.left_waiting: list[Job] = []
         """Jobs this cycle has left waiting for lack of capacity, in queue order (backfill reserves

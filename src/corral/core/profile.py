@@ -31,3 +31,11 @@ class Profile:
     tick_seconds: float | None = None
     oracle: bool = False
     description: str = ""
+
+    @property
+    def reads_queue_usage(self) -> bool:
+        """True if a plugin reads what each queue holds (``reads_queue_usage = True`` on its
+        class): only then does the state keep that account, which costs every start and end."""
+        plugins = (self.queue_sort, *self.filters, *(p for p, _ in self.scores), *self.admits,
+                   *self.permits, *self.post_filters)
+        return any(getattr(p, "reads_queue_usage", False) for p in plugins)

@@ -55,7 +55,8 @@ class Scheduler:
     def new_state(self, nodes: list[Node] | tuple[Node, ...],
                   queues: QueueTree | None = None) -> ClusterState:
         """An empty cluster state whose pending queue follows this policy's order."""
-        return ClusterState(nodes, self.profile.queue_sort.sort_key, queues)
+        return ClusterState(nodes, self.profile.queue_sort.sort_key, queues,
+                            track_usage=self.profile.reads_queue_usage)
 
     def cycle(self, cluster: ClusterState, now: float, *, assume: bool = False) -> CycleResult:
         """Decide what starts (and what is preempted) now.

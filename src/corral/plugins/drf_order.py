@@ -54,6 +54,7 @@ class DrfOrder:
 
     name: ClassVar[str] = names.DRF_ORDER
     extension_points: ClassVar[tuple[str, ...]] = ("queue_sort",)
+    reads_queue_usage: ClassVar[bool] = True
     Args = DrfOrderArgs
 
     def __init__(self, args: DrfOrderArgs | None = None) -> None:

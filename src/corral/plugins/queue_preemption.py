@@ -33,6 +33,7 @@ class QueuePreemption:
 
     name: ClassVar[str] = names.QUEUE_PREEMPTION
     extension_points: ClassVar[tuple[str, ...]] = ("post_filter",)
+    reads_queue_usage: ClassVar[bool] = True
     Args = ProtectionArgs
 
     def __init__(self, args: ProtectionArgs | None = None) -> None:

@@ -34,6 +34,7 @@ class QuotaAdmit:
 
     name: ClassVar[str] = names.QUOTA_ADMIT
     extension_points: ClassVar[tuple[str, ...]] = ("admit",)
+    reads_queue_usage: ClassVar[bool] = True
     _STATE_KEY: ClassVar[str] = "Admit" + names.QUOTA_ADMIT
     _ANSWERS_KEY: ClassVar[str] = "Admit" + names.QUOTA_ADMIT + "/answers"
 
