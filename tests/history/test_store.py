@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from tests.builders import job
 
+from builders import job
 from corral.history import HistoryStore, attempts_from_trace
 from corral.model import ConfigError
 from corral.traces.reader import Trace
