@@ -15,7 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import URL, Engine, create_engine, make_url, select
+from sqlalchemy import URL, Engine, create_engine, func, make_url, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -89,7 +89,8 @@ class HistoryStore:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     def count(self) -> int:
-        return len(self.attempts())
+        with self._engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(attempts)).scalar_one()
 
     def stats(self, by: str = "user", since: float | None = None) -> list[StatsRow]:
         """GPU-hours, attempts and median / p90 run duration per user or queue, by key.
