@@ -1,0 +1,94 @@
+"""``corral history``: load traces into the job-history store and summarise what it holds."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated, NoReturn
+
+import typer
+from rich.table import Table
+
+from corral.cli.console import print_error, stdout
+from corral.history import DEFAULT_URL, HistoryStore, attempts_from_trace
+from corral.model import ConfigError, CorralError
+from corral.traces import read_trace
+
+BAD_INPUT = 2
+
+app = typer.Typer(name="history", no_args_is_help=True,
+                  help="The job-history store: one row per job attempt (SQLite or PostgreSQL).")
+
+DbOption = Annotated[
+    str, typer.Option("--db", help="Database URL: sqlite:///FILE or "
+                                   "postgresql+psycopg://USER@HOST/DB.")
+]
+
+
+@app.command("import")
+def import_trace(
+    trace: Annotated[str, typer.Argument(help="Trace file (CSV, gzipped or not).")],
+    db: DbOption = DEFAULT_URL,
+) -> None:
+    """Load a trace's jobs, one completed attempt each; importing twice adds nothing."""
+    try:
+        loaded = read_trace(trace)
+        with HistoryStore(db) as store:
+            added = store.add_attempts(attempts_from_trace(loaded))
+            total = store.count()
+    except CorralError as exc:
+        _fail(str(exc))
+    stdout().print(f"{added} of {len(loaded.jobs)} jobs added from {loaded.name} "
+                   f"({total} attempts stored)", highlight=False)
+
+
+@app.command()
+def stats(
+    by: Annotated[str, typer.Option(help="Group by user or queue.")] = "user",
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only attempts that ended at or after this: seconds, or a date "
+                          "(YYYY-MM-DD, UTC) for stores of live jobs.", show_default=False),
+    ] = None,
+    db: DbOption = DEFAULT_URL,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not a table.")] = False,
+) -> None:
+    """GPU-hours, jobs, and median and p90 run duration per user or queue."""
+    try:
+        cutoff = parse_since(since) if since is not None else None
+        with HistoryStore(db) as store:
+            rows = store.stats(by=by, since=cutoff)
+    except CorralError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps([asdict(row) for row in rows], indent=2))
+        return
+    table = Table(title=f"Job history by {by}")
+    for column in (by, "jobs", "GPU-hours", "median duration (s)", "p90 duration (s)"):
+        table.add_column(column, justify="left" if column == by else "right")
+    for row in rows:
+        table.add_row(row.key, str(row.jobs), f"{row.gpu_hours:,.1f}",
+                      f"{row.median_duration:,.0f}", f"{row.p90_duration:,.0f}")
+    stdout().print(table)
+
+
+def parse_since(text: str) -> float:
+    """Seconds as given, or a date / ISO date-time (UTC unless it says) as epoch seconds."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"--since {text!r}: expected seconds or a date such as 2024-05-01") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _fail(message: str) -> NoReturn:
+    print_error(message)
+    raise typer.Exit(BAD_INPUT)

@@ -1,0 +1,169 @@
+"""The history store behind one small interface, on SQLAlchemy 2 (SQLite or PostgreSQL).
+
+Opening a store brings its schema up to date with the package's Alembic migrations, so an
+empty SQLite file or PostgreSQL database needs no set-up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from importlib.resources import files
+from itertools import islice
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import URL, Engine, create_engine, func, make_url, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from corral.history.schema import OUTCOMES, attempts
+from corral.model import ConfigError
+
+DEFAULT_URL = "sqlite:///corral-history.db"
+"""An SQLite file in the current directory: embedded, zero set-up."""
+
+BATCH_ROWS = 500
+"""Rows per transaction on import: a killed import keeps the batches committed before it."""
+
+STATS_KEYS = ("user", "queue")
+
+
+@dataclass(frozen=True)
+class StatsRow:
+    """What one user or queue used: GPU-hours, attempts, and run durations in seconds."""
+
+    key: str
+    jobs: int
+    gpu_hours: float
+    median_duration: float
+    p90_duration: float
+
+
+class HistoryStore:
+    """One row per job attempt, keyed by (source, job id, attempt)."""
+
+    def __init__(self, url: str = DEFAULT_URL) -> None:
+        try:
+            self._engine: Engine = create_engine(_with_driver(url))
+            self._insert = _insert_ignoring_duplicates(self._engine.dialect.name, url)
+            _upgrade(self._engine)
+        except (ArgumentError, SQLAlchemyError, ImportError) as exc:
+            raise ConfigError(f"history database {url!r}: {_first_line(exc)}") from None
+        self.url = url
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def add_attempts(self, rows: Iterable[Mapping[str, Any]],
+                     batch_rows: int = BATCH_ROWS) -> int:
+        """Insert the rows not stored yet, one transaction per batch; return how many were new.
+
+        Whole rows only: a batch commits entirely or not at all, so a process killed mid-import
+        leaves the batches before it, and importing again fills in the rest.
+        """
+        added = 0
+        for batch in _batches(rows, batch_rows):
+            for row in batch:
+                _check(row)
+            with self._engine.begin() as conn:
+                # RETURNING yields the inserted rows only: rowcount is unknown for batches.
+                added += len(conn.execute(self._insert, batch).all())
+        return added
+
+    def attempts(self, since: float | None = None) -> list[dict[str, Any]]:
+        """Stored attempts, oldest end first; ``since`` keeps those that ended at or after it."""
+        query = select(attempts).order_by(attempts.c.end, attempts.c.source, attempts.c.job_id,
+                                          attempts.c.attempt)
+        if since is not None:
+            query = query.where(attempts.c.end >= since)
+        with self._engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def count(self) -> int:
+        with self._engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(attempts)).scalar_one()
+
+    def stats(self, by: str = "user", since: float | None = None) -> list[StatsRow]:
+        """GPU-hours, attempts and median / p90 run duration per user or queue, by key.
+
+        Percentiles are taken here rather than in SQL, which SQLite lacks.
+        """
+        if by not in STATS_KEYS:
+            raise ConfigError(f"stats by {by!r}: expected one of {', '.join(STATS_KEYS)}")
+        groups: dict[str, list[tuple[float, float]]] = {}
+        for row in self.attempts(since):
+            duration = row["end"] - row["start"]
+            gpus = row["tasks"] * row["gpu_milli"] / 1000
+            groups.setdefault(row[by], []).append((duration, gpus))
+        return [_summarise(key, groups[key]) for key in sorted(groups)]
+
+def _insert_ignoring_duplicates(dialect: str, url: str) -> Any:
+    """An insert that skips rows already stored and returns the ones it added."""
+    if dialect == "sqlite":
+        insert = sqlite.insert(attempts)
+    elif dialect == "postgresql":
+        insert = postgresql.insert(attempts)
+    else:
+        raise ConfigError(f"history database {url!r}: {dialect} is not supported "
+                          "(use SQLite or PostgreSQL)")
+    return insert.on_conflict_do_nothing().returning(attempts.c.job_id)
+
+
+def _upgrade(engine: Engine) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(files("corral.history") / "migrations"))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def _with_driver(url: str) -> URL:
+    """``postgresql://`` means psycopg 3, the driver we depend on (SQLAlchemy picks psycopg2)."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+psycopg") if parsed.drivername == "postgresql" \
+        else parsed
+
+
+def _check(row: Mapping[str, Any]) -> None:
+    if row["outcome"] not in OUTCOMES:
+        raise ConfigError(f"job {row['job_id']}: outcome {row['outcome']!r} is not one of "
+                          f"{', '.join(OUTCOMES)}")
+    if not row["submit"] <= row["start"] <= row["end"]:
+        raise ConfigError(f"job {row['job_id']}: expected submit <= start <= end")
+
+
+def _batches(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    it = iter(rows)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def _summarise(key: str, runs: list[tuple[float, float]]) -> StatsRow:
+    durations = sorted(duration for duration, _ in runs)
+    return StatsRow(
+        key=key,
+        jobs=len(runs),
+        gpu_hours=sum(duration * gpus for duration, gpus in runs) / 3600,
+        median_duration=_percentile(durations, 0.5),
+        p90_duration=_percentile(durations, 0.9),
+    )
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default), on a sorted list."""
+    pos = (len(ordered) - 1) * q
+    low, high = math.floor(pos), math.ceil(pos)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

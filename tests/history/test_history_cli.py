@@ -1,0 +1,44 @@
+"""``corral history import`` and ``stats`` end to end on a small Helios trace."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from corral.cli.main import app
+
+HELIOS = "u_id,user,gpu_num,cpu_num,node_num,interval,run_time,wall_time,new_status\n"
+
+
+def test_import_twice_then_stats(tmp_path):
+    trace = tmp_path / "tiny.csv"
+    trace.write_text(HELIOS + "1,ann,8,8,1,0,3600,0,COMPLETED\n"
+                              "2,bob,1,8,1,60,1800,0,FAILED\n"
+                              "3,ann,2,8,1,120,600,0,CANCELLED\n")
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    runner = CliRunner()
+    first = runner.invoke(app, ["history", "import", str(trace), "--db", db])
+    again = runner.invoke(app, ["history", "import", str(trace), "--db", db])
+    assert first.exit_code == 0 and "3 of 3 jobs added" in first.stdout
+    assert again.exit_code == 0 and "0 of 3 jobs added" in again.stdout
+    assert "(3 attempts stored)" in again.stdout
+    stats = runner.invoke(app, ["history", "stats", "--by", "user", "--json", "--db", db])
+    by_user = {row["key"]: row for row in json.loads(stats.stdout)}
+    assert by_user["ann"]["jobs"] == 2
+    assert by_user["ann"]["gpu_hours"] == 8 + 2 * 600 / 3600
+    assert by_user["bob"]["median_duration"] == 1800
+    table = runner.invoke(app, ["history", "stats", "--by", "queue", "--db", db])
+    assert table.exit_code == 0 and "GPU-hours" in table.stdout
+
+
+def test_bad_input_is_one_error_line(tmp_path):
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    for args in (["stats", "--since", "last week", "--db", db],
+                 ["stats", "--db", "nosuch://x"],
+                 ["stats", "--by", "team", "--db", db],
+                 ["import", str(tmp_path / "missing.csv"), "--db", db]):
+        result = runner.invoke(app, ["history", *args])
+        assert result.exit_code == 2, args
+        assert result.stderr.count("error:") == 1, args

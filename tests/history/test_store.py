@@ -1,0 +1,113 @@
+"""The history store against SQLite and PostgreSQL: schema, idempotence, stats, transactions."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from builders import job
+from corral.history import HistoryStore, attempts_from_trace
+from corral.model import ConfigError
+from corral.traces.reader import Trace
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def test_opening_an_empty_database_creates_the_schema(db_url):
+    HistoryStore(db_url).close()
+    inspector = sa.inspect(sa.create_engine(db_url))
+    assert {"job_attempts", "alembic_version"} <= set(inspector.get_table_names())
+    columns = {column["name"] for column in inspector.get_columns("job_attempts")}
+    assert {"job_id", "attempt", "user", "queue", "tasks", "gpu_milli", "gpu_type", "submit",
+            "start", "end", "outcome", "gpu_util", "gpu_mem_peak_mib"} <= columns
+    with HistoryStore(db_url) as store:  # reopening migrates nothing and keeps working
+        assert store.count() == 0
+
+
+def test_adding_the_same_attempts_twice_stores_them_once(db_url, rows):
+    with HistoryStore(db_url) as store:
+        assert store.add_attempts(rows(7), batch_rows=3) == 7
+        assert store.add_attempts(rows(10), batch_rows=3) == 3
+        assert store.add_attempts(rows(5, source="other")) == 5
+        assert store.count() == 15
+
+
+def test_stats_per_user_and_queue_on_a_hand_made_trace(db_url):
+    trace = Trace(name="tiny", format="hand", source="tiny", skipped={}, cluster=None, jobs=[
+        job("a", 0, tasks=2, gpus=4, duration=3600, user="ann", queue="research"),
+        job("b", 10, gpus=1, duration=1800, user="ann", queue="prod", outcome="Failed"),
+        job("c", 20, gpus=0.5, duration=7200, user="bob", queue="research"),
+        job("d", 30, gpus=1, duration=600, user="ann", queue="research"),
+    ])
+    with HistoryStore(db_url) as store:
+        store.add_attempts(attempts_from_trace(trace))
+        by_user = {row.key: row for row in store.stats(by="user")}
+        by_queue = {row.key: row for row in store.stats(by="queue")}
+        recent = store.stats(by="user", since=1900)  # b (ends 1810) and d (630) left out
+        outcomes = {row["job_id"]: row["outcome"] for row in store.attempts()}
+    ann = by_user["ann"]
+    assert (ann.jobs, ann.gpu_hours) == (3, pytest.approx(8 + 0.5 + 1 / 6))
+    assert ann.median_duration == 1800
+    assert ann.p90_duration == pytest.approx(1800 + 0.8 * 1800)
+    assert (by_user["bob"].jobs, by_user["bob"].gpu_hours) == (1, 1.0)
+    assert by_queue["research"].jobs == 3 and by_queue["prod"].gpu_hours == 0.5
+    assert {row.key: row.jobs for row in recent} == {"ann": 1, "bob": 1}
+    assert outcomes == {"a": "completed", "b": "failed", "c": "completed", "d": "completed"}
+
+
+def test_a_failing_batch_leaves_whole_earlier_batches_only(db_url, rows):
+    attempts = rows(250)
+    attempts[150]["user"] = None  # breaks the second batch inside its transaction
+    with HistoryStore(db_url) as store:
+        with pytest.raises(IntegrityError):
+            store.add_attempts(attempts, batch_rows=100)
+        assert [row["job_id"] for row in store.attempts()] == [str(i) for i in range(100)]
+        attempts[150]["user"] = "u0"
+        assert store.add_attempts(attempts, batch_rows=100) == 150
+        assert store.count() == 250
+
+
+KILLED_IMPORT = """
+import os, signal, sys
+from corral.history import HistoryStore
+
+def rows():
+    for i in range(1000):
+        if i == 250:
+            os.kill(os.getpid(), signal.SIGKILL)
+        yield {"source": "t", "job_id": str(i), "attempt": 1, "user": "u", "name": "n",
+               "queue": "q", "tasks": 1, "gpu_milli": 1000, "gpu_type": "", "submit": 0.0,
+               "start": 0.0, "end": 60.0, "outcome": "completed", "gpu_util": 0.5,
+               "gpu_mem_peak_mib": 1024.0}
+
+HistoryStore(sys.argv[1]).add_attempts(rows(), batch_rows=100)
+"""
+
+
+def test_an_import_killed_midway_leaves_a_usable_database(db_url, rows):
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    done = subprocess.run([sys.executable, "-c", KILLED_IMPORT, db_url], env=env, check=False)
+    assert done.returncode == -9
+    with HistoryStore(db_url) as store:
+        stored = store.attempts()
+        assert len(stored) == 200
+        assert all(row["gpu_mem_peak_mib"] == 1024.0 and row["user"] == "u" for row in stored)
+        assert store.add_attempts(rows(1000)) == 800
+
+
+def test_bad_rows_and_urls_are_config_errors(tmp_path, rows):
+    bad = rows(1)
+    bad[0]["outcome"] = "exploded"
+    with HistoryStore(f"sqlite:///{tmp_path / 'h.db'}") as store, \
+            pytest.raises(ConfigError, match="outcome 'exploded'"):
+        store.add_attempts(bad)
+    with pytest.raises(ConfigError, match="history database"):
+        HistoryStore(f"sqlite:///{tmp_path / 'missing' / 'h.db'}")
+    with pytest.raises(ConfigError, match="stats by 'team'"):
+        HistoryStore(f"sqlite:///{tmp_path / 'h.db'}").stats(by="team")
