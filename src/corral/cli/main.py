@@ -18,6 +18,7 @@ from corral import __version__
 from corral.api import simulate as run_simulation
 from corral.cli.console import job_progress, print_error, runs_status, stderr, stdout
 from corral.cli.history import app as history_app
+from corral.cli.predict import predict_app
 from corral.clusters import list_presets
 from corral.model import ConfigError, CorralError
 from corral.policies import list_policies
@@ -65,6 +66,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(history_app)
+app.add_typer(predict_app, name="predict")
 
 
 # Arguments that `simulate` and `compare` share, spelt once.

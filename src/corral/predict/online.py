@@ -1,0 +1,86 @@
+"""A duration predictor that learns while the simulation runs, from the past only.
+
+Finished jobs may be handed over early (with their end times); they count only once the
+prediction time has passed their end, and the model is retrained from those alone, every
+``retrain_every`` newly visible jobs or ``retrain_interval`` simulated seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from corral.model import InvalidSpec, Job
+from corral.predict.fallback import fallback_seconds
+from corral.predict.features import History
+from corral.predict.model import QuantileModel
+
+MAX_TRAIN_JOBS = 20_000
+"""Only the most recent finished jobs are trained on: bounded cost, and habits drift."""
+
+FALLBACK_P90_FACTOR = 3.0
+"""The fallback's p90 is its median times this: a wide band, as it knows little."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predicted run time in seconds: median, 90th percentile, and who answered."""
+
+    p50: float
+    p90: float
+    source: str  # "model" or "fallback"
+
+
+class OnlinePredictor:
+    """Predicts a job's duration at a given time from the jobs that ended before it."""
+
+    def __init__(self, retrain_every: int = 200, retrain_interval: float | None = None) -> None:
+        if retrain_every < 1:
+            raise InvalidSpec(f"retrain_every must be >= 1, got {retrain_every!r}")
+        if retrain_interval is not None and not retrain_interval > 0:
+            raise InvalidSpec(f"retrain_interval must be > 0, got {retrain_interval!r}")
+        self.retrain_every = retrain_every
+        self.retrain_interval = retrain_interval
+        self._history = History()
+        self._submit_features: dict[str, list[float]] = {}
+        self._rows: list[list[float]] = []
+        self._durations: list[float] = []
+        self._new_since_training = 0
+        self._trained_at = -math.inf
+        self._model: QuantileModel | None = None
+        self.trainings = 0
+
+    def finish(self, job: Job, end: float) -> None:
+        """Hand over a job that ends (or ended) at ``end``, with its true duration."""
+        self._history.finish(job, end)
+
+    def predict(self, job: Job, now: float) -> Prediction:
+        """The duration of ``job`` as predicted at ``now`` (never earlier than a previous call)."""
+        self._catch_up(now)
+        row = self._history.features(job)
+        self._submit_features.setdefault(job.id, row)
+        if self._model is None:
+            median = fallback_seconds(self._history, job)
+            return Prediction(median, median * FALLBACK_P90_FACTOR, "fallback")
+        p50, p90 = self._model.predict([row])
+        return Prediction(float(p50[0]), float(p90[0]), "model")
+
+    def _catch_up(self, now: float) -> None:
+        for job in self._history.advance(now):
+            # Train on what was known at the job's submit time when it was predicted then.
+            row = self._submit_features.pop(job.id, None) or self._history.features(job)
+            assert job.duration is not None
+            self._rows.append(row)
+            self._durations.append(job.duration)
+            self._new_since_training += 1
+        if self._new_since_training and self._due(now):
+            self._model = QuantileModel.fit(self._rows[-MAX_TRAIN_JOBS:],
+                                            self._durations[-MAX_TRAIN_JOBS:]) or self._model
+            self._new_since_training = 0
+            self._trained_at = now
+            self.trainings += 1
+
+    def _due(self, now: float) -> bool:
+        if self._new_since_training >= self.retrain_every:
+            return True
+        return self.retrain_interval is not None and now - self._trained_at >= self.retrain_interval
