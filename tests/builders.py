@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from corral.core import Profile, Scheduler
 from corral.model import Job, Node
 from corral.policies import load_policy, parse_policy
@@ -42,3 +44,12 @@ max_extra_nodes = 0
 def preemptive_profile() -> Profile:
     """FIFO with gang-aware priority preemption."""
     return parse_policy(PREEMPTIVE_TOML, "tests")
+
+
+def write_trace(path: Path, jobs: int = 40) -> Path:
+    """A small Philly-format trace: one job a minute, 1 or 2 GPUs, 10 to 30 minutes each."""
+    rows = [f"2017-10-01 00:{i:02d}:00,{600 + 30 * (i % 41)},{1 + i % 2},0,vc"
+            for i in range(jobs)]
+    path.write_text("timestamp,duration,num_gpus,gpu_time,cluster\n" + "\n".join(rows) + "\n",
+                    encoding="utf-8")
+    return path

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from builders import write_trace
 from corral.cli.main import app
 from corral.sim.result import SUMMARY_KEYS
 
@@ -19,14 +20,6 @@ SAMPLE = str(files("corral.traces").joinpath("samples", "philly-pollux-sample.cs
 GRID = ["--policies", "fifo,greedy", "--loads", "1,2", "--seeds", "0,1", "--limit", "60",
         "--cluster", "6x8"]
 
-
-def write_trace(path: Path, jobs: int = 40) -> Path:
-    """A small Philly-format trace: one job a minute, 1 or 2 GPUs, 10 to 30 minutes each."""
-    rows = [f"2017-10-01 00:{i:02d}:00,{600 + 30 * (i % 41)},{1 + i % 2},0,vc"
-            for i in range(jobs)]
-    path.write_text("timestamp,duration,num_gpus,gpu_time,cluster\n" + "\n".join(rows) + "\n",
-                    encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")

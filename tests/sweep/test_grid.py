@@ -6,20 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from builders import write_trace
 from corral.model import ConfigError
 from corral.report.comparison import run_folder
 from corral.sweep import build_grid
 from corral.sweep.grid import load_text, loads_from_text, seeds_from_text
 from corral.traces import read_trace
-
-
-def write_trace(path: Path, jobs: int = 40) -> Path:
-    """A small Philly-format trace: one job a minute, 1 or 2 GPUs, 10 to 30 minutes each."""
-    rows = [f"2017-10-01 00:{i:02d}:00,{600 + 30 * (i % 41)},{1 + i % 2},0,vc"
-            for i in range(jobs)]
-    path.write_text("timestamp,duration,num_gpus,gpu_time,cluster\n" + "\n".join(rows) + "\n",
-                    encoding="utf-8")
-    return path
 
 
 def test_cells_run_traces_then_loads_then_seeds_then_policies(tmp_path: Path) -> None:
