@@ -104,9 +104,6 @@ class ClusterState:
         self.serial = next(_SERIALS)
         """Unique per state object for the life of the process (``id()`` can be reused)."""
         self.capacity_version = 0
-        self.running_version = 0
-        """Grows whenever a job starts or stops running: plugins may cache what they derive from
-        the running jobs (and their preemption counts) until it changes."""
         self._type_masks: dict[tuple[str, ...], np.ndarray] = {}
         self._min_nodes: dict[tuple, int] = {}
 
@@ -210,7 +207,6 @@ class ClusterState:
         self._take(job, placement, -1)
         run = RunningJob(job, placement, now)
         self.running[job_id] = run
-        self.running_version += 1
         return run
 
     def assume(self, decisions: Sequence[Decision], now: float) -> None:
@@ -230,7 +226,6 @@ class ClusterState:
                 job = self.pending.remove(decision.job_id)
                 del self.pending_since[job.id]
                 self.running[job.id] = RunningJob(job, decision.placement, now)
-                self.running_version += 1
                 self.allocated_gpu_milli += job.total_gpu_milli
 
     def finish(self, job_id: str, now: float | None = None) -> RunningJob:
@@ -238,7 +233,6 @@ class ClusterState:
         if now is not None:
             self.clock = now
         run = self.running.pop(job_id)
-        self.running_version += 1
         self._take(run.job, run.placement, +1)
         self._forget(job_id)
         return run
@@ -266,7 +260,6 @@ class ClusterState:
         """Move a preempted job back to pending, crediting the segment that ended at *now* to
         its attained service (capacity is the caller's business: given back, or assumed)."""
         run = self.running.pop(job_id)
-        self.running_version += 1
         span = max(0.0, now - run.since)
         self.attained[job_id] = self.attained.get(job_id, 0.0) + \
             run.job.total_gpu_milli / MILLI * span

@@ -53,9 +53,9 @@ class OrderPreemption:
             leaf = usage.chain(job.queue)[0]
             borrowing = {q for q in usage.jobs
                          if usage.of_queue(q).get(GPU, 0) > tree.guarantee[q].get(GPU, 0)}
+            borrowing.add(leaf)
             candidates = [run for run in candidates
-                          if usage.chain(run.job.queue)[0] in borrowing or
-                          usage.chain(run.job.queue)[0] == leaf]
+                          if usage.chain(run.job.queue)[0] in borrowing]
         return fewest_victims(state, candidates, fits, job.total_gpu_milli)
 
     def _ranked_running(self, state: CycleState) -> tuple[list, list]:

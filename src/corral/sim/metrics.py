@@ -104,9 +104,12 @@ def queue_table(jobs: pd.DataFrame, series: pd.DataFrame,
     kept whenever it wanted it.
     """
     names = sorted(set(series["queue"]) | set(quotas))
+    by_queue = dict(tuple(series.groupby("queue", sort=False)))
+    jobs_of = dict(tuple(jobs.groupby("queue", sort=False)))
+    empty_steps, empty_jobs = series.iloc[:0], jobs.iloc[:0]
     rows = []
     for name in names:
-        steps = series[series["queue"] == name]
+        steps = by_queue.get(name, empty_steps)
         times = steps["time"].to_numpy(dtype=float)
         span = np.diff(np.append(times, max(end, times[-1]) if times.size else end))
         alloc = steps["allocated_gpus"].to_numpy(dtype=float)
@@ -119,7 +122,7 @@ def queue_table(jobs: pd.DataFrame, series: pd.DataFrame,
             due = np.minimum(quota, demand)
             owed = float((due * span).sum())
             share = float((np.minimum(alloc, due) * span).sum() / owed) if owed > 0 else share
-        mine = jobs[jobs["queue"] == name]
+        mine = jobs_of.get(name, empty_jobs)
         rows.append((name, quota, weight, len(mine),
                      float(mine["jct"].mean()) if len(mine) else float("nan"),
                      float(mine["queue_delay"].mean()) if len(mine) else float("nan"),
