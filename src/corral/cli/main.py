@@ -16,6 +16,7 @@ from rich.table import Table
 
 from corral import __version__
 from corral.api import simulate as run_simulation
+from corral.cli.cache import cache_app
 from corral.cli.console import job_progress, print_error, runs_status, stderr, stdout
 from corral.cli.history import app as history_app
 from corral.cli.predict import predict_app
@@ -67,6 +68,7 @@ app = typer.Typer(
 )
 app.add_typer(history_app)
 app.add_typer(predict_app, name="predict")
+app.add_typer(cache_app, name="cache")
 
 
 # Arguments that `simulate` and `compare` share, spelt once.
