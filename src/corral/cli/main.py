@@ -208,6 +208,9 @@ def compare(
     load: LoadOption = 1.0,
     queues: QueuesOption = None,
     loads: LoadsOption = None,
+    sim_config: Annotated[Path | None, typer.Option(
+        help="TOML file of simulator parameters for every run (as for simulate).",
+        show_default=False)] = None,
 ) -> None:
     """Replay one trace on one cluster under several policies and compare them side by side."""
     chosen = _listed(policies)
@@ -220,7 +223,7 @@ def compare(
         with runs_status(len(chosen) * len(swept)) as on_done:
             results = run_comparison(trace, chosen, cluster, seed=seed, limit=limit,
                                      workers=jobs, load=swept, on_done=on_done,
-                                     queues=queues)
+                                     queues=queues, sim_config=sim_config)
     except SweepError as exc:
         results, failed = [r for r in exc.results if r is not None], exc
     except CorralError as exc:
