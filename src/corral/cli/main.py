@@ -16,6 +16,7 @@ from rich.table import Table
 
 from corral import __version__
 from corral.api import simulate as run_simulation
+from corral.cli.cache import cache_app
 from corral.cli.console import job_progress, print_error, runs_status, stderr, stdout
 from corral.cli.history import app as history_app
 from corral.cli.predict import predict_app
@@ -67,6 +68,7 @@ app = typer.Typer(
 )
 app.add_typer(history_app)
 app.add_typer(predict_app, name="predict")
+app.add_typer(cache_app, name="cache")
 
 
 # Arguments that `simulate` and `compare` share, spelt once.
@@ -206,6 +208,9 @@ def compare(
     load: LoadOption = 1.0,
     queues: QueuesOption = None,
     loads: LoadsOption = None,
+    sim_config: Annotated[Path | None, typer.Option(
+        help="TOML file of simulator parameters for every run (as for simulate).",
+        show_default=False)] = None,
 ) -> None:
     """Replay one trace on one cluster under several policies and compare them side by side."""
     chosen = _listed(policies)
@@ -218,7 +223,7 @@ def compare(
         with runs_status(len(chosen) * len(swept)) as on_done:
             results = run_comparison(trace, chosen, cluster, seed=seed, limit=limit,
                                      workers=jobs, load=swept, on_done=on_done,
-                                     queues=queues)
+                                     queues=queues, sim_config=sim_config)
     except SweepError as exc:
         results, failed = [r for r in exc.results if r is not None], exc
     except CorralError as exc:

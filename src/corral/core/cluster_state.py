@@ -106,6 +106,12 @@ class ClusterState:
         self.capacity_version = 0
         self._type_masks: dict[tuple[str, ...], np.ndarray] = {}
         self._min_nodes: dict[tuple, int] = {}
+        self.cached: dict[str, np.ndarray] = {}
+        """Share of each dataset (0-1) each node's data cache holds, by dataset name; starts
+        from ``Node.datasets`` and changes through :meth:`set_cached`."""
+        for i, node in enumerate(nodes):
+            for dataset, share in node.datasets.items():
+                self.set_cached(i, dataset, share)
 
     # -- reads ---------------------------------------------------------------------------
     @property
@@ -171,6 +177,13 @@ class ClusterState:
         self.node_speed = self.type_speed[self.node_type]
         self.type_speed.flags.writeable = False
         self.node_speed.flags.writeable = False
+
+    def set_cached(self, node: int, dataset: str, share: float) -> None:
+        """Node *node* now holds *share* (0-1) of *dataset* in its data cache."""
+        shares = self.cached.get(dataset)
+        if shares is None:
+            shares = self.cached[dataset] = np.zeros(len(self.nodes))
+        shares[node] = share
 
     def order_of(self, job: Job, now: float) -> Any:
         """The policy's queue key for *job* at *now*, pending or running (preemption compares

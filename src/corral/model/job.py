@@ -21,6 +21,8 @@ class Job:
     only steers scoring. ``duration`` is the run time at reference speed, known to the
     simulator and hidden from policies that are not declared *oracle*. ``time_limit`` is the
     run time the user asked for (a Slurm ``--time``), which backfill may trust as an estimate.
+    ``dataset`` names the training dataset the job reads ("" = none known), for data-aware
+    placement.
     """
 
     id: str
@@ -39,6 +41,7 @@ class Job:
     preemptible: bool = True
     outcome: str = ""
     time_limit: float | None = None
+    dataset: str = ""
     shape: tuple[int, int, int, int, tuple[str, ...]] = field(
         init=False, repr=False, compare=False)
     """What placement depends on: jobs of one shape fit, or fail to fit, alike."""

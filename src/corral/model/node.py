@@ -17,6 +17,9 @@ class Node:
 
     *topology* names the node's network domain (NVLink island, switch or rack) where known;
     an empty string means "unknown", and such nodes are treated as one flat domain.
+    *datasets* maps the training datasets the node's local cache holds to the share of each
+    it holds (0-1), as the node's data cache reports it (the ``corral.io/cached-datasets``
+    annotation); data-aware placement prefers nodes that hold a job's dataset.
     """
 
     name: str
@@ -26,6 +29,8 @@ class Node:
     memory_mib: int = 0
     labels: Mapping[str, str] = field(default_factory=lambda: _NO_LABELS, compare=False, hash=False)
     topology: str = ""
+    datasets: Mapping[str, float] = field(default_factory=lambda: _NO_LABELS, compare=False,
+                                          hash=False)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -35,3 +40,8 @@ class Node:
             if not isinstance(value, int) or value < 0:
                 raise InvalidSpec(
                     f"node {self.name}: {attr} must be an integer >= 0, got {value!r}")
+        for dataset, share in self.datasets.items():
+            if isinstance(share, bool) or not isinstance(share, int | float) \
+                    or not 0 <= share <= 1:
+                raise InvalidSpec(f"node {self.name}: cached share of dataset {dataset!r} must "
+                                  f"be a number in [0, 1], got {share!r}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from corral.model import ConfigError
 from corral.plugins.best_fit_score import BestFit
+from corral.plugins.data_locality import DataLocality
 from corral.plugins.drf_order import DrfOrder
 from corral.plugins.easy_backfill import EasyBackfill
 from corral.plugins.fgd_score import FgdScore
@@ -43,6 +44,7 @@ REGISTRY: dict[str, type] = {
         FgdScore,
         Locality,
         HeterogeneityAware,
+        DataLocality,
         StrictGang,
         PriorityPreemption,
         OrderPreemption,

@@ -45,6 +45,7 @@ def compare(
     on_done: Callable[[int, int], None] | None = None,
     load: float | Sequence[float] = 1.0,
     queues: str | Path | None = None,
+    sim_config: str | Path | None = None,
 ) -> list[SimulationResult]:
     """Replay *trace* on *cluster* under each policy, at each load if *load* is a list.
 
@@ -57,7 +58,7 @@ def compare(
     """
     loads = [load] if isinstance(load, int | float) else list(load)
     grid = build_grid([trace], policies, loads=loads, seeds=[seed], cluster=cluster,
-                      limit=limit, queues=queues)
+                      limit=limit, queues=queues, sim_config=sim_config)
     return run_sweep(grid, LocalProcesses(workers), on_done)
 
 

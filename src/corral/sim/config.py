@@ -7,6 +7,10 @@ file (``corral simulate --sim-config FILE``)::
     spread_slowdown = 0.1           # speed /= 1 + 0.1 per node beyond the fewest possible
     share_slowdown = 0.0            # speed /= 1 + x per other job sharing one of its GPUs
     reference_gpu_type = ""         # the type trace durations were measured on ("" = any)
+    cold_cache_slowdown = 1.0       # a cold-cache epoch takes 1 + x times as long as a warm one
+    job_epochs = 10                 # epochs per job: its first epoch is duration / job_epochs
+    node_cache_datasets = 2         # datasets a node's data cache holds at once (LRU)
+    dataset_from = ""               # "user" or "queue": jobs naming no dataset read this one
 
     [gpu_speed]                     # throughput relative to the reference type (default 1.0)
     A100-80GB = 2.0
@@ -19,6 +23,15 @@ The sharing penalty defaults to 0 because the only trace with fractional request
 openb) measured its durations while pods already shared GPUs, so a penalty would count the
 interference twice; set it to study interference (Gandiva and FGD report 10-30% for common
 co-locations). Profiled tables from the node agent will replace these constants.
+
+Data caching applies only to jobs that name a dataset (``Job.dataset``, or with
+``dataset_from`` their user's or queue's): a job that starts on nodes whose data cache lacks
+its dataset pays a cold first epoch, ``cold_cache_slowdown`` x (duration / ``job_epochs``) x
+the uncached share on its worst node, booked as overhead before it makes progress; its nodes
+then hold the dataset. A slowdown of 1 (a cold epoch twice as long as a warm one) is within
+the data stalls CoorDL measured when the dataset is read from remote storage (Mohan et al.,
+VLDB 2021, §3). Traces do not record datasets, hence ``dataset_from``: a user's jobs
+mostly train on the same data.
 """
 
 from __future__ import annotations
@@ -44,13 +57,25 @@ class SimConfig:
     share_slowdown: float = 0.0
     reference_gpu_type: str = ""
     gpu_speed: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    cold_cache_slowdown: float = 1.0
+    job_epochs: int = 10
+    node_cache_datasets: int = 2
+    dataset_from: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("preemption_overhead_s", "spread_slowdown", "share_slowdown"):
+        for name in ("preemption_overhead_s", "spread_slowdown", "share_slowdown",
+                     "cold_cache_slowdown"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) \
                     or not math.isfinite(value) or value < 0:
                 raise ConfigError(f"sim config: {name} must be a number >= 0, got {value!r}")
+        for name in ("job_epochs", "node_cache_datasets"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"sim config: {name} must be an integer >= 1, got {value!r}")
+        if self.dataset_from not in ("", "user", "queue"):
+            raise ConfigError(f"sim config: dataset_from must be \"user\", \"queue\" or \"\", "
+                              f"got {self.dataset_from!r}")
         for gpu_type, speed in self.gpu_speed.items():
             if isinstance(speed, bool) or not isinstance(speed, int | float) or not speed > 0:
                 raise ConfigError(f"sim config: gpu_speed.{gpu_type} must be > 0, got {speed!r}")

@@ -8,6 +8,7 @@ and the progress model.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 from collections.abc import Callable, Sequence
@@ -55,6 +56,15 @@ class Simulator:
         self.fragmentation = FragmentationTracker(self.state, TaskTypes.of_jobs(jobs))
         self.preemptions = 0
         self._oracle = scheduler.profile.oracle
+        if self.config.dataset_from:
+            field = self.config.dataset_from
+            jobs = [job if job.dataset else dataclasses.replace(job, dataset=getattr(job, field))
+                    for job in jobs]
+        self._node_datasets: dict[int, list[str]] = {}
+        """Datasets each node's data cache holds, least recently started first."""
+        for dataset, shares in self.state.cached.items():
+            for node in shares.nonzero()[0].tolist():
+                self._node_datasets.setdefault(node, []).append(dataset)
         # Hide true durations from non-oracle policies once, before the clock starts.
         self._visible = list(jobs) if self._oracle else [job.without_duration() for job in jobs]
         self._jobs = jobs
@@ -165,6 +175,8 @@ class Simulator:
         if run.first_start < 0:
             run.first_start = now
         restore = self.config.preemption_overhead_s if run.preemptions else 0.0
+        if run.job.dataset:
+            restore += self._cold_cache(run.job, placement)
         run.segment_start = now
         run.restore_until = run.progress_from = now + restore
         run.placement = placement
@@ -203,6 +215,23 @@ class Simulator:
         if run.job.is_fractional:
             for other in self._share(run, run.placement, -1):
                 self._set_speed(other, now, scheduled=True)
+
+    def _cold_cache(self, job: Job, placement: Placement) -> float:
+        """Extra seconds of a cold first epoch on *placement* (0 where every node holds the
+        dataset); the nodes then hold it, pushing out their least recent dataset if full."""
+        config, state = self.config, self.state
+        shares = state.cached.get(job.dataset)
+        warm = min(shares[g.node] for g in placement.grants) if shares is not None else 0.0
+        for grant in placement.grants:
+            held = self._node_datasets.setdefault(grant.node, [])
+            if job.dataset in held:
+                held.remove(job.dataset)
+            elif len(held) >= config.node_cache_datasets:
+                state.set_cached(grant.node, held.pop(0), 0.0)
+            held.append(job.dataset)
+            state.set_cached(grant.node, job.dataset, 1.0)
+        epoch = float(job.duration or 0.0) / config.job_epochs
+        return config.cold_cache_slowdown * epoch * (1.0 - float(warm))
 
     # -- per-queue figures ---------------------------------------------------------------
     def _queue_change(self, job: Job, allocated: int, demand: int) -> None:

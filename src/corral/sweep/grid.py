@@ -22,6 +22,7 @@ from corral.clusters import Cluster, build_cluster
 from corral.model import ConfigError
 from corral.policies import load_policy
 from corral.queues import build_queues
+from corral.sim.config import load_sim_config
 from corral.sim.result import SimulationResult
 from corral.traces import Trace, check_load, read_trace
 
@@ -31,12 +32,14 @@ Number = TypeVar("Number", int, float)
 @dataclass(frozen=True)
 class Cell:
     """One run of a sweep: the trace (its index in :attr:`SweepGrid.traces`), the policy as
-    given (a built-in name or a TOML file), the arrival-rate factor and the seed."""
+    given (a built-in name or a TOML file), the arrival-rate factor, the seed, and the
+    simulator's physics (a ``--sim-config`` TOML file, or None for the defaults)."""
 
     trace: int
     policy: str
     load: float
     seed: int
+    sim_config: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ def build_grid(
     cluster: str | Path | None = None,
     limit: int | None = None,
     queues: str | Path | None = None,
+    sim_config: str | Path | None = None,
 ) -> SweepGrid:
     """Check the whole sweep and lay out its cells.
 
@@ -84,7 +88,10 @@ def build_grid(
     for trace in read:
         built = build_cluster(cluster, trace)  # a bad spec, or one a trace does not fit, fails
         build_queues(queues, trace.jobs, built.gpus)  # as does a bad queue file
-    cells = tuple(Cell(index, str(policy), load, seed)
+    if sim_config is not None:
+        load_sim_config(sim_config)  # as does a bad sim config
+    config = None if sim_config is None else str(sim_config)
+    cells = tuple(Cell(index, str(policy), load, seed, config)
                   for index in range(len(read)) for load in loads for seed in seeds
                   for policy in policies)
     return SweepGrid(read, None if cluster is None else str(cluster), cells,
@@ -94,8 +101,9 @@ def build_grid(
 def run_cell(trace: Trace, cluster: str | None, queues: str | None,
              cell: Cell) -> SimulationResult:
     """One cell's simulation; module-level so that worker processes and Ray can run it."""
+    config = None if cell.sim_config is None else load_sim_config(cell.sim_config)
     return simulate(trace, policy=cell.policy, cluster=cluster, seed=cell.seed, load=cell.load,
-                    queues=queues)
+                    queues=queues, sim_config=config)
 
 
 def policy_names(policies: Sequence[str | Path]) -> list[str]:
