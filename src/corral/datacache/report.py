@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from corral.datacache.index import Index
 
-ANNOTATION = "corral.io/cached-datasets"
+ANNOTATION = "corral.dev/cached-datasets"
 """The node annotation a cache writes: ``{"imagenet": 0.31, ...}``."""
 
 STATS_FILE = ".corral-cache-stats.json"

@@ -18,7 +18,7 @@ class Node:
     *topology* names the node's network domain (NVLink island, switch or rack) where known;
     an empty string means "unknown", and such nodes are treated as one flat domain.
     *datasets* maps the training datasets the node's local cache holds to the share of each
-    it holds (0-1), as the node's data cache reports it (the ``corral.io/cached-datasets``
+    it holds (0-1), as the node's data cache reports it (the ``corral.dev/cached-datasets``
     annotation); data-aware placement prefers nodes that hold a job's dataset.
     """
 
