@@ -13,12 +13,10 @@ from pathlib import Path
 import pytest
 from fake_kube import FakeKubeApi
 from fake_kubelet import FakeKubelet
-from recordings import NODE, recording
+from recordings import FAKE_MPS_CONTROL, NODE, recording
 
 from corral.agent.fake_nvml import FakeNvml
 from corral.agent.node_agent import AgentConfig, NodeAgent
-
-FAKE_MPS_CONTROL = Path(__file__).parent / "fake-nvidia-cuda-mps-control"
 
 
 @pytest.fixture

@@ -41,14 +41,16 @@ class FakeKubeApi:
 
 def share_pod(name: str, gpu_index: int | str, milli: int | str,
               memory_mib: int | str | None = None, *, node: str = "node-a", created: float = 0.0,
-              extra: Mapping[str, str] | None = None) -> PodInfo:
+              extra: Mapping[str, str] | None = None, uid: str = "",
+              container_id: str = "") -> PodInfo:
     """A fractional pod as Corral's scheduler leaves it before the kubelet admits it."""
     placed = {contract.GPU_INDEX: str(gpu_index), contract.GPU_MILLI: str(milli),
               contract.ASSIGNED_NODE: node}
     if memory_mib is not None:
         placed[contract.GPU_MEMORY_MIB] = str(memory_mib)
-    return PodInfo(uid=f"uid-{name}", namespace="team-a", name=name, node_name=node,
+    return PodInfo(uid=uid or f"uid-{name}", namespace="team-a", name=name, node_name=node,
                    phase="Pending", created=created,
                    annotations={**placed, **(extra or {})},
                    labels={contract.QUEUE_LABELS[0]: "research", "job-name": f"job-{name}"},
-                   containers=(ContainerInfo("main", limits={contract.SHARE_RESOURCE: "1"}),))
+                   containers=(ContainerInfo("main", container_id,
+                                             limits={contract.SHARE_RESOURCE: "1"}),))

@@ -74,6 +74,7 @@ class MpsDaemons:
         pipe, log = self.pipe_dir(index), self.log_dir(index)
         pipe.mkdir(parents=True, exist_ok=True)
         self.shm_dir.mkdir(parents=True, exist_ok=True)
+        (pipe / "control").unlink(missing_ok=True)  # left by a daemon that was killed
         log.mkdir(parents=True, exist_ok=True)
         try:
             proc = subprocess.Popen([self._control, "-f"], env=self._env(index),
