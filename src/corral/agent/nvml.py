@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from corral.model import CorralError
+
 MIB = 2**20
 
 
@@ -69,7 +71,7 @@ class NodeReading:
     """(GPU index, XID) pairs."""
 
 
-class NvmlFailure(Exception):
+class NvmlFailure(CorralError):
     """NVML itself failed (no driver, library missing): the agent cannot run."""
 
 
