@@ -17,9 +17,11 @@ from rich.table import Table
 from corral import __version__
 from corral.api import simulate as run_simulation
 from corral.cli.cache import cache_app
+from corral.cli.agent import node_agent
 from corral.cli.console import job_progress, print_error, runs_status, stderr, stdout
 from corral.cli.history import app as history_app
 from corral.cli.predict import predict_app
+from corral.cli.profile import profile_app
 from corral.clusters import list_presets
 from corral.model import ConfigError, CorralError
 from corral.policies import list_policies
@@ -69,6 +71,8 @@ app = typer.Typer(
 app.add_typer(history_app)
 app.add_typer(predict_app, name="predict")
 app.add_typer(cache_app, name="cache")
+app.command("node-agent")(node_agent)
+app.add_typer(profile_app, name="profile")
 
 
 # Arguments that `simulate` and `compare` share, spelt once.

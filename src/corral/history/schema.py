@@ -27,6 +27,10 @@ attempts = Table(
     Column("outcome", String(16), nullable=False),
     Column("gpu_util", Float, nullable=True),
     Column("gpu_mem_peak_mib", Float, nullable=True),
+    # Measured by the node agent (migration 0002); gpu_util is then the average of these.
+    Column("gpu_util_peak", Float, nullable=True),
+    Column("gpu_share_achieved", Float, nullable=True),
+    Column("profiled_pods", Integer, nullable=True),
 )
 """Times are seconds: epoch seconds for live jobs, seconds from the trace's start for traces."""
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import URL, Engine, create_engine, func, make_url, select
+from sqlalchemy import URL, Engine, and_, create_engine, func, make_url, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -79,6 +79,31 @@ class HistoryStore:
                 added += len(conn.execute(self._insert, batch).all())
         return added
 
+    def record_profile(self, row: Mapping[str, Any]) -> None:
+        """Store one pod's measured GPU profile on its job attempt.
+
+        A new attempt is added whole; an attempt already stored (imported, or written by the
+        scheduler or by another pod of the same job) keeps its record and gets the profile
+        merged in: averages weighted by the pods profiled so far, peaks by maximum, achieved
+        GPU shares summed over the pods.
+        """
+        _check(row)
+        key = and_(attempts.c.source == row["source"], attempts.c.job_id == row["job_id"],
+                   attempts.c.attempt == row["attempt"])
+        with self._engine.begin() as conn:
+            stored = conn.execute(select(attempts).where(key)).first()
+            if stored is None:
+                conn.execute(attempts.insert().values(**row, profiled_pods=1))
+                return
+            old = stored._mapping
+            pods = old["profiled_pods"] or 0
+            conn.execute(update(attempts).where(key).values(
+                gpu_util=_weighted(old["gpu_util"], pods, row["gpu_util"]),
+                gpu_util_peak=_peak(old["gpu_util_peak"], row["gpu_util_peak"]),
+                gpu_mem_peak_mib=_peak(old["gpu_mem_peak_mib"], row["gpu_mem_peak_mib"]),
+                gpu_share_achieved=(old["gpu_share_achieved"] or 0.0) + row["gpu_share_achieved"],
+                profiled_pods=pods + 1))
+
     def attempts(self, since: float | None = None) -> list[dict[str, Any]]:
         """Stored attempts, oldest end first; ``since`` keeps those that ended at or after it."""
         query = select(attempts).order_by(attempts.c.end, attempts.c.source, attempts.c.job_id,
@@ -139,6 +164,17 @@ def _check(row: Mapping[str, Any]) -> None:
                           f"{', '.join(OUTCOMES)}")
     if not row["submit"] <= row["start"] <= row["end"]:
         raise ConfigError(f"job {row['job_id']}: expected submit <= start <= end")
+
+
+def _weighted(average: float | None, count: int, value: float) -> float:
+    """The average of *count* values with *value* added (a missing average counts as none)."""
+    if average is None or count == 0:
+        return value
+    return (average * count + value) / (count + 1)
+
+
+def _peak(current: float | None, value: float) -> float:
+    return value if current is None else max(current, value)
 
 
 def _batches(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:

@@ -1,0 +1,42 @@
+"""Names shared with the Kubernetes scheduler: resources, labels and annotations (``corral.dev``).
+
+The scheduler writes the placement annotations before binding; the agent reads them at Allocate
+and writes the ``*_USED`` / ``ALLOCATED`` / health annotations. docs/gpu-sharing.md describes them.
+"""
+
+from __future__ import annotations
+
+GROUP = "corral.dev"
+
+SHARE_RESOURCE = f"{GROUP}/gpu-share"
+"""Extended resource a fractional pod's container asks for (limit 1)."""
+WHOLE_GPU_RESOURCE = "nvidia.com/gpu"
+"""Whole GPUs, served as NVIDIA's device plugin serves them, so whole-GPU pods need no change."""
+MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
+"""MIG instances per profile (``nvidia.com/mig-1g.10gb``), NVIDIA's "mixed" naming."""
+
+# Written by the user (the request).
+FRACTION = f"{GROUP}/gpu-fraction"
+MEMORY = f"{GROUP}/gpu-memory"
+# Written by the scheduler before binding (the placement).
+GPU_INDEX = f"{GROUP}/gpu-index"
+GPU_MILLI = f"{GROUP}/gpu-milli"
+GPU_MEMORY_MIB = f"{GROUP}/gpu-memory-mib"
+ASSIGNED_NODE = f"{GROUP}/assigned-node"
+# Written by the agent.
+ALLOCATED = f"{GROUP}/gpu-allocated"
+"""The share device the kubelet allocated to the pod: marks it as no longer waiting for Allocate,
+and lets a restarted agent rebuild its shares from the pods alone."""
+MEMORY_USED_MIB = f"{GROUP}/gpu-memory-used-mib"
+NODE_GPU_HEALTH = f"{GROUP}/gpu-health"
+
+# Pod labels that name the job and queue in metrics and history rows.
+QUEUE_LABELS = (f"{GROUP}/queue", "kueue.x-k8s.io/queue-name")
+"""Corral's label wins when both are set."""
+JOB_LABELS = (f"{GROUP}/job", "job-name")
+"""``job-name`` is what Kubernetes Jobs put on their pods; without either, the pod is the job."""
+USER_LABEL = f"{GROUP}/user"
+
+EVENT_SHARE_REFUSED = "CorralGpuShareRefused"
+EVENT_MEMORY_OVER_REQUEST = "CorralGpuMemoryOverRequest"
+EVENT_MPS_RESTARTED = "CorralMpsRestarted"

@@ -1,0 +1,337 @@
+"""The node agent: device plugins, MPS daemons, health, metrics, pod annotations and profiles.
+
+:meth:`NodeAgent.start` rebuilds the books from the pods and the kubelet's checkpoint (so a
+restart loses no allocation), then serves and registers one device plugin per resource.
+:meth:`NodeAgent.tick`, every few seconds, is the agent's whole cycle, in numbered steps.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from corral.agent import contract
+from corral.agent.allocations import NodeGpus
+from corral.agent.cgroups import container_of
+from corral.agent.checkpoint import CHECKPOINT_FILE, held_devices, read_checkpoint
+from corral.agent.health import withdraws
+from corral.agent.kube import KubeApi, KubeError, PodInfo
+from corral.agent.metrics import AgentCollector, GpuRow, PodRow, ProcessRow, Snapshot, serve
+from corral.agent.mps import MpsDaemons, MpsError
+from corral.agent.nvml import GpuSample, NodeReading, Nvml
+from corral.agent.plugin_server import PluginServer
+from corral.agent.profiles import ProfileBook
+from corral.agent.resources import (
+    SLOTS_PER_GPU,
+    GpuShares,
+    MigInstances,
+    Resource,
+    WholeGpus,
+    live_shares,
+)
+from corral.agent.shares import ShareRefused, quantity_mib
+from corral.history import HistoryStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """Where the agent finds the kubelet and MPS, and how it reports (CLI flags)."""
+
+    node: str
+    plugin_dir: Path = Path("/var/lib/kubelet/device-plugins")
+    mps_root: Path = Path("/run/corral/mps")
+    mps_control: str = "nvidia-cuda-mps-control"
+    metrics_addr: str = "0.0.0.0"
+    metrics_port: int = 9400
+    interval_s: float = 5.0
+    history_url: str | None = None
+    proc_root: Path = Path("/proc")
+    slots_per_gpu: int = SLOTS_PER_GPU
+    annotate_step_mib: float = 256.0
+    """A pod's memory annotation is patched when its use moved by this much (API traffic)."""
+
+
+@dataclass(frozen=True)
+class PodUse:
+    """What a pod's processes used in one tick."""
+
+    pod: PodInfo
+    container: str
+    memory_mib: float
+    achieved_gpus: float
+
+
+class NodeAgent:
+    """The agent of one node (see the module docstring)."""
+
+    def __init__(self, config: AgentConfig, nvml: Nvml, kube: KubeApi,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self._nvml = nvml
+        self._kube = kube
+        self._clock = clock
+        self.gpus = NodeGpus(nvml.gpus())
+        plain = {i: g.uuid for i, g in self.gpus.gpus.items() if not g.mig_enabled}
+        self.mps = MpsDaemons(config.mps_root, plain, config.mps_control)
+        resources: list[Resource] = []
+        if plain:
+            resources += [WholeGpus(self.gpus, clock),
+                          GpuShares(self.gpus, kube, self.mps, config.node, config.slots_per_gpu)]
+        profiles = sorted({m.profile for g in self.gpus.gpus.values() for m in g.mig_instances})
+        resources += [MigInstances(self.gpus, profile, clock) for profile in profiles]
+        self.servers = [PluginServer(r, self.gpus, config.plugin_dir) for r in resources]
+        self.collector = AgentCollector()
+        self.profiles = ProfileBook()
+        self.metrics_server: Any = None
+        self.mps_restarts: list[tuple[int, list[str]]] = []
+        """(GPU, affected pods) for every MPS daemon the agent restarted."""
+        self._last_xid: dict[int, int] = {}
+        self._annotated: dict[str, float] = {}
+        self._over_request: set[str] = set()
+        self._over_request_events = 0
+        self._history = HistoryStore(config.history_url) if config.history_url else None
+
+    # -- life cycle -------------------------------------------------------------------------
+    def start(self, serve_metrics: bool = True) -> None:
+        self.reconcile(self._kube.pods_on_node(self.config.node))
+        for index in sorted({h.share.gpu_index for h in self.gpus.shares()}):
+            self.mps.ensure(index)  # shares survived the restart: their daemons must run
+        for server in self.servers:
+            server.start()
+        if serve_metrics:
+            self.metrics_server = serve(self.collector, self.config.metrics_port,
+                                        self.config.metrics_addr)
+
+    def run(self, stop: threading.Event) -> None:
+        """Start, then tick every ``interval_s`` until *stop* is set; errors of one tick are
+        logged and the next tick tries again."""
+        self.start()
+        try:
+            while not stop.wait(self.config.interval_s):
+                try:
+                    self.tick()
+                except (KubeError, MpsError, OSError) as exc:
+                    log.error("tick failed: %s", exc)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.stop()
+        if self.metrics_server is not None:
+            self.metrics_server.shutdown()
+            self.metrics_server.server_close()
+        self.mps.stop_all()
+        if self._history is not None:
+            self._history.close()
+
+    # -- the cycle --------------------------------------------------------------------------
+    def tick(self) -> None:
+        # 1. Read the GPUs; withdraw those that failed to read or raised a fatal XID.
+        reading = self._nvml.read()
+        self._update_health(reading)
+        # 2. Match the books to the pods that still run.
+        pods = self._kube.pods_on_node(self.config.node)
+        by_uid = {p.uid: p for p in pods}
+        self.reconcile(pods)
+        # 3. Restart dead MPS daemons and tell their pods.
+        self._restart_mps()
+        # 4. Attribute GPU processes to pods; annotate, warn, profile.
+        owners = self._attribute(reading, by_uid)
+        uses = self._pod_uses(reading, owners)
+        for use in uses.values():
+            self._report_use(use)
+        # 5. Profiles of pods that ended go to the history; their annotations go away.
+        self._finish(by_uid)
+        # 6. Metrics for the next scrape.
+        self.collector.update(self._snapshot(reading, owners, uses))
+        # 7. Serve and register again where the kubelet restarted.
+        for server in self.servers:
+            if server.lost():
+                log.warning("kubelet restarted: registering %s again", server.resource.name)
+                server.start()
+
+    def reconcile(self, pods: list[PodInfo]) -> None:
+        """Rebuild the books from the pods (shares) and the kubelet's checkpoint (whole)."""
+        live = {p.uid for p in pods if not p.finished}
+        memory = {i: g.memory_total_mib for i, g in self.gpus.gpus.items()}
+        checkpoint = read_checkpoint(self.config.plugin_dir / CHECKPOINT_FILE)
+        whole = [s.resource.name for s in self.servers
+                 if s.resource.name != contract.SHARE_RESOURCE]
+        self.gpus.reconcile(live_shares(pods, memory), held_devices(checkpoint, whole, live),
+                            self._clock())
+
+    # -- steps ------------------------------------------------------------------------------
+    def _update_health(self, reading: NodeReading) -> None:
+        changed = False
+        for sample in reading.gpus:
+            if sample.error:
+                changed |= self.gpus.mark_unhealthy(sample.index, sample.error)
+        for index, xid in reading.xids:
+            self._last_xid[index] = xid
+            if withdraws(xid):
+                changed |= self.gpus.mark_unhealthy(index, f"XID {xid}")
+        if changed:
+            unhealthy = self.gpus.unhealthy()
+            log.warning("GPUs withdrawn: %s", unhealthy)
+            self._kube.annotate_node(self.config.node, {contract.NODE_GPU_HEALTH: json.dumps(
+                {str(i): why for i, why in sorted(unhealthy.items())})})
+
+    def _restart_mps(self) -> None:
+        for index in self.mps.check():
+            affected = self.gpus.shares_on(index)
+            names = [f"{h.namespace}/{h.name}" for h in affected]
+            self.mps_restarts.append((index, names))
+            log.warning("MPS daemon of GPU %d died and was restarted; affected pods: %s",
+                        index, ", ".join(names) or "none")
+            pods = {p.uid: p for p in self._kube.pods_on_node(self.config.node)}
+            for holder in affected:
+                if holder.pod_uid in pods:
+                    self._kube.pod_event(
+                        pods[holder.pod_uid], contract.EVENT_MPS_RESTARTED,
+                        f"the MPS control daemon of GPU {index} died and was restarted; this "
+                        "pod's CUDA processes lost their MPS server and may have failed")
+
+    def _attribute(self, reading: NodeReading,
+                   pods: dict[str, PodInfo]) -> dict[int, tuple[PodInfo, str]]:
+        """Process id -> (pod, container name), for the GPU processes that run in pods."""
+        owners = {}
+        for proc in reading.processes:
+            found = self._pod_of(proc.pid, pods)
+            if found is not None:
+                owners[proc.pid] = found
+        return owners
+
+    @staticmethod
+    def _pod_uses(reading: NodeReading,
+                  owners: dict[int, tuple[PodInfo, str]]) -> dict[str, PodUse]:
+        memory: dict[str, float] = defaultdict(float)
+        achieved: dict[str, float] = defaultdict(float)
+        found: dict[str, tuple[PodInfo, str]] = {}
+        for proc in reading.processes:
+            if proc.pid not in owners:
+                continue
+            pod, container = owners[proc.pid]
+            found[pod.uid] = (pod, container)
+            memory[pod.uid] += proc.memory_used_mib
+            achieved[pod.uid] += (proc.sm_util_percent or 0.0) / 100
+        return {uid: PodUse(pod, container, memory[uid], achieved[uid])
+                for uid, (pod, container) in found.items()}
+
+    def _pod_of(self, pid: int, pods: dict[str, PodInfo]) -> tuple[PodInfo, str] | None:
+        ref = container_of(pid, self.config.proc_root)
+        if ref is None or ref.pod_uid not in pods:
+            return None
+        pod = pods[ref.pod_uid]
+        name = next((c.name for c in pod.containers if c.container_id == ref.container_id), "")
+        return pod, name
+
+    def _report_use(self, use: PodUse) -> None:
+        pod = use.pod
+        last = self._annotated.get(pod.uid)
+        if not pod.finished and (last is None
+                                 or abs(use.memory_mib - last) >= self.config.annotate_step_mib):
+            self._kube.annotate_pod(pod, {contract.MEMORY_USED_MIB: str(round(use.memory_mib))})
+            self._annotated[pod.uid] = use.memory_mib
+        requested = self._requested_mib(pod)
+        if requested and use.memory_mib > requested and pod.uid not in self._over_request:
+            self._over_request.add(pod.uid)
+            self._over_request_events += 1
+            self._kube.pod_event(pod, contract.EVENT_MEMORY_OVER_REQUEST,
+                                 f"uses {use.memory_mib:.0f} MiB of GPU memory, more than the "
+                                 f"{requested:.0f} MiB it asked for")
+        held, gpu_type = self._held(pod)
+        if held:
+            self.profiles.observe(pod, held, gpu_type, use.achieved_gpus, use.memory_mib)
+
+    def _finish(self, pods: dict[str, PodInfo]) -> None:
+        rows = self.profiles.ended(pods, self._clock())
+        if self._history is not None:
+            for row in rows:
+                self._history.record_profile(row)
+        for uid in [u for u in self._annotated if u not in pods or pods[u].finished]:
+            del self._annotated[uid]
+            self._over_request.discard(uid)
+            if uid in pods:
+                self._kube.annotate_pod(pods[uid], {contract.MEMORY_USED_MIB: None})
+
+    # -- what pods hold ---------------------------------------------------------------------
+    def _held(self, pod: PodInfo) -> tuple[float, str]:
+        """GPUs' worth the pod holds on this node, and their type."""
+        for holder in self.gpus.shares():
+            if holder.pod_uid == pod.uid:
+                gpu = self.gpus.gpus[holder.share.gpu_index]
+                return holder.share.milli / 1000, gpu.name
+        indices = [self.gpus.gpu_of(c.device_id) for c in self.gpus.claims()
+                   if c.pod_uid == pod.uid]
+        names = {self.gpus.gpus[i].name for i in indices if i is not None}
+        return float(len(indices)), ",".join(sorted(names))
+
+    def _requested_mib(self, pod: PodInfo) -> float:
+        for holder in self.gpus.shares():
+            if holder.pod_uid == pod.uid:
+                return float(holder.share.memory_mib)
+        try:
+            return float(quantity_mib(pod.annotations[contract.MEMORY], contract.MEMORY)) \
+                if contract.MEMORY in pod.annotations else 0.0
+        except ShareRefused:
+            return 0.0
+
+    def _whole_holders(self) -> dict[int, str]:
+        """GPU index -> pod uid, for GPUs held whole by one known pod."""
+        held = {}
+        for claim in self.gpus.claims():
+            index = self.gpus.gpu_of(claim.device_id)
+            if claim.pod_uid and index is not None and claim.device_id == \
+                    self.gpus.gpus[index].uuid:
+                held[index] = claim.pod_uid
+        return held
+
+    # -- metrics ----------------------------------------------------------------------------
+    def _snapshot(self, reading: NodeReading, owners: dict[int, tuple[PodInfo, str]],
+                  uses: dict[str, PodUse]) -> Snapshot:
+        unhealthy = self.gpus.unhealthy()
+        holders = self._whole_holders()
+        host = self.config.node
+        gpu_rows = []
+        for sample in reading.gpus:
+            gpu = self.gpus.gpus.get(sample.index)
+            if gpu is None:
+                continue
+            use = next((u for u in uses.values() if u.pod.uid == holders.get(sample.index)), None)
+            pod_labels = (use.pod.name, use.pod.namespace, use.container) if use else ("", "", "")
+            gpu_rows.append(_gpu_row(sample, (str(gpu.index), gpu.uuid, f"nvidia{gpu.index}",
+                                              gpu.name, host, *pod_labels),
+                                     self._last_xid.get(gpu.index, 0), gpu.index not in unhealthy))
+        process_rows = []
+        for proc in reading.processes:
+            gpu = self.gpus.gpus.get(proc.gpu_index)
+            pod, container = owners.get(proc.pid, (None, ""))
+            process_rows.append(ProcessRow(
+                labels=(str(proc.gpu_index), gpu.uuid if gpu else "", str(proc.pid),
+                        pod.name if pod else "", pod.namespace if pod else "", container,
+                        pod.job if pod else "", pod.queue if pod else ""),
+                memory_used_mib=proc.memory_used_mib, sm_util_percent=proc.sm_util_percent or 0.0))
+        pod_rows = [PodRow(labels=(u.pod.name, u.pod.namespace, u.pod.job, u.pod.queue),
+                           memory_used_mib=u.memory_mib,
+                           memory_requested_mib=self._requested_mib(u.pod))
+                    for u in uses.values()]
+        return Snapshot(gpu_rows, process_rows, pod_rows, self._over_request_events)
+
+
+def _gpu_row(sample: GpuSample, labels: tuple[str, ...], last_xid: int, healthy: bool) -> GpuRow:
+    return GpuRow(labels=labels, util_percent=sample.util_percent,
+                  memory_used_mib=sample.memory_used_mib,
+                  memory_free_mib=max(0.0, sample.memory_total_mib - sample.memory_used_mib),
+                  power_w=sample.power_w, temperature_c=sample.temperature_c,
+                  sm_clock_mhz=sample.sm_clock_mhz, last_xid=float(last_xid),
+                  healthy=1.0 if healthy else 0.0)
