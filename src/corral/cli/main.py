@@ -16,8 +16,8 @@ from rich.table import Table
 
 from corral import __version__
 from corral.api import simulate as run_simulation
-from corral.cli.cache import cache_app
 from corral.cli.agent import node_agent
+from corral.cli.cache import cache_app
 from corral.cli.console import job_progress, print_error, runs_status, stderr, stdout
 from corral.cli.history import app as history_app
 from corral.cli.predict import predict_app
