@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tests.builders import job, scheduler
 
+from builders import job, scheduler
 from corral.model import InvalidSpec, Node
 from corral.sim.config import SimConfig
 from corral.sim.simulator import Simulator

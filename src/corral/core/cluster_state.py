@@ -8,6 +8,7 @@ owns the state and changes it only through :meth:`ClusterState.submit`, :meth:`s
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from corral.core.decisions import Decision, Preempt, Start
+from corral.core.duration_estimate import DurationEstimate
 from corral.core.pending_queue import PendingQueue
 from corral.core.placement import Placement
 from corral.core.queue_usage import Amounts, QueueUsage
@@ -98,6 +100,14 @@ class ClusterState:
         """When each pending job started waiting (its submit, or its last preemption)."""
         self.preemptions: dict[str, int] = {}
         """How often each job has been preempted so far."""
+        self.promote_after: float | None = None
+        """Set by the scheduler when its order changes a job's key once, after it has waited
+        this long (a starvation guard): waiting jobs are then also kept by when they started
+        waiting, so :meth:`promote_waiting` re-keys only the jobs it promotes."""
+        self._waits: list[tuple[float, str]] = []
+        self.estimates: dict[str, DurationEstimate] = {}
+        """Predicted run times, for the jobs the backend predicted (policies that read
+        estimates ask for them); see :meth:`estimated_remaining`."""
         self._order_key = order_key
         self.pending = PendingQueue(lambda job: order_key(job, self, self.clock))
         self.running: dict[str, RunningJob] = {}
@@ -198,8 +208,22 @@ class ClusterState:
             done += run.job.total_gpu_milli / MILLI * (now - run.since)
         return done
 
-    def submit(self, job: Job, now: float | None = None) -> None:
-        """A new job arrives and waits (at *now*, by default its submit time)."""
+    def gpus_of(self, job: Job) -> float:
+        """The gang's GPUs, as attained GPU-seconds are divided by (1 for CPU-only jobs)."""
+        return job.total_gpu_milli / MILLI or 1.0
+
+    def estimated_remaining(self, job: Job, now: float) -> float | None:
+        """Predicted seconds *job* still has to run at *now*, revised from what it already ran
+        (see :class:`DurationEstimate`); None without an estimate."""
+        estimate = self.estimates.get(job.id)
+        if estimate is None:
+            return None
+        return estimate.remaining_after(self.attained_service(job.id, now) / self.gpus_of(job))
+
+    def submit(self, job: Job, now: float | None = None,
+               estimate: DurationEstimate | None = None) -> None:
+        """A new job arrives and waits (at *now*, by default its submit time), with its
+        predicted run time where the backend has one."""
         if job.id in self.jobs:
             raise InvalidSpec(f"job {job.id} was submitted twice")
         if self.queues is not None:
@@ -210,6 +234,10 @@ class ClusterState:
         self.clock = job.submit if now is None else now
         self.jobs[job.id] = job
         self.pending_since[job.id] = self.clock
+        if estimate is not None:
+            self.estimates[job.id] = estimate
+        if self.promote_after is not None:
+            heapq.heappush(self._waits, (self.clock, job.id))
         self.pending.add(job)
 
     def start(self, job_id: str, placement: Placement, now: float) -> RunningJob:
@@ -269,6 +297,15 @@ class ClusterState:
         self.clock = now
         self.pending.rekey()
 
+    def promote_waiting(self, now: float) -> None:
+        """Re-key the waiting jobs that reached :attr:`promote_after` of waiting by *now*."""
+        self.clock = now
+        waits, after = self._waits, self.promote_after
+        while waits and after is not None and waits[0][0] + after <= now:
+            since, job_id = heapq.heappop(waits)
+            if self.pending_since.get(job_id) == since:
+                self.pending.add(self.jobs[job_id])
+
     def _requeue(self, job_id: str, now: float) -> RunningJob:
         """Move a preempted job back to pending, crediting the segment that ended at *now* to
         its attained service (capacity is the caller's business: given back, or assumed)."""
@@ -279,6 +316,8 @@ class ClusterState:
         self.last_run[job_id] = span
         self.pending_since[job_id] = now
         self.preemptions[job_id] = self.preemptions.get(job_id, 0) + 1
+        if self.promote_after is not None:
+            heapq.heappush(self._waits, (now, job_id))
         self.pending.add(run.job)
         return run
 
@@ -288,6 +327,7 @@ class ClusterState:
         self.attained.pop(job_id, None)
         self.last_run.pop(job_id, None)
         self.preemptions.pop(job_id, None)
+        self.estimates.pop(job_id, None)
 
     def _take(self, job: Job, placement: Placement, sign: int) -> None:
         """Give back (sign +1) or take (sign -1) the capacity *placement* names."""

@@ -33,9 +33,17 @@ class Profile:
     description: str = ""
 
     @property
+    def reads_estimates(self) -> bool:
+        """True if a plugin reads predicted run times (``reads_estimates`` true on it): only
+        then does a backend predict, which costs a model and a prediction per job."""
+        return any(getattr(p, "reads_estimates", False) for p in self._plugins())
+
+    @property
     def reads_queue_usage(self) -> bool:
         """True if a plugin reads what each queue holds (``reads_queue_usage = True`` on its
         class): only then does the state keep that account, which costs every start and end."""
-        plugins = (self.queue_sort, *self.filters, *(p for p, _ in self.scores), *self.admits,
-                   *self.permits, *self.post_filters)
-        return any(getattr(p, "reads_queue_usage", False) for p in plugins)
+        return any(getattr(p, "reads_queue_usage", False) for p in self._plugins())
+
+    def _plugins(self) -> tuple[object, ...]:
+        return (self.queue_sort, *self.filters, *(p for p, _ in self.scores), *self.admits,
+                *self.permits, *self.post_filters)

@@ -49,14 +49,17 @@ class Scheduler:
         self._rank_of = tuple(getattr(p, "preemption_rank", None) for p in profile.post_filters)
         """Each PostFilter's ``preemption_rank``, or None where it declares none (no sharing)."""
         self._rekey_seconds: float | None = getattr(profile.queue_sort, "rekey_seconds", None)
+        self._promote_after: float | None = getattr(profile.queue_sort, "promote_after_s", None)
         self._last_rekey: dict[int, float] = {}
         self._limiters = tuple(p for p in profile.permits if isinstance(p, NodeLimit))
 
     def new_state(self, nodes: list[Node] | tuple[Node, ...],
                   queues: QueueTree | None = None) -> ClusterState:
         """An empty cluster state whose pending queue follows this policy's order."""
-        return ClusterState(nodes, self.profile.queue_sort.sort_key, queues,
-                            track_usage=self.profile.reads_queue_usage)
+        state = ClusterState(nodes, self.profile.queue_sort.sort_key, queues,
+                             track_usage=self.profile.reads_queue_usage)
+        state.promote_after = self._promote_after
+        return state
 
     def cycle(self, cluster: ClusterState, now: float, *, assume: bool = False) -> CycleResult:
         """Decide what starts (and what is preempted) now.
@@ -150,6 +153,8 @@ class Scheduler:
     def _maybe_rekey(self, cluster: ClusterState, now: float) -> None:
         """Re-key the pending order if the policy's order changes as jobs wait (the one change
         a cycle makes to the snapshot besides an assume: order, never capacity)."""
+        if self._promote_after is not None:
+            cluster.promote_waiting(now)
         every = self._rekey_seconds
         if every is not None and now - self._last_rekey.get(cluster.serial, -every) >= every:
             cluster.rekey(now)

@@ -6,11 +6,14 @@ moment enough GPUs will be free by the running jobs' estimated ends; a later job
 if, by its own estimate, it ends before the shadow time, or if it only uses GPUs the head will
 not need then (the *extra* GPUs). Estimates come from ``estimate``: ``"limit"`` trusts the
 user's ``time_limit`` (a job without one is never backfilled), ``"oracle"`` uses true durations
-(policies that say so are declared ``oracle``). Counts GPUs cluster-wide, as EASY counts
-processors; a head blocked by fragmentation rather than by the GPU count is reserved at the
-next estimated completion, with no extra GPUs. Node fragmentation at the shadow time can still
-delay the head a little. With ``reserve_after_s`` only a head that has waited that long gets a
-reservation (a starvation guard for a policy that otherwise lets any fitting job start).
+(policies that say so are declared ``oracle``), ``"predicted"`` the backend's predictions from
+the cluster's job history (the system-generated predictions of Tsafrir, Etsion and Feitelson,
+TPDS 2007). Estimates of the time left are revised as jobs outlive them (see
+:mod:`corral.plugins.run_time_estimate`). Counts GPUs cluster-wide, as EASY counts processors;
+a head blocked by fragmentation rather than by the GPU count is reserved at the next estimated
+completion, with no extra GPUs. Node fragmentation at the shadow time can still delay the head
+a little. With ``reserve_after_s`` only a head that has waited that long gets a reservation (a
+starvation guard for a policy that otherwise lets any fitting job start).
 """
 
 from __future__ import annotations
@@ -23,13 +26,13 @@ from corral.core.framework import Admit
 from corral.core.status import OK, Code, Status
 from corral.model import ConfigError, Job
 from corral.plugins import names
-
-ESTIMATES = ("limit", "oracle")
+from corral.plugins.run_time_estimate import check_source, remaining_seconds
 
 
 @dataclass(frozen=True, slots=True)
 class EasyBackfillArgs:
-    """``estimate``: where run-time estimates come from, ``"limit"`` or ``"oracle"``;
+    """``estimate``: where run-time estimates come from, ``"limit"``, ``"oracle"`` or
+    ``"predicted"``;
     ``reserve_after_s``: reserve only for a head that has waited this long (None: always)."""
 
     estimate: str = "limit"
@@ -37,9 +40,7 @@ class EasyBackfillArgs:
 
     def validate(self) -> None:
         """One of the known estimators; a positive wait."""
-        if self.estimate not in ESTIMATES:
-            raise ConfigError(f"EasyBackfill.estimate must be one of {ESTIMATES}, "
-                              f"got {self.estimate!r}")
+        check_source(names.EASY_BACKFILL, self.estimate)
         if self.reserve_after_s is not None and (
                 isinstance(self.reserve_after_s, bool)
                 or not isinstance(self.reserve_after_s, int | float)
@@ -63,9 +64,14 @@ class EasyBackfill:
         """True when estimates are the true durations."""
         return self.args.estimate == "oracle"
 
-    def estimate(self, job: Job) -> float | None:
-        """The job's estimated run time, or None when there is none to trust."""
-        return job.duration if self.args.estimate == "oracle" else job.time_limit
+    @property
+    def reads_estimates(self) -> bool:
+        """True when estimates are the backend's predictions."""
+        return self.args.estimate == "predicted"
+
+    def remaining(self, job: Job, state: CycleState) -> float | None:
+        """Seconds the job is expected to run from now, or None when there is nothing to trust."""
+        return remaining_seconds(self.args.estimate, job, state.cluster, state.now)
 
     def admit(self, state: CycleState, job: Job) -> Status:
         """OK before any job was left waiting; afterwards only jobs that keep the head's time."""
@@ -84,7 +90,7 @@ class EasyBackfill:
             reservation = [head.id, shadow, extra, wait]
             state.data[self._STATE_KEY] = reservation
         _, shadow, extra, wait = reservation
-        length = self.estimate(job)
+        length = self.remaining(job, state)
         if length is not None and state.now + length <= shadow:
             return OK
         if job.total_gpu_milli <= extra:
@@ -100,9 +106,9 @@ class EasyBackfill:
         for run in cluster.running.values():
             if run.job.id in state.preempted:
                 continue
-            length = self.estimate(run.job)
-            end = run.since + length if length is not None else float("inf")
-            ends.append((max(end, now), run.job.total_gpu_milli))
+            length = self.remaining(run.job, state)
+            end = now + length if length is not None else float("inf")
+            ends.append((end, run.job.total_gpu_milli))
         ends.sort()
         if free >= head.total_gpu_milli:
             # Enough GPUs, on the wrong nodes: the head may start at the next completion, and

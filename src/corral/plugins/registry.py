@@ -18,6 +18,7 @@ from corral.plugins.heterogeneity_aware import HeterogeneityAware
 from corral.plugins.las_order import LasOrder
 from corral.plugins.locality import Locality
 from corral.plugins.order_preemption import OrderPreemption
+from corral.plugins.predicted_sjf_order import PredictedSjfOrder
 from corral.plugins.priority_order import PriorityOrder
 from corral.plugins.priority_preemption import PriorityPreemption
 from corral.plugins.queue_preemption import QueuePreemption
@@ -33,6 +34,7 @@ REGISTRY: dict[str, type] = {
         FifoOrder,
         LasOrder,
         SrtfOrder,
+        PredictedSjfOrder,
         PriorityOrder,
         DrfOrder,
         EasyBackfill,

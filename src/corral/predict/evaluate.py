@@ -1,9 +1,10 @@
-"""Prediction quality on a trace: train on its start, score on the rest, model vs fallback.
+"""Prediction quality on a trace: learn from its start, score on the rest, model vs fallback.
 
-Jobs are split by submit time. The model is trained once, on the training jobs that ended
-before the first test job was submitted; every job's features (and the fallback's answer) use
-only the jobs that ended before its own submit. Traces rarely give start times, so a job is
-taken to end at submit + duration, the earliest it could have.
+Jobs are split by submit time. Every job is predicted at its own submit time by the same
+:class:`~corral.predict.online.OnlinePredictor` the simulator runs, which sees only the jobs
+that ended before that time and retrains as they accumulate; the jobs after the split are
+scored, for the model and for the fallback chain's answer to the same job. Traces rarely give
+start times, so a job is taken to end at submit + duration, the earliest it could have.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from corral.model import ConfigError, Job
-from corral.predict.fallback import fallback_seconds
-from corral.predict.features import MIN_SECONDS, History
-from corral.predict.model import QuantileModel
+from corral.predict.features import MIN_SECONDS
+from corral.predict.online import OnlinePredictor
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,10 @@ def score(predicted: np.ndarray, truth: np.ndarray) -> Scores:
                   within_2x=float(np.mean((ratio >= 0.5) & (ratio <= 2.0))))
 
 
-def evaluate(jobs: Sequence[Job], train_fraction: float = 0.7) -> Evaluation:
-    """Train on the first ``train_fraction`` of ``jobs`` by submit time, score on the rest."""
+def evaluate(jobs: Sequence[Job], train_fraction: float = 0.7,
+             retrain_every: int = 200) -> Evaluation:
+    """Learn from the first ``train_fraction`` of ``jobs`` by submit time (and, as it goes,
+    from the rest once they end), score the predictions made for the rest."""
     if not 0 < train_fraction < 1:
         raise ConfigError(f"train fraction must be between 0 and 1, got {train_fraction!r}")
     known = sorted((job for job in jobs if job.duration is not None), key=lambda j: j.submit)
@@ -60,21 +62,18 @@ def evaluate(jobs: Sequence[Job], train_fraction: float = 0.7) -> Evaluation:
     if split < 1 or split >= len(known):
         raise ConfigError(f"{len(known)} jobs with durations are too few to split at "
                           f"{train_fraction}: both parts need at least one job")
-    history = History()
-    rows, fallback = [], []
-    for job in known:
-        history.advance(job.submit)
-        rows.append(history.features(job))
-        fallback.append(fallback_seconds(history, job))
+    predictor = OnlinePredictor(retrain_every=retrain_every)
+    model, fallback = [], []
+    for index, job in enumerate(known):
+        prediction = predictor.predict(job.without_duration(), job.submit)
+        if index >= split:
+            model.append(prediction.p50)
+            fallback.append(prediction.fallback)
         assert job.duration is not None
-        history.finish(job, job.submit + job.duration)
+        predictor.finish(job, job.submit + job.duration)
     split_time = known[split].submit
-    durations = [job.duration or 0.0 for job in known]
-    train = [i for i in range(split) if known[i].submit + durations[i] < split_time]
-    model = QuantileModel.fit([rows[i] for i in train], [durations[i] for i in train])
-    truth = np.asarray(durations[split:])
-    fallback_predicted = np.asarray(fallback[split:])
-    model_predicted = model.predict(rows[split:])[0] if model else fallback_predicted
-    return Evaluation(model=score(model_predicted, truth),
-                      fallback=score(fallback_predicted, truth),
-                      jobs=len(truth), train_jobs=len(train))
+    truth = np.asarray([job.duration or 0.0 for job in known[split:]])
+    trained = sum(1 for job in known[:split] if job.submit + (job.duration or 0.0) < split_time)
+    return Evaluation(model=score(np.asarray(model), truth),
+                      fallback=score(np.asarray(fallback), truth),
+                      jobs=len(truth), train_jobs=trained)

@@ -20,6 +20,10 @@ from corral.model.resources import MILLI
 RECENT = 20
 """How many of the most recent finished jobs each median looks at: recent habits predict best."""
 
+DEFAULT_SECONDS = 3600.0
+"""The fallback's answer before any job has finished: an hour, a common order of magnitude for
+DL jobs."""
+
 MIN_SECONDS = 1.0
 """Durations are floored at one second before taking logs (traces hold 0-second jobs)."""
 
@@ -29,10 +33,19 @@ WEEK = 7 * DAY
 FEATURE_NAMES = (
     "log_gpus", "tasks", "gpus_per_task", "hour_of_day", "day_of_week",
     "user_median", "user_count", "user_last", "user_gpus_median", "user_gpus_last",
-    "user_name_median",
-    "name_median", "queue_median", "cluster_median",
+    "user_gpus_p25", "user_gpus_p75", "user_gpus_min", "user_gpus_max", "user_gpus_count",
+    "user_name_median", "name_median", "queue_median", "cluster_median",
+    "user_failed_share", "user_last_failed", "log_since_user_submit", "user_submits_hour",
+    "fallback",
 )
-"""Column order of :meth:`History.features`; log-duration medians are NaN when unknown."""
+"""Column order of :meth:`History.features`; log-duration statistics are NaN when unknown.
+``fallback`` is the fallback chain's answer (log seconds), which the model corrects."""
+
+FAILED_OUTCOMES = frozenset({"failed", "killed", "cancelled", "canceled", "timeout", "error"})
+"""Outcomes that mean a job did not complete: a user whose last jobs failed is often debugging,
+and debugging runs are short."""
+
+HOUR = 3600.0
 
 _SPLIT = re.compile(r"[^a-z#]+")
 
@@ -72,6 +85,19 @@ class RecentDurations:
         values = self._by_key.get(key)
         return statistics.median(values) if values else math.nan
 
+    def quartiles(self, key: Hashable) -> tuple[float, float, float, float]:
+        """25th and 75th percentiles, minimum and maximum under ``key`` (NaN when none)."""
+        values = self._by_key.get(key)
+        if not values:
+            return (math.nan,) * 4
+        ordered = sorted(values)
+        top = len(ordered) - 1
+        return ordered[top // 4], ordered[(3 * top + 3) // 4], ordered[0], ordered[-1]
+
+    def mean(self, key: Hashable) -> float:
+        values = self._by_key.get(key)
+        return sum(values) / len(values) if values else math.nan
+
     def count(self, key: Hashable) -> int:
         values = self._by_key.get(key)
         return len(values) if values else 0
@@ -94,6 +120,10 @@ class History:
         self.name = RecentDurations()
         self.queue = RecentDurations()
         self.cluster = RecentDurations()
+        self.user_failed = RecentDurations()
+        """1.0 for each recent job of the user that failed or was killed, else 0.0."""
+        self._user_submits: defaultdict[str, deque[float]] = defaultdict(
+            lambda: deque(maxlen=RECENT))
 
     def finish(self, job: Job, end: float) -> None:
         """Record that ``job`` (with its true duration) ends at ``end``; seen once it is past."""
@@ -127,12 +157,21 @@ class History:
             self.name.add(name, value)
         self.queue.add(job.queue, value)
         self.cluster.add(None, value)
+        if job.outcome:
+            self.user_failed.add(job.user, float(job.outcome.lower() in FAILED_OUTCOMES))
+
+    def submitted(self, job: Job) -> None:
+        """Note that ``job`` was submitted (submissions are known at once; durations are not)."""
+        self._user_submits[job.user].append(job.submit)
 
     def features(self, job: Job) -> list[float]:
         """The :data:`FEATURE_NAMES` of ``job`` as known now (its duration is never read)."""
         gpus = gpu_count(job)
         name = name_tokens(job.name)
         no_name = math.nan
+        submits = self._user_submits.get(job.user)
+        since = math.log1p(max(0.0, job.submit - submits[-1])) if submits else math.nan
+        last_hour = sum(1 for t in submits if job.submit - t < HOUR) if submits else 0
         return [
             math.log2(gpus) if gpus > 0 else -1.0,
             float(job.tasks),
@@ -144,8 +183,24 @@ class History:
             self.user.last(job.user),
             self.user_gpus.median((job.user, gpus)),
             self.user_gpus.last((job.user, gpus)),
+            *self.user_gpus.quartiles((job.user, gpus)),
+            float(self.user_gpus.count((job.user, gpus))),
             self.user_name.median((job.user, name)) if name else no_name,
             self.name.median(name) if name else no_name,
             self.queue.median(job.queue),
             self.cluster.median(None),
+            self.user_failed.mean(job.user),
+            self.user_failed.last(job.user),
+            since,
+            float(last_hour),
+            self.fallback_log(job),
         ]
+
+    def fallback_log(self, job: Job) -> float:
+        """The fallback chain's log-duration: the user's recent median for this GPU count,
+        then the queue's, then the cluster's, then :data:`DEFAULT_SECONDS`."""
+        for median in (self.user_gpus.median((job.user, gpu_count(job))),
+                       self.queue.median(job.queue), self.cluster.median(None)):
+            if not math.isnan(median):
+                return median
+        return math.log(DEFAULT_SECONDS)

@@ -1,8 +1,10 @@
 """A duration predictor that learns while the simulation runs, from the past only.
 
 Finished jobs may be handed over early (with their end times); they count only once the
-prediction time has passed their end, and the model is retrained from those alone, every
-``retrain_every`` newly visible jobs or ``retrain_interval`` simulated seconds.
+prediction time has passed their end, and the model is retrained from those alone. Retraining
+is due after ``retrain_every`` newly visible jobs, or a tenth of the jobs it last trained on if
+that is more (so a long trace costs tens of trainings, not hundreds), or after
+``retrain_interval`` simulated seconds.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import math
 from dataclasses import dataclass
 
 from corral.model import InvalidSpec, Job
-from corral.predict.fallback import fallback_seconds
 from corral.predict.features import History
-from corral.predict.model import QuantileModel
+from corral.predict.model import BASE, QuantileModel
 
 MAX_TRAIN_JOBS = 20_000
 """Only the most recent finished jobs are trained on: bounded cost, and habits drift."""
+
+RETRAIN_GROWTH = 0.1
+"""Retrain once the finished jobs grew by at least this share of the last training set."""
 
 FALLBACK_P90_FACTOR = 3.0
 """The fallback's p90 is its median times this: a wide band, as it knows little."""
@@ -24,11 +28,13 @@ FALLBACK_P90_FACTOR = 3.0
 
 @dataclass(frozen=True)
 class Prediction:
-    """Predicted run time in seconds: median, 90th percentile, and who answered."""
+    """Predicted run time in seconds: median, 90th percentile, who answered, and the fallback
+    chain's own answer (the same as ``p50`` when the fallback answered)."""
 
     p50: float
     p90: float
     source: str  # "model" or "fallback"
+    fallback: float
 
 
 class OnlinePredictor:
@@ -46,6 +52,7 @@ class OnlinePredictor:
         self._rows: list[list[float]] = []
         self._durations: list[float] = []
         self._new_since_training = 0
+        self._trained_on = 0
         self._trained_at = -math.inf
         self._model: QuantileModel | None = None
         self.trainings = 0
@@ -58,12 +65,14 @@ class OnlinePredictor:
         """The duration of ``job`` as predicted at ``now`` (never earlier than a previous call)."""
         self._catch_up(now)
         row = self._history.features(job)
-        self._submit_features.setdefault(job.id, row)
+        if job.id not in self._submit_features:
+            self._submit_features[job.id] = row
+            self._history.submitted(job)
+        fallback = math.exp(row[BASE])
         if self._model is None:
-            median = fallback_seconds(self._history, job)
-            return Prediction(median, median * FALLBACK_P90_FACTOR, "fallback")
+            return Prediction(fallback, fallback * FALLBACK_P90_FACTOR, "fallback", fallback)
         p50, p90 = self._model.predict([row])
-        return Prediction(float(p50[0]), float(p90[0]), "model")
+        return Prediction(float(p50[0]), float(p90[0]), "model", fallback)
 
     def _catch_up(self, now: float) -> None:
         for job in self._history.advance(now):
@@ -74,13 +83,16 @@ class OnlinePredictor:
             self._durations.append(job.duration)
             self._new_since_training += 1
         if self._new_since_training and self._due(now):
-            self._model = QuantileModel.fit(self._rows[-MAX_TRAIN_JOBS:],
-                                            self._durations[-MAX_TRAIN_JOBS:]) or self._model
+            rows = self._rows[-MAX_TRAIN_JOBS:]
+            self._model = QuantileModel.fit(rows, self._durations[-MAX_TRAIN_JOBS:]) \
+                or self._model
             self._new_since_training = 0
+            self._trained_on = len(rows)
             self._trained_at = now
             self.trainings += 1
 
     def _due(self, now: float) -> bool:
-        if self._new_since_training >= self.retrain_every:
+        if self._new_since_training >= max(self.retrain_every,
+                                           RETRAIN_GROWTH * self._trained_on):
             return True
         return self.retrain_interval is not None and now - self._trained_at >= self.retrain_interval

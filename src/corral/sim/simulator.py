@@ -14,9 +14,11 @@ import math
 from collections.abc import Callable, Sequence
 
 from corral.core import ClusterState, CycleResult, Preempt, Scheduler, Start
+from corral.core.duration_estimate import DurationEstimate
 from corral.core.fragmentation import TaskTypes
 from corral.core.placement import Placement
 from corral.model import MILLI, InvalidSpec, Job, Node, QueueTree
+from corral.predict.online import OnlinePredictor
 from corral.sim.config import SimConfig
 from corral.sim.event_queue import EventQueue
 from corral.sim.fragmentation_tracker import FragmentationTracker
@@ -56,6 +58,9 @@ class Simulator:
         self.fragmentation = FragmentationTracker(self.state, TaskTypes.of_jobs(jobs))
         self.preemptions = 0
         self._oracle = scheduler.profile.oracle
+        self.predictor = OnlinePredictor() if scheduler.profile.reads_estimates else None
+        """Learns durations from the jobs that finished so far, for policies that read
+        predicted run times."""
         if self.config.dataset_from:
             field = self.config.dataset_from
             jobs = [job if job.dataset else dataclasses.replace(job, dataset=getattr(job, field))
@@ -149,8 +154,12 @@ class Simulator:
         if not self.state.ever_fits(job):
             self.rejected.append(job)
             return False
+        estimate = None
+        if self.predictor is not None:
+            predicted = self.predictor.predict(visible, job.submit)
+            estimate = DurationEstimate(predicted.p50, predicted.p90)
         try:
-            self.state.submit(visible)
+            self.state.submit(visible, estimate=estimate)
         except InvalidSpec:
             self.unknown_queue.append(job)
             return False
@@ -198,6 +207,8 @@ class Simulator:
         run.work_left = 0.0
         run.end = now
         del self._by_id[run.job.id]
+        if self.predictor is not None:
+            self.predictor.finish(run.job, now)
         self._queue_change(run.job, -run.job.total_gpu_milli, -run.job.total_gpu_milli)
         if run.job.is_fractional:
             for other in self._share(run, placement, -1):

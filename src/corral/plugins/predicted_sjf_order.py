@@ -1,0 +1,78 @@
+"""PredictedSjfOrder (QueueSort): shortest predicted GPU-time first, with a starvation guard.
+
+The Helios study's QSSF (Hu et al., SC'21, §5.1, "Quasi-Shortest-Service-First"): order waiting
+jobs by their expected GPU-time (GPUs x predicted duration), predicted at submit time from the
+cluster's own history, since users re-run similar jobs. Here the duration is the time still to
+run, revised as a job outlives its estimate (:mod:`corral.plugins.run_time_estimate`), so with
+preemption by queue order (``OrderPreemption``) the policy is a predicted SRTF and a job that
+overruns its prediction yields to shorter ones the way LAS demotes it. Short-first alone starves
+long jobs while short ones keep coming (QSSF has no guard); a job that has waited
+``starvation_s`` goes to the front, oldest first, as Tiresias' starvation rule promotes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from corral.core.cluster_state import ClusterState
+from corral.core.framework import QueueSort
+from corral.model import ConfigError, Job
+from corral.plugins import names
+from corral.plugins.run_time_estimate import check_source, remaining_seconds
+
+INF = float("inf")
+
+
+@dataclass(frozen=True, slots=True)
+class PredictedSjfOrderArgs:
+    """``estimate``: ``"predicted"`` (default), ``"limit"`` or ``"oracle"`` (for the reference
+    twin); ``starvation_s``: a job waiting this long goes to the front (None: never)."""
+
+    estimate: str = "predicted"
+    starvation_s: float | None = 86_400.0
+
+    def validate(self) -> None:
+        """A known source; positive durations."""
+        check_source(names.PREDICTED_SJF_ORDER, self.estimate)
+        if self.starvation_s is not None and not self.starvation_s > 0:
+            raise ConfigError("PredictedSjfOrder.starvation_s must be > 0 or absent")
+
+
+class PredictedSjfOrder:
+    """Key = (not starving, predicted remaining GPU-seconds, submit time)."""
+
+    name: ClassVar[str] = names.PREDICTED_SJF_ORDER
+    extension_points: ClassVar[tuple[str, ...]] = ("queue_sort",)
+    Args = PredictedSjfOrderArgs
+
+    def __init__(self, args: PredictedSjfOrderArgs | None = None) -> None:
+        self.args = args or PredictedSjfOrderArgs()
+
+    @property
+    def reads_estimates(self) -> bool:
+        """True with the backend's predictions."""
+        return self.args.estimate == "predicted"
+
+    @property
+    def needs_oracle(self) -> bool:
+        """True for the reference twin that reads true durations."""
+        return self.args.estimate == "oracle"
+
+    @property
+    def promote_after_s(self) -> float | None:
+        """A waiting job's key changes once, when it starts to starve (the state re-keys just
+        those jobs, not the whole queue)."""
+        return self.args.starvation_s
+
+    def sort_key(self, job: Job, cluster: ClusterState, now: float) -> tuple[int, float, float]:
+        """0 and the submit time for a starving job; else 1 and the predicted GPU-seconds left."""
+        starvation = self.args.starvation_s
+        since = cluster.pending_since.get(job.id)
+        if starvation and since is not None and now - since >= starvation:
+            return (0, 0.0, job.submit)
+        left = remaining_seconds(self.args.estimate, job, cluster, now)
+        return (1, INF if left is None else left * cluster.gpus_of(job), job.submit)
+
+
+_: QueueSort = PredictedSjfOrder()

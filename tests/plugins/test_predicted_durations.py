@@ -1,0 +1,80 @@
+"""Policies on predicted run times: predicted-sjf (QSSF with a starvation guard and preemption
+by time left) and EASY backfill on predictions, in the simulator with its online predictor."""
+
+from __future__ import annotations
+
+import pytest
+
+from builders import job, nodes, scheduler
+from corral.model import ConfigError
+from corral.plugins.predicted_sjf_order import PredictedSjfOrder, PredictedSjfOrderArgs
+from corral.policies import load_policy
+from corral.sim.config import SimConfig
+from corral.sim.metrics import job_table
+from corral.sim.simulator import Simulator
+
+
+def history(user: str, seconds: float, count: int, gpus: int = 8, start: float = 0.0) -> list:
+    """``count`` finished jobs of one user, one after another, to learn from."""
+    return [job(f"{user}{i}", start + i * seconds, tasks=gpus, duration=seconds, user=user)
+            for i in range(count)]
+
+
+def run(policy: str, cluster, jobs):
+    sim = Simulator(scheduler(policy), cluster, jobs, SimConfig())
+    sim.run()
+    return sim, job_table(sim.runs, sim.state.nodes).set_index("job_id")
+
+
+def test_policies_that_read_predictions_say_so():
+    assert load_policy("predicted-sjf").reads_estimates
+    assert load_policy("backfill-predicted").reads_estimates
+    assert not load_policy("tiresias").reads_estimates
+    assert not load_policy("backfill").reads_estimates
+
+
+def test_the_job_predicted_shorter_goes_first_and_preempts_a_longer_one():
+    # Ann's jobs always take 100 s, Bob's 5,000 s: once the simulator has seen a few, a new
+    # job of Ann's overtakes a waiting job of Bob's and preempts a running one.
+    past = history("ann", 100, 3) + history("bob", 5000, 1, start=300)
+    now = 5301.0  # bob0 has finished (at 5,300): the predictor has seen it
+    jobs = [*past, job("bob-new", now, tasks=8, duration=5000, user="bob"),
+            job("bob-next", now + 10, tasks=8, duration=5000, user="bob"),
+            job("ann-new", now + 20, tasks=8, duration=100, user="ann")]
+    _, table = run("predicted-sjf", nodes(8), jobs)
+    assert table.loc["ann-new"].start == now + 20, "preempts bob-new, predicted 4,980 s left"
+    assert table.loc["bob-new"].preemptions == 1
+    assert table.loc["bob-next"].start >= table.loc["bob-new"].end
+    assert set(table.index) == {j.id for j in jobs} and (table.end >= 0).all()
+
+
+def test_a_job_that_outlives_its_prediction_is_never_stopped_for_it():
+    past = history("ann", 100, 5)
+    jobs = [*past, job("surprise", 600, tasks=8, duration=50000, user="ann")]
+    _, table = run("predicted-sjf", nodes(8), jobs)
+    assert table.loc["surprise"].end == pytest.approx(50_600)
+
+
+def test_backfill_on_predictions_keeps_the_heads_reservation():
+    # Like the time-limit case, with durations learnt instead of given: "run" (6 GPUs) is
+    # predicted to end at 1,000; the 8-GPU head is reserved then; carl's 2-GPU jobs of 100 s
+    # are backfilled, dave's of 5,000 s are not.
+    past = (history("carl", 100, 3, gpus=2) + history("dave", 5000, 1, gpus=2, start=300)
+            + history("eve", 1000, 2, gpus=6, start=5300))
+    t = 7400.0
+    jobs = [*past, job("run", t, tasks=6, duration=1000, user="eve"),
+            job("head", t + 1, tasks=8, duration=10, user="fay"),
+            job("long", t + 2, tasks=2, duration=5000, user="dave"),
+            job("short", t + 3, tasks=2, duration=100, user="carl")]
+    _, table = run("backfill-predicted", nodes(8), jobs)
+    assert table.loc["short"].start == t + 3
+    assert table.loc["head"].start == t + 1000
+    assert table.loc["long"].start >= t + 1010
+
+
+def test_sjf_order_arguments_are_checked():
+    with pytest.raises(ConfigError, match="estimate"):
+        PredictedSjfOrderArgs(estimate="guess").validate()
+    with pytest.raises(ConfigError, match="starvation_s"):
+        PredictedSjfOrderArgs(starvation_s=0).validate()
+    assert PredictedSjfOrder(PredictedSjfOrderArgs(estimate="oracle")).needs_oracle

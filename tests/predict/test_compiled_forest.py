@@ -1,0 +1,22 @@
+"""The flattened trees predict exactly what scikit-learn predicts, gaps included."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+from corral.predict.compiled_forest import CompiledForest
+
+
+def test_equals_scikit_learn_on_rows_with_unknown_values():
+    rng = np.random.default_rng(3)
+    rows = rng.normal(size=(3000, 6))
+    rows[rng.random(rows.shape) < 0.2] = np.nan
+    target = np.nan_to_num(rows[:, 0]) * 2 + np.isnan(rows[:, 1]) + rng.normal(size=3000)
+    models = [HistGradientBoostingRegressor(loss="quantile", quantile=q, max_iter=30,
+                                            max_depth=depth, random_state=0).fit(rows, target)
+              for q, depth in ((0.5, 3), (0.9, 5))]
+    forest = CompiledForest(models)
+    expected = np.column_stack([model.predict(rows) for model in models])
+    assert np.allclose(forest.predict(rows), expected, rtol=0, atol=1e-9)
+    assert np.allclose(forest.predict(rows[:1]), expected[:1], rtol=0, atol=1e-9)
