@@ -3,6 +3,8 @@ by time left) and EASY backfill on predictions, in the simulator with its online
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from builders import job, nodes, scheduler
@@ -78,3 +80,33 @@ def test_sjf_order_arguments_are_checked():
     with pytest.raises(ConfigError, match="starvation_s"):
         PredictedSjfOrderArgs(starvation_s=0).validate()
     assert PredictedSjfOrder(PredictedSjfOrderArgs(estimate="oracle")).needs_oracle
+
+
+def test_the_simulator_predicts_from_finished_jobs_only():
+    # Stretch every job still running at the cutoff: no prediction made before the cutoff may
+    # change, though the schedule after it does.
+    jobs = [job(f"j{i}", i * 60.0, tasks=1 + i % 4, duration=300.0 * (1 + i % 4) * (1 + i % 3),
+                user=f"u{i % 3}") for i in range(400)]
+    cutoff = jobs[250].submit
+    stretched = [dataclasses.replace(j, duration=j.duration * 5) if j.submit + j.duration >= cutoff
+                 else j for j in jobs]
+
+    def predictions(trace):
+        sim = Simulator(scheduler("predicted-sjf"), nodes(4), trace, SimConfig())
+        sim.predictor.retrain_every = 20
+        made = {}
+        predict = sim.predictor.predict
+
+        def recording(one, now):
+            made[one.id] = predict(one, now)
+            return made[one.id]
+
+        sim.predictor.predict = recording
+        sim.run()
+        return made
+
+    before, after = predictions(jobs), predictions(stretched)
+    early = [j.id for j in jobs if j.submit < cutoff]
+    assert any(before[i].source == "model" for i in early), "the model must be exercised"
+    assert [before[i] for i in early] == [after[i] for i in early]
+    assert before != after

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
 
 from corral.predict.compiled_forest import CompiledForest
 from corral.predict.features import FEATURE_NAMES, log_duration
@@ -58,12 +59,15 @@ class QuantileModel:
         target = np.fromiter((log_duration(d) for d in durations), float, len(durations)) \
             - table[:, BASE]
         models = []
-        for quantile in QUANTILES:
-            model = HistGradientBoostingRegressor(
-                loss="quantile", quantile=quantile, max_iter=100, learning_rate=0.05,
-                max_depth=3, min_samples_leaf=min_leaf(len(rows)), early_stopping=False,
-                random_state=0)
-            models.append(model.fit(features, target))
+        # One thread: several simulations often run side by side (sweeps, CI), and OpenMP
+        # workers spinning on oversubscribed cores made a 0.3 s fit take seconds.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            for quantile in QUANTILES:
+                model = HistGradientBoostingRegressor(
+                    loss="quantile", quantile=quantile, max_iter=100, learning_rate=0.05,
+                    max_depth=3, min_samples_leaf=min_leaf(len(rows)), early_stopping=False,
+                    random_state=0)
+                models.append(model.fit(features, target))
         return cls(models, columns)
 
     def predict(self, rows: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ from corral.predict.model import BASE, QuantileModel
 MAX_TRAIN_JOBS = 20_000
 """Only the most recent finished jobs are trained on: bounded cost, and habits drift."""
 
-RETRAIN_GROWTH = 0.1
+RETRAIN_GROWTH = 0.5
 """Retrain once the finished jobs grew by at least this share of the last training set."""
 
 FALLBACK_P90_FACTOR = 3.0
