@@ -40,6 +40,13 @@ class StatsRow:
     gpu_hours: float
     median_duration: float
     p90_duration: float
+    profiled: int = 0
+    """Attempts with a measured GPU profile (from the node agent); the fields below are
+    None when there is none."""
+    avg_gpu_util: float | None = None
+    """Mean of the profiled attempts' average GPU utilisation (fraction of what they held)."""
+    peak_gpu_util: float | None = None
+    peak_gpu_mem_mib: float | None = None
 
 
 class HistoryStore:
@@ -124,11 +131,9 @@ class HistoryStore:
         """
         if by not in STATS_KEYS:
             raise ConfigError(f"stats by {by!r}: expected one of {', '.join(STATS_KEYS)}")
-        groups: dict[str, list[tuple[float, float]]] = {}
+        groups: dict[str, list[dict[str, Any]]] = {}
         for row in self.attempts(since):
-            duration = row["end"] - row["start"]
-            gpus = row["tasks"] * row["gpu_milli"] / 1000
-            groups.setdefault(row[by], []).append((duration, gpus))
+            groups.setdefault(row[by], []).append(row)
         return [_summarise(key, groups[key]) for key in sorted(groups)]
 
 def _insert_ignoring_duplicates(dialect: str, url: str) -> Any:
@@ -183,14 +188,24 @@ def _batches(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapp
         yield batch
 
 
-def _summarise(key: str, runs: list[tuple[float, float]]) -> StatsRow:
+def _summarise(key: str, rows: list[dict[str, Any]]) -> StatsRow:
+    runs = [(row["end"] - row["start"], row["tasks"] * row["gpu_milli"] / 1000) for row in rows]
     durations = sorted(duration for duration, _ in runs)
+    utils = [row["gpu_util"] for row in rows if row["gpu_util"] is not None]
+    peaks = [row["gpu_util_peak"] for row in rows if row["gpu_util_peak"] is not None]
+    memory = [row["gpu_mem_peak_mib"] for row in rows if row["gpu_mem_peak_mib"] is not None]
     return StatsRow(
         key=key,
         jobs=len(runs),
         gpu_hours=sum(duration * gpus for duration, gpus in runs) / 3600,
         median_duration=_percentile(durations, 0.5),
         p90_duration=_percentile(durations, 0.9),
+        profiled=sum(1 for row in rows if row["gpu_util"] is not None
+                     or row["gpu_mem_peak_mib"] is not None),
+        avg_gpu_util=sum(utils) / len(utils) if utils else None,
+        # A profile without a peak (imported utilisation) still bounds the peak from below.
+        peak_gpu_util=max(peaks + utils) if peaks or utils else None,
+        peak_gpu_mem_mib=max(memory) if memory else None,
     )
 
 
