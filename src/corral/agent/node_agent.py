@@ -15,14 +15,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from corral.agent import contract
 from corral.agent.allocations import NodeGpus
 from corral.agent.cgroups import container_of
 from corral.agent.checkpoint import CHECKPOINT_FILE, held_devices, read_checkpoint
 from corral.agent.health import withdraws
-from corral.agent.kube import KubeApi, KubeError, PodInfo
+from corral.agent.kube import KubeApi, KubeError, PodInfo, TrialKubeApi
 from corral.agent.metrics import AgentCollector, GpuRow, PodRow, ProcessRow, Snapshot, serve
 from corral.agent.mps import MpsDaemons, MpsError
 from corral.agent.nvml import GpuSample, NodeReading, Nvml
@@ -37,6 +37,7 @@ from corral.agent.resources import (
     live_shares,
 )
 from corral.agent.shares import ShareRefused, quantity_mib
+from corral.agent.trial_controller import TrialController
 from corral.history import HistoryStore
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ class AgentConfig:
     slots_per_gpu: int = SLOTS_PER_GPU
     annotate_step_mib: float = 256.0
     """A pod's memory annotation is patched when its use moved by this much (API traffic)."""
+    trials: bool = False
+    """Serve the TrialRuns that target this node (the kube API must offer the trial calls)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,10 @@ class NodeAgent:
         self._over_request: set[str] = set()
         self._over_request_events = 0
         self._history = HistoryStore(config.history_url) if config.history_url else None
+        gpu_names = [g.name for _, g in sorted(self.gpus.gpus.items())]
+        self.trials = TrialController(cast(TrialKubeApi, kube), config.node, gpu_names,
+                                      self._history, self.profiles.utilisation, clock) \
+            if config.trials else None
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self, serve_metrics: bool = True) -> None:
@@ -159,6 +166,9 @@ class NodeAgent:
             if server.lost():
                 log.warning("kubelet restarted: registering %s again", server.resource.name)
                 server.start()
+        # 8. Trial runs: one step of the oldest TrialRun on this node.
+        if self.trials is not None:
+            self.trials.tick()
 
     def reconcile(self, pods: list[PodInfo]) -> None:
         """Rebuild the books from the pods (shares) and the kubelet's checkpoint (whole)."""

@@ -19,7 +19,7 @@ from sqlalchemy import URL, Engine, and_, create_engine, func, make_url, select,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from corral.history.schema import OUTCOMES, attempts
+from corral.history.schema import OUTCOMES, attempts, trials
 from corral.model import ConfigError
 
 DEFAULT_URL = "sqlite:///corral-history.db"
@@ -29,6 +29,8 @@ BATCH_ROWS = 500
 """Rows per transaction on import: a killed import keeps the batches committed before it."""
 
 STATS_KEYS = ("user", "queue")
+_TRIAL_FIELDS = {"job_key", "gpu_type", "gpus", "share", "throughput", "unit", "measured_at",
+                 "source"}
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,30 @@ class HistoryStore:
                                           attempts.c.attempt)
         if since is not None:
             query = query.where(attempts.c.end >= since)
+        with self._engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def add_trials(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Store trial results (columns of ``trial_runs`` but ``id``); return how many."""
+        batch = [dict(row) for row in rows]
+        for row in batch:
+            missing = _TRIAL_FIELDS - set(row)
+            if missing:
+                raise ConfigError(f"trial result for {row.get('job_key', '?')!r}: missing "
+                                  f"{', '.join(sorted(missing))}")
+            if not row["throughput"] > 0 or row["gpus"] < 0 or not 0 < row["share"] <= 1:
+                raise ConfigError(f"trial result for {row['job_key']!r}: throughput must be "
+                                  "> 0, gpus >= 0 and share in (0, 1]")
+        if batch:
+            with self._engine.begin() as conn:
+                conn.execute(trials.insert(), batch)
+        return len(batch)
+
+    def trials(self, job_key: str | None = None) -> list[dict[str, Any]]:
+        """Stored trial results, oldest first; ``job_key`` keeps one job's."""
+        query = select(trials).order_by(trials.c.measured_at, trials.c.id)
+        if job_key is not None:
+            query = query.where(trials.c.job_key == job_key)
         with self._engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
