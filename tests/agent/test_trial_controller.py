@@ -219,3 +219,18 @@ def test_pod_templates_come_from_pods_templates_and_workloads():
     assert pod_template_from(template, "t")["spec"] == {"containers": [{"name": "c"}]}
     with pytest.raises(ConfigError, match=r"t: no spec\.containers"):
         pod_template_from({"kind": "Pod", "spec": {"containers": [{"image": "x"}]}}, "t")
+
+
+def test_the_crd_matches_what_the_controller_reads():
+    from pathlib import Path
+
+    import yaml
+
+    crd = yaml.safe_load((Path(__file__).parents[2] / "deploy/agent/trialrun-crd.yaml")
+                         .read_text())
+    assert crd["spec"]["group"] == contract.GROUP and crd["spec"]["names"]["kind"] == "TrialRun"
+    [version] = crd["spec"]["versions"]
+    assert version["name"] == "v1alpha1" and "status" in version["subresources"]
+    spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    assert set(spec) == {"job", "nodeName", "seconds", "template", "configurations"}
+    assert set(spec["configurations"]["items"]["properties"]) == {"gpus", "share", "gpuType"}

@@ -27,6 +27,7 @@ from corral.agent.metrics import AgentCollector, GpuRow, PodRow, ProcessRow, Sna
 from corral.agent.mps import MpsDaemons, MpsError
 from corral.agent.nvml import GpuSample, NodeReading, Nvml
 from corral.agent.plugin_server import PluginServer
+from corral.agent.pod_resources import DEFAULT_SOCKET, held_devices_from, list_pod_devices
 from corral.agent.profiles import ProfileBook
 from corral.agent.resources import (
     SLOTS_PER_GPU,
@@ -59,6 +60,8 @@ class AgentConfig:
     slots_per_gpu: int = SLOTS_PER_GPU
     annotate_step_mib: float = 256.0
     """A pod's memory annotation is patched when its use moved by this much (API traffic)."""
+    pod_resources_socket: Path = DEFAULT_SOCKET
+    """The kubelet's PodResources API: the first source of who holds which whole device."""
     trials: bool = False
     """Serve the TrialRuns that target this node (the kube API must offer the trial calls)."""
 
@@ -171,14 +174,19 @@ class NodeAgent:
             self.trials.tick()
 
     def reconcile(self, pods: list[PodInfo]) -> None:
-        """Rebuild the books from the pods (shares) and the kubelet's checkpoint (whole)."""
-        live = {p.uid for p in pods if not p.finished}
+        """Rebuild the books from the pods (shares) and who holds the whole devices: the
+        kubelet's PodResources API, or its checkpoint file where that API does not answer."""
         memory = {i: g.memory_total_mib for i, g in self.gpus.gpus.items()}
-        checkpoint = read_checkpoint(self.config.plugin_dir / CHECKPOINT_FILE)
         whole = [s.resource.name for s in self.servers
                  if s.resource.name != contract.SHARE_RESOURCE]
-        self.gpus.reconcile(live_shares(pods, memory), held_devices(checkpoint, whole, live),
-                            self._clock())
+        holdings = list_pod_devices(self.config.pod_resources_socket)
+        if holdings is not None:
+            held = held_devices_from(holdings, whole, pods)
+        else:
+            live = {p.uid for p in pods if not p.finished}
+            checkpoint = read_checkpoint(self.config.plugin_dir / CHECKPOINT_FILE)
+            held = held_devices(checkpoint, whole, live)
+        self.gpus.reconcile(live_shares(pods, memory), held, self._clock())
 
     # -- steps ------------------------------------------------------------------------------
     def _update_health(self, reading: NodeReading) -> None:
