@@ -1,12 +1,15 @@
-"""An in-memory Kubernetes API for the agent tests: pods, annotations, Events."""
+"""An in-memory Kubernetes API for the agent tests: pods, annotations, Events, and the trial
+controller's TrialRuns, pod creation, logs and deletion."""
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Mapping
+from typing import Any
 
 from corral.agent import contract
-from corral.agent.kube import ContainerInfo, PodInfo
+from corral.agent.kube import ContainerInfo, PodInfo, TrialRunInfo, pod_from_json
 
 
 class FakeKubeApi:
@@ -14,6 +17,15 @@ class FakeKubeApi:
         self.pods = {p.uid: p for p in pods or ()}
         self.events: list[tuple[str, str, str]] = []
         self.node_annotations: dict[str, str] = {}
+        self.trials: dict[tuple[str, str], TrialRunInfo] = {}
+        self.manifests: dict[str, dict[str, Any]] = {}
+        """Pod name -> the manifest it was created from."""
+        self.logs: dict[str, str] = {}
+        """Pod name -> what its log holds (tests write it, as a container would)."""
+        self.deleted: list[str] = []
+        self.now = 0.0
+        """The creation time given to new pods."""
+        self._uids = itertools.count(1)
 
     def add(self, pod: PodInfo) -> PodInfo:
         self.pods[pod.uid] = pod
@@ -37,6 +49,49 @@ class FakeKubeApi:
 
     def pod_event(self, pod: PodInfo, reason: str, message: str, warning: bool = True) -> None:
         self.events.append((pod.name, reason, message))
+
+
+    # -- the trial controller's calls ---------------------------------------------------------
+    def add_trial(self, trial: TrialRunInfo) -> None:
+        self.trials[(trial.namespace, trial.name)] = trial
+
+    def trial(self, namespace: str, name: str) -> TrialRunInfo:
+        return self.trials[(namespace, name)]
+
+    def trial_runs(self, node: str) -> list[TrialRunInfo]:
+        return [t for t in self.trials.values() if t.spec.get("nodeName") == node]
+
+    def patch_trial_status(self, trial: TrialRunInfo, status: Mapping[str, Any]) -> None:
+        key = (trial.namespace, trial.name)
+        self.trials[key] = dataclasses.replace(self.trials[key],
+                                               status={**self.trials[key].status, **status})
+
+    def create_pod(self, namespace: str, manifest: Mapping[str, Any]) -> PodInfo:
+        name = manifest["metadata"]["name"]
+        if self.get_pod(namespace, name) is not None:
+            raise AssertionError(f"pod {name} created twice")
+        self.manifests[name] = dict(manifest)
+        pod = pod_from_json({**manifest, "metadata": {
+            **manifest["metadata"], "uid": f"uid-{next(self._uids)}"}})
+        return self.add(dataclasses.replace(pod, phase="Pending", created=self.now))
+
+    def get_pod(self, namespace: str, name: str) -> PodInfo | None:
+        return next((p for p in self.pods.values()
+                     if p.namespace == namespace and p.name == name), None)
+
+    def start_pod(self, name: str, at: float) -> None:
+        pod = self.get_pod_named(name)
+        self.pods[pod.uid] = dataclasses.replace(pod, phase="Running", started=at)
+
+    def get_pod_named(self, name: str) -> PodInfo:
+        return next(p for p in self.pods.values() if p.name == name)
+
+    def pod_logs(self, pod: PodInfo, tail_lines: int) -> str:
+        return "\n".join(self.logs.get(pod.name, "").splitlines()[-tail_lines:])
+
+    def delete_pod(self, pod: PodInfo) -> None:
+        self.deleted.append(pod.name)
+        self.pods.pop(pod.uid, None)
 
 
 def share_pod(name: str, gpu_index: int | str, milli: int | str,

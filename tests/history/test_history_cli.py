@@ -42,3 +42,32 @@ def test_bad_input_is_one_error_line(tmp_path):
         result = runner.invoke(app, ["history", *args])
         assert result.exit_code == 2, args
         assert result.stderr.count("error:") == 1, args
+
+
+def test_stats_show_profile_columns_only_where_the_agent_profiled_jobs(tmp_path):
+    from corral.history import HistoryStore
+
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    base = {"source": "kubernetes", "attempt": 1, "queue": "q", "tasks": 1, "gpu_milli": 500,
+            "gpu_type": "H200", "submit": 0.0, "start": 0.0, "end": 3600.0,
+            "outcome": "completed", "gpu_share_achieved": 0.3}
+    with HistoryStore(db) as store:
+        store.add_attempts([{**base, "job_id": "plain", "user": "bob", "name": "plain",
+                             "gpu_util": None, "gpu_mem_peak_mib": None}])
+    runner = CliRunner()
+    plain = runner.invoke(app, ["history", "stats", "--db", db])
+    assert plain.exit_code == 0 and "peak GPU" not in plain.stdout
+    with HistoryStore(db) as store:
+        for job, util, peak, mem in (("a", 0.4, 0.9, 2048.0), ("b", 0.8, 0.85, 512.0)):
+            store.record_profile({**base, "job_id": job, "user": "ann", "name": job,
+                                  "gpu_util": util, "gpu_util_peak": peak,
+                                  "gpu_mem_peak_mib": mem})
+    rows = json.loads(runner.invoke(app, ["history", "stats", "--json", "--db", db]).stdout)
+    ann = next(r for r in rows if r["key"] == "ann")
+    bob = next(r for r in rows if r["key"] == "bob")
+    assert ann["profiled"] == 2 and abs(ann["avg_gpu_util"] - 0.6) < 1e-9
+    assert ann["peak_gpu_util"] == 0.9 and ann["peak_gpu_mem_mib"] == 2048.0
+    assert bob["profiled"] == 0 and bob["avg_gpu_util"] is None
+    table = runner.invoke(app, ["history", "stats", "--db", db], env={"COLUMNS": "200"})
+    assert "peak GPU mem (MiB)" in table.stdout and "2,048" in table.stdout
+    assert "60%" in table.stdout and "90%" in table.stdout

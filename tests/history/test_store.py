@@ -111,3 +111,17 @@ def test_bad_rows_and_urls_are_config_errors(tmp_path, rows):
         HistoryStore(f"sqlite:///{tmp_path / 'missing' / 'h.db'}")
     with pytest.raises(ConfigError, match="stats by 'team'"):
         HistoryStore(f"sqlite:///{tmp_path / 'h.db'}").stats(by="team")
+
+
+def test_trial_results_are_stored_and_read_back_by_job(db_url):
+    row = {"job_key": "team-a/bert", "gpu_type": "H200", "gpus": 1, "share": 0.5,
+           "throughput": 120.5, "unit": "samples/s", "measured_at": 10.0, "source": "local"}
+    with HistoryStore(db_url) as store:
+        assert store.add_trials([row, {**row, "job_key": "b", "measured_at": 5.0}]) == 2
+        assert [r["job_key"] for r in store.trials()] == ["b", "team-a/bert"]
+        [mine] = store.trials("team-a/bert")
+        assert {k: mine[k] for k in row} == row
+        with pytest.raises(ConfigError, match="throughput must be > 0"):
+            store.add_trials([{**row, "throughput": 0.0}])
+        with pytest.raises(ConfigError, match="missing unit"):
+            store.add_trials([{k: v for k, v in row.items() if k != "unit"}])

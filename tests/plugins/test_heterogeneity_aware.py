@@ -3,6 +3,8 @@ waiting jobs that need the fast one claim it, and soft preferences on top."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -140,3 +142,50 @@ lookahead = 16
     (plugin, weight), = policy.scores
     assert isinstance(plugin, HeterogeneityAware) and weight == 2
     assert plugin.args == HeterogeneityAwareArgs(preference=1.0, lookahead=16)
+
+
+THROUGHPUT = """# source: trial runs
+job_class,gpu_type,relative_speed,throughput,unit,trials
+bert,K80,1.0,10,samples/s,1
+bert,V100,4.0,40,samples/s,1
+resnet,K80,1.0,10,samples/s,1
+resnet,V100,1.2,12,samples/s,1
+"""
+
+
+def test_a_measured_throughput_table_gives_each_job_class_its_own_speeds(tmp_path):
+    """The backend says V100 is 3x K80 for everyone; trials say bert gains 4x, resnet 1.2x,
+    and jobs the table does not know keep the backend's speeds."""
+    path = tmp_path / "throughput.csv"
+    path.write_text(THROUGHPUT)
+    plugin = HeterogeneityAware(HeterogeneityAwareArgs(
+        throughput_table=str(path), job_classes={"bert-*": "bert", "resnet*": "resnet"}))
+    state = cluster(("K80", 8), ("V100", 8))
+    assert scores(state, job("a", name="bert-large"), plugin) == [25.0, 100.0]
+    assert scores(state, job("b", name="resnet50"), plugin) == [pytest.approx(83.3), 100.0]
+    assert scores(state, job("c", name="gpt"), plugin) == [pytest.approx(33.3), 100.0]
+    by_name = HeterogeneityAware(HeterogeneityAwareArgs(throughput_table=str(path)))
+    assert scores(state, job("d", name="resnet"), by_name) == [pytest.approx(83.3), 100.0]
+
+
+def test_a_measured_table_can_send_a_job_to_the_type_it_gains_little_from(tmp_path):
+    """Two types, each with free GPUs claimed by nobody: resnet barely gains from V100, but
+    the V100 is still faster for it; a table where it is slower there sends it to K80."""
+    path = tmp_path / "throughput.csv"
+    path.write_text(THROUGHPUT.replace("resnet,V100,1.2,12", "resnet,V100,0.8,8"))
+    plugin = HeterogeneityAware(HeterogeneityAwareArgs(throughput_table=str(path)))
+    state = cluster(("K80", 8), ("V100", 8))
+    result = scores(state, job("r", name="resnet"), plugin)
+    assert result[0] > result[1]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("job_class,gpu_type\n", "missing column(s) relative_speed"),
+    ("job_class,gpu_type,relative_speed\nbert,K80,0\n", "relative_speed must be a number > 0"),
+    ("job_class,gpu_type,relative_speed\nbert,K80,1\nbert,K80,2\n", "bert on K80 is listed twice"),
+])
+def test_a_malformed_throughput_table_is_refused_naming_the_problem(tmp_path, text, message):
+    path = tmp_path / "throughput.csv"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        HeterogeneityAwareArgs(throughput_table=str(path)).validate()

@@ -2,32 +2,42 @@
 
 Each workload runs alone at a compute share, then beside each other workload (both at that
 share); a pair's slowdown for a workload is its alone throughput over its paired throughput,
-so the share's own cap is not counted as interference. The table is written as
-``interference.csv`` and summarised in ``sim-config.toml``: ``share_slowdown`` (the mean slowdown
-minus one, per co-tenant) is the parameter the simulator's sharing model reads today, with the
-GPU model, driver and date in its header.
+so the share's own cap is not counted as interference. While a workload runs alone, the GPU's
+utilisation is sampled (NVML), so that the table can check the rule of thumb "pack only while
+utilisation stays at or below 70%" (:func:`corral.measured.check_rule`).
+
+The table is written as ``interference.csv`` in :mod:`corral.measured.interference_table`'s
+format (``source: measured``, the GPU model, driver and date in its header), which the
+InterferenceScore plugin reads, and summarised in ``sim-config.toml``: ``share_slowdown`` (the
+mean slowdown minus one, per co-tenant) is the parameter the simulator's sharing model reads.
 """
 
 from __future__ import annotations
 
-import csv
 import itertools
 import os
 import statistics
 import subprocess
 import sys
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from corral.agent.mps import MpsDaemons, client_env
 from corral.agent.shares import GpuShare
 from corral.agent.workloads import ALLOC_PREFIX, THROUGHPUT_PREFIX, WORKLOADS
+from corral.measured import PairSlowdown, format_interference_table
 from corral.model import ConfigError, CorralError
 
 CLIENT_GRACE_S = 120.0
 """Start-up (CUDA context, warm-up) allowed to a client beyond its measured seconds."""
+SAMPLE_EVERY_S = 0.5
+"""How often GPU utilisation is sampled while a workload runs alone."""
+
+UtilSampler = Callable[[], float | None]
+"""The GPU's utilisation now (0-1), or None if it cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -48,10 +58,16 @@ class PairRow:
     share: float
     alone: float
     paired: float
+    workload_util: float | None = None
+    partner_util: float | None = None
 
     @property
     def slowdown(self) -> float:
         return self.alone / self.paired if self.paired > 0 else float("inf")
+
+    def as_table_row(self) -> PairSlowdown:
+        return PairSlowdown(self.workload, self.partner, self.share, self.slowdown, self.alone,
+                            self.paired, self.workload_util, self.partner_util)
 
 
 def start_client(mps: MpsDaemons, gpu_uuid: str, client: Client) -> subprocess.Popen[str]:
@@ -87,10 +103,29 @@ def run_together(mps: MpsDaemons, gpu_uuid: str, clients: Sequence[Client]) -> l
     return [finish_client(p, c) for p, c in zip(procs, clients, strict=True)]
 
 
+def run_alone(mps: MpsDaemons, gpu_uuid: str, client: Client,
+              sample_util: UtilSampler | None) -> tuple[float, float | None]:
+    """Run *client* alone: its throughput, and the GPU's mean utilisation over the last
+    ``client.seconds`` of the run (the measured part, after start-up and warm-up)."""
+    proc = start_client(mps, gpu_uuid, client)
+    samples: list[tuple[float, float]] = []
+    if sample_util is not None:
+        while proc.poll() is None:
+            value = sample_util()
+            if value is not None:
+                samples.append((time.monotonic(), value))
+            time.sleep(SAMPLE_EVERY_S)
+    throughput = float(finish_client(proc, client))
+    end = time.monotonic()
+    measured = [v for t, v in samples if t >= end - client.seconds]
+    return throughput, statistics.fmean(measured) if measured else None
+
+
 def profile_interference(mps: MpsDaemons, gpu_index: int, gpu_uuid: str, memory_mib: int,
                          workloads: Sequence[str], shares: Sequence[float],
-                         seconds: float) -> list[PairRow]:
-    """Every workload alone and beside every workload (itself included), at each share."""
+                         seconds: float, sample_util: UtilSampler | None = None) -> list[PairRow]:
+    """Every workload alone and beside every workload (itself included), at each share;
+    *sample_util* reads the GPU's utilisation while each runs alone."""
     unknown = [w for w in workloads if w not in WORKLOADS]
     if unknown:
         raise ConfigError(f"unknown workload(s) {unknown}; known: {sorted(WORKLOADS)}")
@@ -100,29 +135,28 @@ def profile_interference(mps: MpsDaemons, gpu_index: int, gpu_uuid: str, memory_
     rows = []
     for fraction in shares:
         share = GpuShare(gpu_index, round(fraction * 1000), int(memory_mib * fraction))
-        alone = {w: float(run_together(mps, gpu_uuid, [Client(w, share, seconds)])[0])
+        alone = {w: run_alone(mps, gpu_uuid, Client(w, share, seconds), sample_util)
                  for w in workloads}
         for a, b in itertools.combinations_with_replacement(workloads, 2):
             got = run_together(mps, gpu_uuid, [Client(a, share, seconds),
                                                Client(b, share, seconds)])
-            rows.append(PairRow(a, b, fraction, alone[a], float(got[0])))
-            if a != b:
-                rows.append(PairRow(b, a, fraction, alone[b], float(got[1])))
+            # Both clients' rows, also for a workload beside itself: two measurements.
+            rows.append(PairRow(a, b, fraction, alone[a][0], float(got[0]),
+                                alone[a][1], alone[b][1]))
+            rows.append(PairRow(b, a, fraction, alone[b][0], float(got[1]),
+                                alone[b][1], alone[a][1]))
     return rows
 
 
 def write_table(rows: Sequence[PairRow], out: Path, gpu_name: str, driver: str) -> None:
     """``interference.csv`` and ``sim-config.toml`` (see the module docstring) under *out*."""
     out.mkdir(parents=True, exist_ok=True)
-    with (out / "interference.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["workload", "partner", "share", "alone_steps_s", "paired_steps_s",
-                         "slowdown"])
-        for row in rows:
-            data = asdict(row)
-            writer.writerow([*data.values(), f"{row.slowdown:.3f}"])
-    mean = statistics.fmean(r.slowdown for r in rows)
     date = datetime.now(UTC).date().isoformat()
+    meta = {"source": "measured", "gpu": gpu_name, "driver": driver, "date": date,
+            "unit": "steps/s", "note": "measured by corral profile interference (MPS)"}
+    (out / "interference.csv").write_text(
+        format_interference_table([r.as_table_row() for r in rows], meta), encoding="utf-8")
+    mean = statistics.fmean(r.slowdown for r in rows)
     (out / "sim-config.toml").write_text(
         f"# Measured by `corral profile interference` on {gpu_name}, driver {driver}, {date}:\n"
         f"# mean slowdown of a workload beside another under MPS, {len(rows)} pairs "

@@ -29,6 +29,15 @@ FINISHED_PHASES = ("Succeeded", "Failed")
 class KubeError(CorralError):
     """The API server refused or could not be reached; the message says which call."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        """The HTTP status where the server answered (404: no such object)."""
+
+
+TRIAL_API = f"/apis/{contract.GROUP}/v1alpha1"
+"""Where the TrialRun resource lives (deploy/agent/trialrun-crd.yaml)."""
+
 
 @dataclass(frozen=True)
 class ContainerInfo:
@@ -86,6 +95,44 @@ class KubeApi(Protocol):
     def pod_event(self, pod: PodInfo, reason: str, message: str, warning: bool = True) -> None: ...
 
 
+@dataclass(frozen=True)
+class TrialRunInfo:
+    """A TrialRun object as the agent's trial controller reads it (spec and status as JSON)."""
+
+    namespace: str
+    name: str
+    uid: str
+    created: float
+    spec: Mapping[str, Any] = field(default_factory=dict)
+    status: Mapping[str, Any] = field(default_factory=dict)
+
+
+class TrialKubeApi(KubeApi, Protocol):
+    """The calls the trial controller makes beyond :class:`KubeApi`: TrialRuns on this node,
+    their status, and the trial pods it creates, reads the logs of, and deletes."""
+
+    def trial_runs(self, node: str) -> list[TrialRunInfo]: ...
+
+    def patch_trial_status(self, trial: TrialRunInfo, status: Mapping[str, Any]) -> None: ...
+
+    def create_pod(self, namespace: str, manifest: Mapping[str, Any]) -> PodInfo: ...
+
+    def get_pod(self, namespace: str, name: str) -> PodInfo | None:
+        """The pod, or None if there is none of that name."""
+        ...
+
+    def pod_logs(self, pod: PodInfo, tail_lines: int) -> str: ...
+
+    def delete_pod(self, pod: PodInfo) -> None: ...
+
+
+def trial_run_from_json(item: Mapping[str, Any]) -> TrialRunInfo:
+    meta = item["metadata"]
+    return TrialRunInfo(namespace=meta["namespace"], name=meta["name"], uid=meta.get("uid", ""),
+                        created=_epoch(meta.get("creationTimestamp")) or 0.0,
+                        spec=dict(item.get("spec") or {}), status=dict(item.get("status") or {}))
+
+
 def pod_from_json(item: Mapping[str, Any]) -> PodInfo:
     """A :class:`PodInfo` from the API's pod JSON."""
     meta, spec, status = item["metadata"], item.get("spec", {}), item.get("status", {})
@@ -139,19 +186,54 @@ class InClusterKubeApi:
             "firstTimestamp": now, "lastTimestamp": now, "count": 1,
         })
 
-    def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+    # -- the trial controller's calls --------------------------------------------------------
+    def trial_runs(self, node: str) -> list[TrialRunInfo]:
+        body = self._call("GET", f"{TRIAL_API}/trialruns")
+        return [t for t in map(trial_run_from_json, body["items"])
+                if t.spec.get("nodeName") == node]
+
+    def patch_trial_status(self, trial: TrialRunInfo, status: Mapping[str, Any]) -> None:
+        self._call("PATCH", f"{TRIAL_API}/namespaces/{trial.namespace}/trialruns/{trial.name}"
+                            "/status", {"status": dict(status)})
+
+    def create_pod(self, namespace: str, manifest: Mapping[str, Any]) -> PodInfo:
+        return pod_from_json(self._call("POST", f"/api/v1/namespaces/{namespace}/pods",
+                                        manifest))
+
+    def get_pod(self, namespace: str, name: str) -> PodInfo | None:
+        try:
+            return pod_from_json(self._call("GET", f"/api/v1/namespaces/{namespace}/pods/{name}"))
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def pod_logs(self, pod: PodInfo, tail_lines: int) -> str:
+        return self._call("GET", f"/api/v1/namespaces/{pod.namespace}/pods/{pod.name}/log"
+                                 f"?tailLines={tail_lines}", text=True)
+
+    def delete_pod(self, pod: PodInfo) -> None:
+        try:
+            self._call("DELETE", f"/api/v1/namespaces/{pod.namespace}/pods/{pod.name}")
+        except KubeError as exc:
+            if exc.status != 404:
+                raise
+
+    def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None,
+              text: bool = False) -> Any:
         token = (SERVICE_ACCOUNT / "token").read_text().strip()  # re-read: tokens rotate
         request = urllib.request.Request(
             self._base + path, method=method,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json",
+            headers={"Authorization": f"Bearer {token}",
+                     "Accept": "text/plain" if text else "application/json",
                      "Content-Type": "application/merge-patch+json" if method == "PATCH"
                      else "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_S, context=self._context) as r:
-                return json.load(r)
+                return r.read().decode("utf-8", "replace") if text else json.load(r)
         except urllib.error.HTTPError as exc:
-            raise KubeError(f"{method} {path}: HTTP {exc.code} {exc.reason}") from None
+            raise KubeError(f"{method} {path}: HTTP {exc.code} {exc.reason}", exc.code) from None
         except (urllib.error.URLError, OSError) as exc:
             raise KubeError(f"{method} {path}: {exc}") from None
 

@@ -15,18 +15,19 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from corral.agent import contract
 from corral.agent.allocations import NodeGpus
 from corral.agent.cgroups import container_of
 from corral.agent.checkpoint import CHECKPOINT_FILE, held_devices, read_checkpoint
 from corral.agent.health import withdraws
-from corral.agent.kube import KubeApi, KubeError, PodInfo
+from corral.agent.kube import KubeApi, KubeError, PodInfo, TrialKubeApi
 from corral.agent.metrics import AgentCollector, GpuRow, PodRow, ProcessRow, Snapshot, serve
 from corral.agent.mps import MpsDaemons, MpsError
 from corral.agent.nvml import GpuSample, NodeReading, Nvml
 from corral.agent.plugin_server import PluginServer
+from corral.agent.pod_resources import DEFAULT_SOCKET, held_devices_from, list_pod_devices
 from corral.agent.profiles import ProfileBook
 from corral.agent.resources import (
     SLOTS_PER_GPU,
@@ -37,6 +38,7 @@ from corral.agent.resources import (
     live_shares,
 )
 from corral.agent.shares import ShareRefused, quantity_mib
+from corral.agent.trial_controller import TrialController
 from corral.history import HistoryStore
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,10 @@ class AgentConfig:
     slots_per_gpu: int = SLOTS_PER_GPU
     annotate_step_mib: float = 256.0
     """A pod's memory annotation is patched when its use moved by this much (API traffic)."""
+    pod_resources_socket: Path = DEFAULT_SOCKET
+    """The kubelet's PodResources API: the first source of who holds which whole device."""
+    trials: bool = False
+    """Serve the TrialRuns that target this node (the kube API must offer the trial calls)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,10 @@ class NodeAgent:
         self._over_request: set[str] = set()
         self._over_request_events = 0
         self._history = HistoryStore(config.history_url) if config.history_url else None
+        gpu_names = [g.name for _, g in sorted(self.gpus.gpus.items())]
+        self.trials = TrialController(cast(TrialKubeApi, kube), config.node, gpu_names,
+                                      self._history, self.profiles.utilisation, clock) \
+            if config.trials else None
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self, serve_metrics: bool = True) -> None:
@@ -159,16 +169,24 @@ class NodeAgent:
             if server.lost():
                 log.warning("kubelet restarted: registering %s again", server.resource.name)
                 server.start()
+        # 8. Trial runs: one step of the oldest TrialRun on this node.
+        if self.trials is not None:
+            self.trials.tick()
 
     def reconcile(self, pods: list[PodInfo]) -> None:
-        """Rebuild the books from the pods (shares) and the kubelet's checkpoint (whole)."""
-        live = {p.uid for p in pods if not p.finished}
+        """Rebuild the books from the pods (shares) and who holds the whole devices: the
+        kubelet's PodResources API, or its checkpoint file where that API does not answer."""
         memory = {i: g.memory_total_mib for i, g in self.gpus.gpus.items()}
-        checkpoint = read_checkpoint(self.config.plugin_dir / CHECKPOINT_FILE)
         whole = [s.resource.name for s in self.servers
                  if s.resource.name != contract.SHARE_RESOURCE]
-        self.gpus.reconcile(live_shares(pods, memory), held_devices(checkpoint, whole, live),
-                            self._clock())
+        holdings = list_pod_devices(self.config.pod_resources_socket)
+        if holdings is not None:
+            held = held_devices_from(holdings, whole, pods)
+        else:
+            live = {p.uid for p in pods if not p.finished}
+            checkpoint = read_checkpoint(self.config.plugin_dir / CHECKPOINT_FILE)
+            held = held_devices(checkpoint, whole, live)
+        self.gpus.reconcile(live_shares(pods, memory), held, self._clock())
 
     # -- steps ------------------------------------------------------------------------------
     def _update_health(self, reading: NodeReading) -> None:

@@ -72,6 +72,13 @@ class ProfileBook:
         profile.pod = pod
         profile.observe(achieved_gpus, memory_mib)
 
+    def utilisation(self, pod_uid: str) -> float | None:
+        """The pod's mean GPU utilisation so far (of what it holds), None if never seen."""
+        profile = self._profiles.get(pod_uid)
+        if profile is None or not profile.samples or not profile.held_gpus:
+            return None
+        return profile.achieved_sum / profile.samples / profile.held_gpus
+
     def ended(self, pods: dict[str, PodInfo], now: float) -> list[dict[str, Any]]:
         """History rows of the profiled pods that finished or are gone (*pods*: the node's pods
         by UID), removed from the book."""

@@ -33,6 +33,14 @@ def node_agent(
     history_db: Annotated[str | None, typer.Option(
         help="Job-history database URL for ended pods' profiles; default: none written.",
         show_default=False)] = None,
+    pod_resources_socket: Annotated[Path, typer.Option(
+        help="The kubelet's PodResources socket (who holds which device, read at restart; "
+             "the device-plugin checkpoint is the fallback).")] =
+        Path("/var/lib/kubelet/pod-resources/kubelet.sock"),
+    trials: Annotated[bool, typer.Option(
+        "--trials/--no-trials", help="Run the TrialRuns that target this node (needs the "
+                                     "TrialRun resource, deploy/agent/trialrun-crd.yaml).")] =
+        False,
     replay: Annotated[Path | None, typer.Option(
         help="Replay a recording of NVML readings (fake NVML, see corral.agent.fake_nvml) "
              "instead of the GPUs' own.", show_default=False)] = None,
@@ -47,7 +55,8 @@ def node_agent(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     config = AgentConfig(node=node, plugin_dir=plugin_dir, mps_root=mps_root,
                          mps_control=mps_control, metrics_addr=metrics_addr,
-                         metrics_port=metrics_port, interval_s=interval, history_url=history_db)
+                         metrics_port=metrics_port, interval_s=interval, history_url=history_db,
+                         pod_resources_socket=pod_resources_socket, trials=trials)
     try:
         nvml = FakeNvml.from_file(replay) if replay else PynvmlBackend()
         agent = NodeAgent(config, nvml, InClusterKubeApi())

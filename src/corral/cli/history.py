@@ -54,7 +54,8 @@ def stats(
     db: DbOption = DEFAULT_URL,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not a table.")] = False,
 ) -> None:
-    """GPU-hours, jobs, and median and p90 run duration per user or queue."""
+    """GPU-hours, jobs, and median and p90 run duration per user or queue; where the node
+    agent profiled jobs, also their average and peak GPU utilisation and peak GPU memory."""
     try:
         cutoff = parse_since(since) if since is not None else None
         with HistoryStore(db) as store:
@@ -64,13 +65,26 @@ def stats(
     if as_json:
         typer.echo(json.dumps([asdict(row) for row in rows], indent=2))
         return
+    profiled = any(row.profiled for row in rows)
     table = Table(title=f"Job history by {by}")
-    for column in (by, "jobs", "GPU-hours", "median duration (s)", "p90 duration (s)"):
+    columns = [by, "jobs", "GPU-hours", "median duration (s)", "p90 duration (s)"]
+    if profiled:  # only stores the node agent wrote to have these
+        columns += ["profiled", "avg GPU util", "peak GPU util", "peak GPU mem (MiB)"]
+    for column in columns:
         table.add_column(column, justify="left" if column == by else "right")
     for row in rows:
-        table.add_row(row.key, str(row.jobs), f"{row.gpu_hours:,.1f}",
-                      f"{row.median_duration:,.0f}", f"{row.p90_duration:,.0f}")
+        cells = [row.key, str(row.jobs), f"{row.gpu_hours:,.1f}",
+                 f"{row.median_duration:,.0f}", f"{row.p90_duration:,.0f}"]
+        if profiled:
+            cells += [str(row.profiled), _percent(row.avg_gpu_util),
+                      _percent(row.peak_gpu_util),
+                      "-" if row.peak_gpu_mem_mib is None else f"{row.peak_gpu_mem_mib:,.0f}"]
+        table.add_row(*cells)
     stdout().print(table)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
 
 
 def parse_since(text: str) -> float:

@@ -22,6 +22,7 @@ from corral.cli.console import job_progress, print_error, runs_status, stderr, s
 from corral.cli.history import app as history_app
 from corral.cli.predict import predict_app
 from corral.cli.profile import profile_app
+from corral.cli.trial import trial_app
 from corral.clusters import list_presets
 from corral.model import ConfigError, CorralError
 from corral.policies import list_policies
@@ -73,6 +74,7 @@ app.add_typer(predict_app, name="predict")
 app.add_typer(cache_app, name="cache")
 app.command("node-agent")(node_agent)
 app.add_typer(profile_app, name="profile")
+app.add_typer(trial_app, name="trial")
 
 
 # Arguments that `simulate` and `compare` share, spelt once.

@@ -88,6 +88,13 @@ class CycleState:
             self.usage.apply(run.job, run.placement, -1)
         self.preempted.add(run.job.id)
 
+    def reservations(self) -> list[tuple[Job, Placement]]:
+        """The placements this cycle has reserved so far, oldest first (empty on what-if
+        copies): scores that rate who else will share a GPU read them beside the running jobs."""
+        if not self._undo:
+            return []
+        return [(job, placement) for job, placement, sign in self._undo if sign < 0]
+
     @property
     def reserved(self) -> bool:
         """True once this cycle has reserved or released anything."""

@@ -35,3 +35,23 @@ attempts = Table(
 """Times are seconds: epoch seconds for live jobs, seconds from the trace's start for traces."""
 
 Index("ix_job_attempts_end", attempts.c.end)
+
+trials = Table(
+    "trial_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # The job or pod template measured (namespace/job, or what `corral trial` was told).
+    Column("job_key", String(255), nullable=False),
+    Column("gpu_type", String(64), nullable=False),
+    Column("gpus", Integer, nullable=False),
+    Column("share", Float, nullable=False),  # compute share of each GPU (1.0: whole GPUs)
+    Column("throughput", Float, nullable=False),
+    # What the workload reported (steps/s, samples/s), or gpu_util for the fallback.
+    Column("unit", String(32), nullable=False),
+    Column("measured_at", Float, nullable=False),
+    # "local" (corral trial run) or "trialrun/<namespace>/<name>" (the agent's controller).
+    Column("source", String(64), nullable=False),
+)
+"""Migration 0003: one row per trial run of one configuration."""
+
+Index("ix_trial_runs_job_key", trials.c.job_key)

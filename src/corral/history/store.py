@@ -19,7 +19,7 @@ from sqlalchemy import URL, Engine, and_, create_engine, func, make_url, select,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from corral.history.schema import OUTCOMES, attempts
+from corral.history.schema import OUTCOMES, attempts, trials
 from corral.model import ConfigError
 
 DEFAULT_URL = "sqlite:///corral-history.db"
@@ -29,6 +29,8 @@ BATCH_ROWS = 500
 """Rows per transaction on import: a killed import keeps the batches committed before it."""
 
 STATS_KEYS = ("user", "queue")
+_TRIAL_FIELDS = {"job_key", "gpu_type", "gpus", "share", "throughput", "unit", "measured_at",
+                 "source"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,13 @@ class StatsRow:
     gpu_hours: float
     median_duration: float
     p90_duration: float
+    profiled: int = 0
+    """Attempts with a measured GPU profile (from the node agent); the fields below are
+    None when there is none."""
+    avg_gpu_util: float | None = None
+    """Mean of the profiled attempts' average GPU utilisation (fraction of what they held)."""
+    peak_gpu_util: float | None = None
+    peak_gpu_mem_mib: float | None = None
 
 
 class HistoryStore:
@@ -113,6 +122,30 @@ class HistoryStore:
         with self._engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
+    def add_trials(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Store trial results (columns of ``trial_runs`` but ``id``); return how many."""
+        batch = [dict(row) for row in rows]
+        for row in batch:
+            missing = _TRIAL_FIELDS - set(row)
+            if missing:
+                raise ConfigError(f"trial result for {row.get('job_key', '?')!r}: missing "
+                                  f"{', '.join(sorted(missing))}")
+            if not row["throughput"] > 0 or row["gpus"] < 0 or not 0 < row["share"] <= 1:
+                raise ConfigError(f"trial result for {row['job_key']!r}: throughput must be "
+                                  "> 0, gpus >= 0 and share in (0, 1]")
+        if batch:
+            with self._engine.begin() as conn:
+                conn.execute(trials.insert(), batch)
+        return len(batch)
+
+    def trials(self, job_key: str | None = None) -> list[dict[str, Any]]:
+        """Stored trial results, oldest first; ``job_key`` keeps one job's."""
+        query = select(trials).order_by(trials.c.measured_at, trials.c.id)
+        if job_key is not None:
+            query = query.where(trials.c.job_key == job_key)
+        with self._engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
     def count(self) -> int:
         with self._engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(attempts)).scalar_one()
@@ -124,11 +157,9 @@ class HistoryStore:
         """
         if by not in STATS_KEYS:
             raise ConfigError(f"stats by {by!r}: expected one of {', '.join(STATS_KEYS)}")
-        groups: dict[str, list[tuple[float, float]]] = {}
+        groups: dict[str, list[dict[str, Any]]] = {}
         for row in self.attempts(since):
-            duration = row["end"] - row["start"]
-            gpus = row["tasks"] * row["gpu_milli"] / 1000
-            groups.setdefault(row[by], []).append((duration, gpus))
+            groups.setdefault(row[by], []).append(row)
         return [_summarise(key, groups[key]) for key in sorted(groups)]
 
 def _insert_ignoring_duplicates(dialect: str, url: str) -> Any:
@@ -183,14 +214,24 @@ def _batches(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapp
         yield batch
 
 
-def _summarise(key: str, runs: list[tuple[float, float]]) -> StatsRow:
+def _summarise(key: str, rows: list[dict[str, Any]]) -> StatsRow:
+    runs = [(row["end"] - row["start"], row["tasks"] * row["gpu_milli"] / 1000) for row in rows]
     durations = sorted(duration for duration, _ in runs)
+    utils = [row["gpu_util"] for row in rows if row["gpu_util"] is not None]
+    peaks = [row["gpu_util_peak"] for row in rows if row["gpu_util_peak"] is not None]
+    memory = [row["gpu_mem_peak_mib"] for row in rows if row["gpu_mem_peak_mib"] is not None]
     return StatsRow(
         key=key,
         jobs=len(runs),
         gpu_hours=sum(duration * gpus for duration, gpus in runs) / 3600,
         median_duration=_percentile(durations, 0.5),
         p90_duration=_percentile(durations, 0.9),
+        profiled=sum(1 for row in rows if row["gpu_util"] is not None
+                     or row["gpu_mem_peak_mib"] is not None),
+        avg_gpu_util=sum(utils) / len(utils) if utils else None,
+        # A profile without a peak (imported utilisation) still bounds the peak from below.
+        peak_gpu_util=max(peaks + utils) if peaks or utils else None,
+        peak_gpu_mem_mib=max(memory) if memory else None,
     )
 
 

@@ -17,6 +17,13 @@ two ingredients that decide where a job should go:
   proportion to the claimed share. Jobs do not then take the one type that constrained jobs
   need while another type stands idle.
 
+With ``throughput_table`` (written by ``corral trial export`` from measured trial runs, see
+:mod:`corral.measured.throughput_table`) a job whose class the table lists gets its own speeds,
+Gavel's per-job matrix measured instead of assumed; its class is its name matched against
+``job_classes`` patterns, or, with none given, its name itself (trial results are stored under
+the job's key). Types the table does not list for the class keep the backend's speed, so both
+must be relative to the same reference type (``corral trial export --reference``).
+
 Score = 100 x (speed / fastest allowed x (1 - claimed share) + ``preference`` where the job
 prefers the type) / (1 + ``preference``). ``Job.preferred_gpu_types`` is a soft preference; hard
 restrictions (``Job.gpu_types``) are GpuTypeFilter's. Claims are counted once per cycle over the
@@ -29,7 +36,8 @@ from __future__ import annotations
 
 import functools
 import itertools
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -37,6 +45,7 @@ import numpy as np
 from corral.core.cluster_state import ClusterState
 from corral.core.cycle_state import CycleState
 from corral.core.framework import MAX_SCORE, Score
+from corral.measured import JobClasses, ThroughputTable, read_throughput_table
 from corral.model import MILLI, ConfigError, Job
 from corral.plugins import names
 
@@ -45,10 +54,14 @@ from corral.plugins import names
 class HeterogeneityAwareArgs:
     """``preference``: worth added to a type the job prefers, in units of the fastest type's
     worth (at 1 a preferred type always ranks first; below 1 a much faster type may win);
-    ``lookahead``: waiting jobs, in queue order, whose type demand is counted each cycle."""
+    ``lookahead``: waiting jobs, in queue order, whose type demand is counted each cycle;
+    ``throughput_table``: a measured throughput table file ("" = the backend's per-type speeds
+    for every job); ``job_classes``: job-name pattern -> the table's job class."""
 
     preference: float = 1.0
     lookahead: int = 256
+    throughput_table: str = ""
+    job_classes: Mapping[str, str] = field(default_factory=dict)
 
     def validate(self) -> None:
         """A preference >= 0 and a lookahead >= 1."""
@@ -60,6 +73,13 @@ class HeterogeneityAwareArgs:
                 or self.lookahead < 1:
             raise ConfigError(f"HeterogeneityAware.lookahead must be an integer >= 1, "
                               f"got {self.lookahead!r}")
+        if not isinstance(self.throughput_table, str):
+            raise ConfigError("HeterogeneityAware.throughput_table must be a file path")
+        JobClasses(self.job_classes, "HeterogeneityAware.job_classes")
+        self.load_table()
+
+    def load_table(self) -> ThroughputTable | None:
+        return read_throughput_table(self.throughput_table) if self.throughput_table else None
 
 
 @dataclass(slots=True)
@@ -85,6 +105,9 @@ class HeterogeneityAware:
 
     def __init__(self, args: HeterogeneityAwareArgs | None = None) -> None:
         self.args = args or HeterogeneityAwareArgs()
+        self.table = self.args.load_table()
+        self.classes = JobClasses(self.args.job_classes, "HeterogeneityAware.job_classes")
+        self._speeds: dict[tuple[int, str], np.ndarray | None] = {}
 
     def score(self, state: CycleState, job: Job, nodes: np.ndarray, fit: np.ndarray,
               remaining: int) -> np.ndarray | float:
@@ -92,7 +115,7 @@ class HeterogeneityAware:
         cluster = state.cluster
         if len(cluster.gpu_types) < 2:
             return MAX_SCORE
-        speed = cluster.type_speed
+        speed = self._job_speed(cluster, job) if self.table is not None else cluster.type_speed
         allowed = _type_ids(cluster.gpu_types, job.gpu_types)
         worth = speed / speed[allowed].max() if allowed is not None else speed / speed.max()
         demand = self._demand(state)
@@ -112,6 +135,23 @@ class HeterogeneityAware:
             worth[preferred] += self.args.preference
             scale /= 1.0 + self.args.preference
         return worth[cluster.node_type[nodes]] * scale
+
+    def _job_speed(self, cluster: ClusterState, job: Job) -> np.ndarray:
+        """The measured speeds of *job*'s class on the cluster's types (the backend's where the
+        table has none), cached per class and cluster state."""
+        job_class = self.classes.of(job) if self.classes else (job.name or job.id)
+        if job_class is None:
+            return cluster.type_speed
+        key = (cluster.serial, job_class)
+        if key not in self._speeds:
+            measured = self.table.speeds_of(job_class) if self.table is not None else None
+            speeds = None
+            if measured:
+                speeds = np.array([measured.get(t, float(cluster.type_speed[i]))
+                                   for i, t in enumerate(cluster.gpu_types)])
+            self._speeds[key] = speeds
+        found = self._speeds[key]
+        return found if found is not None else cluster.type_speed
 
     def _demand(self, state: CycleState) -> _Demand:
         """The claims of the first ``lookahead`` waiting jobs, once per cycle."""

@@ -15,6 +15,7 @@ from corral.plugins.fgd_score import FgdScore
 from corral.plugins.fifo_order import FifoOrder
 from corral.plugins.gpu_type_filter import GpuTypeFilter
 from corral.plugins.heterogeneity_aware import HeterogeneityAware
+from corral.plugins.interference_score import InterferenceScore
 from corral.plugins.las_order import LasOrder
 from corral.plugins.locality import Locality
 from corral.plugins.order_preemption import OrderPreemption
@@ -47,6 +48,7 @@ REGISTRY: dict[str, type] = {
         Locality,
         HeterogeneityAware,
         DataLocality,
+        InterferenceScore,
         StrictGang,
         PriorityPreemption,
         OrderPreemption,
