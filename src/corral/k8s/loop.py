@@ -25,13 +25,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiohttp import web
+
 from corral.core import Preempt, Scheduler, Start
 from corral.core.status import Code
+from corral.history import HistoryStore
 from corral.k8s import conventions as names
 from corral.k8s.applier import Applier
 from corral.k8s.client import KubeClient, resource_path
 from corral.k8s.cluster_cache import ClusterCache
 from corral.k8s.events import EventRecorder, ObjectRef
+from corral.k8s.history_writer import HistoryWriter
 from corral.k8s.leader import LeaderElector
 from corral.k8s.metrics import SchedulerMetrics
 from corral.k8s.reflector import Reflector, served
@@ -60,6 +64,8 @@ class Options:
     tolerated_taints: tuple[str, ...] = ("nvidia.com/gpu",)
     watch_timeout_s: int = 300
     gang_kinds: tuple[names.GangKind, ...] = field(default=names.GANG_KINDS)
+    history: HistoryStore | None = None
+    history_source: str = "kubernetes"
 
 
 @dataclass
@@ -95,6 +101,10 @@ class LiveScheduler:
         self.applier = Applier(client, self.cache, self.events, self.metrics,
                                is_leader=self.is_leader, concurrency=self.options.concurrency,
                                grace_seconds=self.options.grace_seconds)
+        self.history: HistoryWriter | None = None
+        if self.options.history is not None:
+            self.history = HistoryWriter(self.options.history, self.cache,
+                                         source=self.options.history_source, clock=clock)
         self.reflectors: list[Reflector] = []
         self.stats = CycleStats()
         self.cycle_seconds: list[float] = []
@@ -117,6 +127,8 @@ class LiveScheduler:
         tasks = [asyncio.create_task(r.run(), name=f"reflector {r.name}")
                  for r in self.reflectors]
         tasks.append(asyncio.create_task(self.events.run(), name="events"))
+        if self.history is not None:
+            tasks.append(asyncio.create_task(self.history.run(), name="history"))
         if self.elector is not None:
             tasks.append(asyncio.create_task(self.elector.run(), name="leader"))
             tasks.append(asyncio.create_task(self._follow_leadership(), name="leadership"))
@@ -224,6 +236,43 @@ class LiveScheduler:
         del self.cycle_seconds[:-100_000]
         self.metrics.cycle_seconds.observe(elapsed)
         self.metrics.observe_state(cache.state, self._pending_by_queue())
+
+    async def serve(self, host: str, port: int) -> web.AppRunner:
+        """Serve ``/metrics`` (Prometheus), ``/healthz``, ``/readyz`` and ``/status`` (JSON)."""
+        async def metrics(_: web.Request) -> web.Response:
+            return web.Response(body=self.metrics.exposition(),
+                                content_type="text/plain", charset="utf-8")
+
+        async def healthz(_: web.Request) -> web.Response:
+            return web.Response(text="ok")
+
+        async def readyz(_: web.Request) -> web.Response:
+            ok = self.ready.is_set()
+            return web.Response(text="ok" if ok else "listing", status=200 if ok else 503)
+
+        async def status(_: web.Request) -> web.Response:
+            return web.json_response(self.status())
+
+        app = web.Application()
+        app.router.add_get("/metrics", metrics)
+        app.router.add_get("/healthz", healthz)
+        app.router.add_get("/readyz", readyz)
+        app.router.add_get("/status", status)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        return runner
+
+    def status(self) -> dict[str, Any]:
+        """Leadership, cycle counts and why each waiting job waits (the ``/status`` answer)."""
+        waiting = {unit: message for unit, message in self._reported.items()
+                   if unit.startswith(("pod/", "gang/")) and unit in self._pending_units()}
+        return {"leader": self.is_leader(), "ready": self.ready.is_set(),
+                "cycles": self.stats.cycles, "started": self.stats.started,
+                "pending": self._pending_by_queue(), "waiting": waiting}
+
+    def _pending_units(self) -> set[str]:
+        return set(self.cache.pending_units())
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)
