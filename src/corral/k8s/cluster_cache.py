@@ -104,6 +104,8 @@ class ClusterCache:
         self.queue_objects: dict[str, QueueObject] = {}
         self.problems: dict[str, str] = {}
         """Objects that could not be read or placed in the model, and why (shown as Events)."""
+        self.held_back: dict[str, str] = {}
+        """Units of ours kept out of the state for now (a gang not complete yet), and why."""
         self.state: ClusterState | None = None
         self.tree: QueueTree | None = None
         self.node_gpu_memory: dict[str, int] = {}
@@ -291,10 +293,6 @@ class ClusterCache:
             self._sync_unit(unit, now)
         return self.state
 
-    def waiting_reason(self, unit: str) -> str | None:
-        """Why a unit that is not in the state waits (gang incomplete, unknown queue...)."""
-        return self.problems.get(unit)
-
     def members(self, unit: str) -> list[PodRecord]:
         """The pods a unit is built from, oldest first."""
         pods = [self.pods[k] for k in self._members.get(unit, ()) if k in self.pods]
@@ -340,7 +338,9 @@ class ClusterCache:
             self._touch(pod_key, self.pods.get(pod_key))
 
     def bound_pods(self, unit: str) -> list[PodRecord]:
-        return [p for p in self.members(unit) if self._bound(p)]
+        """Members the API server has bound (not those only assumed: evicting a pod that is
+        still pending would delete it, not undo anything)."""
+        return [p for p in self.members(unit) if p.node]
 
     def used_gpu_milli(self) -> dict[str, int]:
         """Milli-GPUs held per node, as the state counts them (for checks and metrics)."""
@@ -483,7 +483,7 @@ class ClusterCache:
         try:
             state.submit(job, now)
         except InvalidSpec as exc:
-            self.problems[unit] = str(exc)
+            self.problems[unit] = str(exc).replace(f"{UNMANAGED_QUEUE}, ", "")
             return
         if slots is None:
             self._in_state[unit] = _InState(signature, False, since)
@@ -497,6 +497,7 @@ class ClusterCache:
                  ) -> tuple[tuple, Job, list[Slot] | None] | None:
         """What the state should hold for *unit*: (signature, job, slots if running)."""
         self.problems.pop(unit, None)
+        self.held_back.pop(unit, None)
         pods = self.members(unit)
         if not pods:
             return None
@@ -516,7 +517,7 @@ class ClusterCache:
                 return None
             why = self._gang_wait(unit, len(pods))
             if why:
-                self.problems[unit] = why
+                self.held_back[unit] = why
                 return None
         job = self._job(unit, pods, running)
         if job is None:
@@ -549,7 +550,9 @@ class ClusterCache:
     def _check_partial(self, unit: str, now: float) -> None:
         ref = _gang_ref(unit)
         info = self._gang_object(ref) if ref is not None else None
-        bound = len(self._members.get(unit + "#bound", ()))
+        # Confirmed bindings only: a member being bound again must not restart the clock.
+        bound = sum(1 for k in self._members.get(unit + "#bound", ())
+                    if k in self.pods and self.pods[k].node)
         if info is not None and 0 < bound < info.min_member:
             self.partial_since.setdefault(unit, now)
         else:
@@ -629,7 +632,8 @@ def _placement(state: ClusterState, job: Job, slots: list[Slot]) -> Placement:
         index = state.node_index[slot.node]
         by_node.setdefault(index, []).extend(slot.gpus)
         tasks[index] = tasks.get(index, 0) + 1
-    return Placement(tuple(NodeGrant(node, tasks[node], tuple(gpus), job.gpu_milli)
+    milli = min(job.gpu_milli, MILLI)  # whole-GPU tasks list each GPU once, at 1000
+    return Placement(tuple(NodeGrant(node, tasks[node], tuple(gpus), milli)
                            for node, gpus in by_node.items()))
 
 

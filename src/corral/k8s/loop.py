@@ -25,9 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from aiohttp import web
 
-from corral.core import Preempt, Scheduler, Start
+from corral.core import ClusterState, Preempt, Scheduler, Start
 from corral.core.status import Code
 from corral.history import HistoryStore
 from corral.k8s import conventions as names
@@ -39,7 +40,7 @@ from corral.k8s.history_writer import HistoryWriter
 from corral.k8s.leader import LeaderElector
 from corral.k8s.metrics import SchedulerMetrics
 from corral.k8s.reflector import Reflector, served
-from corral.model import QueueTree
+from corral.model import MILLI, Job, QueueTree
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,8 @@ class LiveScheduler:
         if self.elector is not None:
             tasks.append(asyncio.create_task(self.elector.run(), name="leader"))
             tasks.append(asyncio.create_task(self._follow_leadership(), name="leadership"))
+        if self.elector is None:
+            self.metrics.leader.set(1)
         try:
             await asyncio.gather(*(r.synced.wait() for r in self.reflectors))
             self.ready.set()
@@ -303,13 +306,23 @@ class LiveScheduler:
                       f"after {info.timeout_s:g}s; evicting them so none runs partly"))
 
     def _report_waiting(self, waiting: dict[str, Any]) -> None:
+        state = self.cache.state
         for unit, status in waiting.items():
             message = status.message
+            job = state.jobs.get(unit) if state is not None else None
+            if job is not None and job.tasks > 1 and status.code in (Code.UNSCHEDULABLE,
+                                                                       Code.UNRESOLVABLE):
+                fit = min(job.tasks, placeable_tasks(state, job))
+                ref = _gang_ref_text(unit)
+                message = (f"gang {ref} {fit}/{job.tasks} placeable: needs {job.tasks} x "
+                           f"{job.gpus_per_task:g} GPUs, largest fit {fit}; {message}")
             if status.code is Code.UNRESOLVABLE:
                 message = f"can never fit: {message}"
             self._report(unit, message)
 
     def _report_problems(self) -> None:
+        for unit, message in list(self.cache.held_back.items()):
+            self._report(unit, message)
         for key, message in list(self.cache.problems.items()):
             if key.startswith(("pod/", "gang/")):
                 self._report(key, message, bad=True)
@@ -341,3 +354,23 @@ class LiveScheduler:
             if members:
                 counts[members[0].queue] = counts.get(members[0].queue, 0) + 1
         return counts
+
+
+def placeable_tasks(state: ClusterState, job: Job) -> int:
+    """How many of *job*'s tasks the free capacity could host now (each node counted alone)."""
+    mask = state.type_mask(job.gpu_types)
+    if job.gpu_milli >= MILLI:
+        per_node = state.whole_free // job.whole_gpus_per_task
+    elif job.gpu_milli > 0:
+        per_node = (state.gpu_free // job.gpu_milli).sum(axis=1)
+    else:
+        per_node = np.full(len(state.nodes), job.tasks, dtype=np.int64)
+    for need, free in ((job.cpu_milli, state.cpu_free), (job.memory_mib, state.mem_free)):
+        if need:
+            per_node = np.minimum(per_node, free // need)
+    return int(np.maximum(per_node, 0)[mask].sum())
+
+
+def _gang_ref_text(unit: str) -> str:
+    return unit.removeprefix("gang/").split("/", 1)[-1] if unit.startswith("gang/") else \
+        unit.split("/", 1)[-1]

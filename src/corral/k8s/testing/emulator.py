@@ -345,12 +345,16 @@ class Emulator:
                 if line is None:
                     break
                 chunk = [line]
+                closing = False
                 while not watcher.queue.empty():
                     more = watcher.queue.get_nowait()
                     if more is None:
+                        closing = True
                         break
                     chunk.append(more)
                 await response.write(b"".join(chunk))
+                if closing:
+                    break
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
