@@ -109,15 +109,25 @@ async def emulated(**kwargs: Any) -> AsyncIterator[Emulator]:
         await emulator.stop()
 
 
+RUNNING: dict[int, asyncio.Task[None]] = {}
+
+
+def kill(scheduler: LiveScheduler) -> None:
+    """Stop a scheduler started by :func:`live` mid-test, as a crash would."""
+    RUNNING[id(scheduler)].cancel()
+
+
 @contextlib.asynccontextmanager
 async def live(emulator: Emulator, policy: str = "priority-preempt", *,
                start: bool = True, **options: Any) -> AsyncIterator[LiveScheduler]:
     """A running scheduler against *emulator*, cancelled (and its client closed) on exit."""
     client = KubeClient.for_url(emulator.url)
-    opts = Options(batch_window_s=0.01, tick_s=0.2, leader_elect=False, grace_seconds=0,
-                   **options)
-    scheduler = LiveScheduler(client, Scheduler(load_policy(policy)), opts)
+    settings: dict[str, Any] = {"batch_window_s": 0.01, "tick_s": 0.2, "leader_elect": False,
+                                "grace_seconds": 0, **options}
+    scheduler = LiveScheduler(client, Scheduler(load_policy(policy)), Options(**settings))
     task = asyncio.create_task(scheduler.run()) if start else None
+    if task is not None:
+        RUNNING[id(scheduler)] = task
     try:
         if task is not None:
             await asyncio.wait_for(scheduler.ready.wait(), 10)

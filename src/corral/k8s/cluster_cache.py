@@ -282,6 +282,9 @@ class ClusterCache:
                 log.warning("binding of pod %s to %s was never confirmed; forgetting it",
                             key, slot.node)
                 self.forget(key)
+        return self._apply(now)
+
+    def _apply(self, now: float) -> ClusterState | None:
         if self._rebuild:
             self._build(now)
         if self.state is None:
@@ -329,7 +332,7 @@ class ClusterCache:
                 memory = self.node_gpu_memory.get(slot.node, 0) * pod.request.gpu_milli // MILLI
             bindings.append(Binding(pod, slot.node, slot.gpus, memory))
             self._touch(pod.key, pod)
-        self.sync(now)
+        self._apply(now)
         return GangBinding(job_id, self.gang_info(job_id), tuple(bindings))
 
     def forget(self, pod_key: str) -> None:

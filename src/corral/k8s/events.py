@@ -78,7 +78,7 @@ class EventRecorder:
         item = (involved, type_, reason, message)
         self.recent.append(item)
         del self.recent[:-1000]
-        log.info("%s %s/%s %s: %s", involved.kind, involved.namespace, involved.name, reason,
+        log.debug("%s %s/%s %s: %s", involved.kind, involved.namespace, involved.name, reason,
                  message)
         try:
             self._queue.put_nowait(item)

@@ -345,12 +345,15 @@ class LiveScheduler:
             self._reported.clear()
 
     def _pending_by_queue(self) -> dict[str, int]:
+        """Waiting jobs per queue: in the state's queue, or held out of it (gangs not complete,
+        malformed requests)."""
         counts: dict[str, int] = {}
         state = self.cache.state
-        for unit in self.cache.pending_units():
-            if state is not None and unit in state.running:
-                continue
-            members = self.cache.members(unit)
+        if state is not None:
+            for job in state.pending:
+                counts[job.queue] = counts.get(job.queue, 0) + 1
+        for unit in (*self.cache.held_back, *self.cache.problems):
+            members = self.cache.members(unit) if unit.startswith(("pod/", "gang/")) else []
             if members:
                 counts[members[0].queue] = counts.get(members[0].queue, 0) + 1
         return counts
