@@ -72,7 +72,7 @@ def test_kill_and_restart_mid_load_beside_the_stock_scheduler() -> None:
             for obj in stock.pods:
                 obj["metadata"]["name"] = "stock-" + obj["metadata"]["name"]
             await create_all(client, ours.groups)
-            first, first_task = await _start(client, "replica-a")
+            _first, first_task = await _start(client, "replica-a")
             standby, standby_task = await _start(client, "replica-b")
             await create_all(client, [*ours.pods, *stock.pods])
             await asyncio.sleep(3)
