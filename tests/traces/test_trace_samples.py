@@ -198,7 +198,7 @@ def test_itp_sample_tasks_are_num_gpu() -> None:
 
 def test_list_formats_point_to_known_presets() -> None:
     formats = {fmt.name: fmt for fmt in list_formats()}
-    assert list(formats) == ["philly-pollux", "itp", "helios", "openb"]
+    assert list(formats) == ["philly-pollux", "itp", "helios", "openb", "corral-history"]
     presets = {name for name, _ in list_presets()}
     assert {fmt.cluster for fmt in formats.values()} == {"philly", "openb", None}
     for fmt in formats.values():

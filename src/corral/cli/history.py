@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, NoReturn
@@ -10,8 +11,9 @@ from typing import Annotated, NoReturn
 import typer
 from rich.table import Table
 
-from corral.cli.console import print_error, stdout
+from corral.cli.console import print_error, stderr, stdout
 from corral.history import DEFAULT_URL, HistoryStore, attempts_from_trace
+from corral.history.trace_export import write_trace
 from corral.model import ConfigError, CorralError
 from corral.traces import read_trace
 
@@ -85,6 +87,38 @@ def stats(
 
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
+@app.command()
+def export(
+    format_: Annotated[str, typer.Option("--format", help="trace: a CSV corral simulate "
+                                                          "reads (format corral-history).")] =
+        "trace",
+    out: Annotated[str | None, typer.Option(help="Output file (default: stdout).",
+                                            show_default=False)] = None,
+    since: Annotated[str | None, typer.Option(help="Only attempts that ended at or after this "
+                                                   "(seconds or a date).",
+                                              show_default=False)] = None,
+    source: Annotated[str | None, typer.Option(help="Only rows of this source (e.g. "
+                                                    "kubernetes).", show_default=False)] = None,
+    db: DbOption = DEFAULT_URL,
+) -> None:
+    """Export stored attempts, e.g. a live cluster's, for corral simulate --trace."""
+    if format_ != "trace":
+        _fail(f"--format {format_!r}: the only export format is trace")
+    try:
+        cutoff = parse_since(since) if since is not None else None
+        with HistoryStore(db) as store:
+            rows = [r for r in store.attempts(cutoff) if source is None or r["source"] == source]
+    except CorralError as exc:
+        _fail(str(exc))
+    if out is None:
+        write_trace(rows, sys.stdout)
+        return
+    try:
+        with open(out, "w", encoding="utf-8", newline="") as handle:
+            written = write_trace(rows, handle)
+    except OSError as exc:
+        _fail(f"{out}: cannot write ({exc.strerror})")
+    stderr().print(f"{written} attempts written to {out}", highlight=False)
 
 
 def parse_since(text: str) -> float:

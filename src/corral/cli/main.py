@@ -20,6 +20,8 @@ from corral.cli.agent import node_agent
 from corral.cli.cache import cache_app
 from corral.cli.console import job_progress, print_error, runs_status, stderr, stdout
 from corral.cli.history import app as history_app
+from corral.cli.kubernetes import scheduler as kube_scheduler
+from corral.cli.kubernetes import status as kube_status
 from corral.cli.predict import predict_app
 from corral.cli.profile import profile_app
 from corral.cli.trial import trial_app
@@ -75,6 +77,8 @@ app.add_typer(cache_app, name="cache")
 app.command("node-agent")(node_agent)
 app.add_typer(profile_app, name="profile")
 app.add_typer(trial_app, name="trial")
+app.command("scheduler")(kube_scheduler)
+app.command("status")(kube_status)
 
 
 # Arguments that `simulate` and `compare` share, spelt once.

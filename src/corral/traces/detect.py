@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from corral.traces import helios, itp, openb, philly_pollux
+from corral.traces import corral_history, helios, itp, openb, philly_pollux
 from corral.traces.errors import TraceError
 from corral.traces.job_columns import JobColumns
 from corral.traces.trace_format import TraceFormat
@@ -19,7 +19,8 @@ class FormatReader(NamedTuple):
 
 
 READERS = tuple(
-    FormatReader(module.FORMAT, module.to_jobs) for module in (philly_pollux, itp, helios, openb)
+    FormatReader(module.FORMAT, module.to_jobs)
+    for module in (philly_pollux, itp, helios, openb, corral_history)
 )
 """Every readable format, in the order :func:`corral.traces.list_formats` shows them."""
 

@@ -1,0 +1,176 @@
+"""``corral scheduler`` (the live Kubernetes scheduler) and ``corral status`` (what it sees)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+from typing import Annotated, NoReturn
+
+import typer
+from rich.table import Table
+
+from corral.cli.console import print_error, stdout
+from corral.model import CorralError
+
+BAD_INPUT = 2
+
+Kubeconfig = Annotated[str | None, typer.Option(
+    help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).", show_default=False)]
+InCluster = Annotated[bool, typer.Option(
+    "--in-cluster", help="Use the pod's service account (inside the cluster).")]
+SchedulerName = Annotated[str, typer.Option(help="The spec.schedulerName pods opt in with.")]
+
+
+def scheduler(
+    kubeconfig: Kubeconfig = None,
+    in_cluster: InCluster = False,
+    context: Annotated[str | None, typer.Option(help="Kubeconfig context.",
+                                                show_default=False)] = None,
+    policy: Annotated[str, typer.Option(help="Policy: a built-in name or a TOML file.")] =
+        "corral",
+    queues: Annotated[str | None, typer.Option(
+        help="Queue file (TOML); Queue objects (corral.dev) are added to it.",
+        show_default=False)] = None,
+    scheduler_name: SchedulerName = "corral",
+    metrics_port: Annotated[int, typer.Option(help="Port of /metrics, /healthz, /readyz, "
+                                                   "/status.")] = 9404,
+    metrics_addr: Annotated[str, typer.Option(help="Address it listens on.")] = "0.0.0.0",
+    leader_elect: Annotated[bool, typer.Option(help="Hold a Lease so one replica binds.")] =
+        True,
+    lease_namespace: Annotated[str, typer.Option(envvar="POD_NAMESPACE",
+                                                 help="Namespace of the Lease.")] =
+        "kube-system",
+    identity: Annotated[str | None, typer.Option(envvar="POD_NAME",
+                                                 help="This replica's name in the Lease "
+                                                      "(default: host name).",
+                                                 show_default=False)] = None,
+    history_db: Annotated[str | None, typer.Option(
+        help="Job-history database URL (sqlite:///FILE or postgresql+psycopg://...); "
+             "default: sqlite:///corral-history.db. 'none' writes no history.",
+        show_default=False)] = None,
+    grace_seconds: Annotated[int, typer.Option(min=0, help="Grace period of evictions.")] = 30,
+    tick: Annotated[float, typer.Option(min=0.1, help="Seconds between cycles when nothing "
+                                                      "changes.")] = 5.0,
+    log_format: Annotated[str, typer.Option(help="text or json (one object a line).")] =
+        "text",
+) -> None:
+    """Run the Kubernetes scheduler: pods with schedulerName corral, the same core as simulate."""
+    from corral.core import Scheduler
+    from corral.history import DEFAULT_URL, HistoryStore
+    from corral.k8s.client import KubeClient
+    from corral.k8s.loop import LiveScheduler, Options
+    from corral.policies import load_policy
+    from corral.queues import load_queue_file
+
+    _logging(log_format)
+    try:
+        profile = load_policy(policy)
+        tree = load_queue_file(queues) if queues else None
+        history = None if history_db == "none" else HistoryStore(history_db or DEFAULT_URL)
+    except CorralError as exc:
+        _fail(str(exc))
+    options = Options(scheduler_name=scheduler_name, grace_seconds=grace_seconds, tick_s=tick,
+                      leader_elect=leader_elect, lease_namespace=lease_namespace,
+                      identity=identity or socket.gethostname(), queues=tree, history=history)
+
+    async def main() -> None:
+        client = await KubeClient.connect(kubeconfig, in_cluster=in_cluster, context=context)
+        live = LiveScheduler(client, Scheduler(profile), options)
+        runner = await live.serve(metrics_addr, metrics_port)
+        task = asyncio.create_task(live.run())
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, task.cancel)
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        finally:
+            await runner.cleanup()
+            await client.close()
+            if history is not None:
+                history.close()
+
+    try:
+        asyncio.run(main())
+    except CorralError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # kubeconfig unreadable, API server unreachable at start
+        _fail(f"{type(exc).__name__}: {exc}")
+
+
+def status(
+    kubeconfig: Kubeconfig = None,
+    in_cluster: InCluster = False,
+    context: Annotated[str | None, typer.Option(help="Kubeconfig context.",
+                                                show_default=False)] = None,
+    scheduler_name: SchedulerName = "corral",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not tables.")] = False,
+) -> None:
+    """Queues, their GPU use against quota, and why pods wait (read from the API server)."""
+    from dataclasses import asdict
+
+    from corral.k8s.client import KubeClient
+    from corral.k8s.status_report import cluster_status
+
+    async def main() -> object:
+        client = await KubeClient.connect(kubeconfig, in_cluster=in_cluster, context=context)
+        try:
+            return await cluster_status(client, scheduler_name)
+        finally:
+            await client.close()
+
+    try:
+        report = asyncio.run(main())
+    except CorralError as exc:
+        _fail(str(exc))
+    except Exception as exc:
+        _fail(f"{type(exc).__name__}: {exc}")
+    if as_json:
+        typer.echo(json.dumps(asdict(report), indent=2))  # type: ignore[call-overload]
+        return
+    table = Table(title="Queues")
+    for column in ("queue", "quota GPUs", "borrow limit", "used GPUs", "running pods",
+                   "pending pods"):
+        table.add_column(column, justify="left" if column == "queue" else "right")
+    for row in report.queues:  # type: ignore[attr-defined]
+        table.add_row(row.name, _num(row.quota_gpus), _num(row.borrowing_gpus),
+                      f"{row.used_gpus:g}", str(row.running_pods), str(row.pending_pods))
+    stdout().print(table)
+    reasons = Table(title="Why pods wait")
+    for column in ("pods", "reason", "for example"):
+        reasons.add_column(column, justify="right" if column == "pods" else "left")
+    for message, count, example in report.reasons:  # type: ignore[attr-defined]
+        reasons.add_row(str(count), message, example)
+    stdout().print(reasons)
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+class _JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"ts": round(record.created, 3), "level": record.levelname,
+                 "logger": record.name, "msg": record.getMessage()}
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def _logging(log_format: str) -> None:
+    if log_format not in ("text", "json"):
+        _fail(f"--log-format {log_format!r}: expected text or json")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_JsonLines() if log_format == "json" else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=os.environ.get("CORRAL_LOG_LEVEL", "INFO"), handlers=[handler])
+
+
+def _fail(message: str) -> NoReturn:
+    print_error(message)
+    raise typer.Exit(BAD_INPUT)

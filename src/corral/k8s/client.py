@@ -1,0 +1,181 @@
+"""A thin async client for the few calls the scheduler makes, over kubernetes_asyncio.
+
+kubernetes_asyncio loads the kubeconfig or in-cluster credentials, signs requests (tokens,
+client certificates, exec plugins) and pools connections; the scheduler sends and reads plain
+JSON through it rather than its generated models, because turning every watched Pod into
+model objects costs more CPU than the rest of a scheduling cycle. Every refused call raises
+:class:`ApiError` with the HTTP status, so callers can treat ``409 Conflict`` and ``404`` as
+the ordinary outcomes they are.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from kubernetes_asyncio import client as k8s_client
+from kubernetes_asyncio import config as k8s_config
+
+from corral.model import CorralError
+
+REQUEST_TIMEOUT_S = 30.0
+WATCH_TIMEOUT_S = 300
+"""Server-side length of one watch request; the reflector re-watches from the last version."""
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class ApiError(CorralError):
+    """The API server answered with an error status (or could not be reached: status 0)."""
+
+    def __init__(self, status: int, reason: str, message: str = "") -> None:
+        super().__init__(f"{status} {reason}: {message}" if message else f"{status} {reason}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+    @property
+    def conflict(self) -> bool:
+        return self.status == 409
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+    @property
+    def gone(self) -> bool:
+        return self.status == 410
+
+
+def resource_path(group: str, version: str, plural: str, namespace: str | None = None,
+                  name: str | None = None, subresource: str | None = None) -> str:
+    """The REST path of a collection, object or subresource (core group when *group* is '')."""
+    path = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+    if namespace is not None:
+        path += f"/namespaces/{quote(namespace, safe='')}"
+    path += f"/{plural}"
+    if name is not None:
+        path += f"/{quote(name, safe='')}"
+    if subresource is not None:
+        path += f"/{subresource}"
+    return path
+
+
+class KubeClient:
+    """JSON in, JSON out, over one pooled kubernetes_asyncio :class:`ApiClient`."""
+
+    def __init__(self, api: k8s_client.ApiClient) -> None:
+        self.api = api
+
+    @classmethod
+    async def connect(cls, kubeconfig: str | None = None, *, in_cluster: bool = False,
+                      context: str | None = None, pool_size: int = 256) -> KubeClient:
+        """A client from a kubeconfig file (default: ``$KUBECONFIG``, ``~/.kube/config``) or the
+        pod's service account."""
+        configuration = k8s_client.Configuration()
+        if in_cluster:
+            k8s_config.load_incluster_config(client_configuration=configuration)
+        else:
+            await k8s_config.load_kube_config(config_file=kubeconfig, context=context,
+                                              client_configuration=configuration)
+        configuration.connection_pool_maxsize = pool_size
+        return cls(k8s_client.ApiClient(configuration))
+
+    @classmethod
+    def for_url(cls, url: str, token: str = "", pool_size: int = 256) -> KubeClient:
+        """A client for a plain-HTTP API server (the in-process emulator in tests)."""
+        configuration = k8s_client.Configuration(host=url)
+        if token:
+            configuration.api_key = {"BearerToken": token}
+            configuration.api_key_prefix = {"BearerToken": "Bearer"}
+        configuration.connection_pool_maxsize = pool_size
+        return cls(k8s_client.ApiClient(configuration))
+
+    async def close(self) -> None:
+        await self.api.close()
+
+    async def request(self, method: str, path: str, *, query: Mapping[str, Any] | None = None,
+                      body: Any = None, content_type: str = "application/json",
+                      timeout: float = REQUEST_TIMEOUT_S) -> dict[str, Any]:
+        """Send one request; the decoded JSON answer, or ApiError."""
+        response = await self._send(method, path, query, body, content_type,
+                                    aiohttp.ClientTimeout(total=timeout))
+        try:
+            data = await response.read()
+        finally:
+            response.release()
+        decoded = _decode(data)
+        if not 200 <= response.status < 300:
+            raise ApiError(response.status, str(decoded.get("reason") or response.reason),
+                           str(decoded.get("message") or ""))
+        return decoded
+
+    async def watch(self, path: str, query: Mapping[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """Watch events (``{"type", "object"}``) of one watch request, as they arrive."""
+        response = await self._send("GET", path, {**query, "watch": "true"}, None,
+                                    "application/json",
+                                    aiohttp.ClientTimeout(total=None, sock_read=None,
+                                                          connect=REQUEST_TIMEOUT_S))
+        try:
+            if response.status != 200:
+                decoded = _decode(await response.read())
+                raise ApiError(response.status, str(decoded.get("reason") or response.reason),
+                               str(decoded.get("message") or ""))
+            buffer = b""
+            async for chunk in response.content.iter_any():
+                buffer += chunk
+                while (end := buffer.find(b"\n")) >= 0:
+                    line, buffer = buffer[:end], buffer[end + 1:]
+                    if line.strip():
+                        yield json.loads(line)
+            if buffer.strip():
+                yield json.loads(buffer)
+        finally:
+            response.release()
+            response.close()
+
+    # -- the calls the scheduler makes ----------------------------------------------------
+    async def bind(self, namespace: str, name: str, node: str, uid: str = "") -> None:
+        """Bind a pod to *node* through the ``pods/binding`` subresource."""
+        meta: dict[str, Any] = {"name": name, "namespace": namespace}
+        if uid:
+            meta["uid"] = uid
+        body = {"apiVersion": "v1", "kind": "Binding", "metadata": meta,
+                "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
+        await self.request("POST", resource_path("", "v1", "pods", namespace, name, "binding"),
+                           body=body)
+
+    async def evict(self, namespace: str, name: str, grace_seconds: int) -> None:
+        """Evict a pod through the Eviction API (``policy/v1``), which honours its
+        PodDisruptionBudgets (429 when one forbids it)."""
+        body = {"apiVersion": "policy/v1", "kind": "Eviction",
+                "metadata": {"name": name, "namespace": namespace},
+                "deleteOptions": {"gracePeriodSeconds": grace_seconds}}
+        await self.request("POST", resource_path("", "v1", "pods", namespace, name, "eviction"),
+                           body=body)
+
+    async def merge_patch(self, path: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        return await self.request("PATCH", path, body=dict(patch), content_type=MERGE_PATCH)
+
+    async def _send(self, method: str, path: str, query: Mapping[str, Any] | None, body: Any,
+                    content_type: str, timeout: aiohttp.ClientTimeout) -> Any:
+        try:
+            return await self.api.call_api(
+                path, method, query_params=[(k, v) for k, v in (query or {}).items()],
+                header_params={"Content-Type": content_type, "Accept": "application/json"},
+                body=body, auth_settings=["BearerToken"], _preload_content=False,
+                _request_timeout=timeout)
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise ApiError(0, "Unreachable", f"{method} {path}: {exc}") from None
+
+
+def _decode(data: bytes) -> dict[str, Any]:
+    if not data:
+        return {}
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return {"message": data[:200].decode("utf-8", "replace")}
+    return value if isinstance(value, dict) else {"items": value}

@@ -1,0 +1,651 @@
+"""The scheduler's view of the cluster, kept up to date event by event from the watches.
+
+Watch events only record what changed (objects in dictionaries, affected *units* marked dirty);
+:meth:`ClusterCache.sync`, called once before each cycle, carries the changes into the core's
+:class:`~corral.core.ClusterState`, so a burst of events costs one pass and no cycle rebuilds
+the world. Only a change to the set of usable nodes or to the queues rebuilds the state.
+
+A *unit* is one entry of the state:
+
+- ``pod/<ns>/<name>``: a lone pod of ours, pending or bound;
+- ``gang/<kind>/<ns>/<name>``: the pending members of a gang, as one job of that many tasks;
+- ``gang/<kind>/<ns>/<name>#bound``: its bound members, one running job (evicted whole);
+- ``other/<ns>/<name>``: a pod another scheduler bound; it takes capacity, is never preempted,
+  and counts against no queue.
+
+Bindings are *assumed* (kube-scheduler's word) the moment the applier is told to make them, so
+the next cycle already sees the capacity taken; a failed binding is *forgotten* and the pod is
+pending again. Capacity is counted per GPU: the GPUs a bound pod holds are the ones recorded on
+it (``corral.dev/gpu-index``) or, for whole GPUs the kubelet picks, any free ones of its node.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from corral.core import ClusterState, Scheduler
+from corral.core.placement import NodeGrant, Placement
+from corral.k8s import conventions as names
+from corral.k8s.gangs import GangInfo, GangRef, gang_from_api
+from corral.k8s.nodes import TOLERATED_TAINTS, NodeInfo, node_from_api
+from corral.k8s.pods import PodRecord, TaskRequest, pod_from_api
+from corral.k8s.queue_crd import QueueObject, queue_from_api, queue_tree
+from corral.model import DEFAULT_QUEUE, MILLI, InvalidSpec, Job, Queue, QueueTree
+
+log = logging.getLogger(__name__)
+
+UNMANAGED_QUEUE = "corral.dev/unmanaged"
+"""The hidden leaf queue of pods other schedulers bound: it holds capacity, owns no quota."""
+ASSUME_TTL_S = 60.0
+"""An assumed binding the watch has not confirmed in this long is dropped (as kube-scheduler's
+assume cache expires), so a lost event cannot hold capacity forever."""
+
+
+class Slot(NamedTuple):
+    """Where a pod runs: its node and the GPU indices it holds there."""
+
+    node: str
+    gpus: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """One pod the applier must bind: to *node*, holding *gpus* there."""
+
+    pod: PodRecord
+    node: str
+    gpus: tuple[int, ...]
+    gpu_memory_mib: int
+
+
+@dataclass(frozen=True, slots=True)
+class GangBinding:
+    """A Start decision as API work: every member's binding, all or none."""
+
+    job_id: str
+    gang: GangInfo | None
+    bindings: tuple[Binding, ...]
+
+
+class _InState(NamedTuple):
+    signature: tuple
+    running: bool
+    since: float
+
+
+class ClusterCache:
+    """Nodes, pods, gangs and queues from the API server, and the core state derived from them.
+
+    Owned by one asyncio task (the scheduling loop and the reflectors' handlers run on one
+    event loop), so nothing here locks.
+    """
+
+    def __init__(self, scheduler: Scheduler, *, scheduler_name: str = names.SCHEDULER_NAME,
+                 file_queues: QueueTree | None = None,
+                 tolerated_taints: Iterable[str] = TOLERATED_TAINTS,
+                 served_gang_kinds: Iterable[str] = (),
+                 clock: Callable[[], float] = time.time) -> None:
+        self.scheduler = scheduler
+        self.scheduler_name = scheduler_name
+        self.file_queues = file_queues
+        self.tolerated = frozenset(tolerated_taints)
+        self.served_gang_kinds = set(served_gang_kinds)
+        self.clock = clock
+        self.nodes: dict[str, NodeInfo] = {}
+        self.pods: dict[str, PodRecord] = {}
+        self.gangs: dict[GangRef, GangInfo] = {}
+        self.queue_objects: dict[str, QueueObject] = {}
+        self.problems: dict[str, str] = {}
+        """Objects that could not be read or placed in the model, and why (shown as Events)."""
+        self.held_back: dict[str, str] = {}
+        """Units of ours kept out of the state for now (a gang not complete yet), and why."""
+        self.state: ClusterState | None = None
+        self.tree: QueueTree | None = None
+        self.node_gpu_memory: dict[str, int] = {}
+        self._members: dict[str, set[str]] = {}
+        """Unit id -> keys of the pods it is built from."""
+        self._unit_of: dict[str, tuple[str, ...]] = {}
+        """Pod key -> the units it belongs to now."""
+        self._in_state: dict[str, _InState] = {}
+        self.slots: dict[str, Slot] = {}
+        self.assumed: dict[str, tuple[Slot, float]] = {}
+        self.bound_at: dict[str, float] = {}
+        """Pod key -> when it was first seen (or assumed) bound: the start of its run."""
+        self.evicted: set[str] = set()
+        """Pods the scheduler evicted: their end is a preemption, not a kill."""
+        self.partial_since: dict[str, float] = {}
+        """Gang unit -> when it was first seen bound below its minimum."""
+        self._dirty: set[str] = set()
+        self._rebuild = True
+        self.changes = 0
+        """Grows with every change that may matter to a cycle (the loop's dirty signal)."""
+        self.on_pod_gone: list[Callable[[PodRecord, str], None]] = []
+        """Called with (last record, outcome) when a pod of ours leaves or finishes."""
+
+    # -- watch handlers -------------------------------------------------------------------
+    def replace_nodes(self, objects: Iterable[Mapping[str, Any]]) -> None:
+        """A fresh list of every Node (start, or relist after ``410 Gone``)."""
+        seen = set()
+        for obj in objects:
+            seen.add(obj["metadata"]["name"])
+            self.node_event("ADDED", obj)
+        for name in set(self.nodes) - seen:
+            self.node_event("DELETED", {"metadata": {"name": name}})
+
+    def node_event(self, kind: str, obj: Mapping[str, Any]) -> None:
+        name = obj["metadata"]["name"]
+        if kind == "DELETED":
+            if self.nodes.pop(name, None) is not None:
+                self._rebuild = True
+                self.changes += 1
+            self.problems.pop(f"node/{name}", None)
+            return
+        try:
+            info = node_from_api(obj, self.tolerated)
+        except InvalidSpec as exc:
+            self.problems[f"node/{name}"] = str(exc)
+            if self.nodes.pop(name, None) is not None:
+                self._rebuild = True
+            return
+        self.problems.pop(f"node/{name}", None)
+        old = self.nodes.get(name)
+        self.nodes[name] = info
+        if old is None or old.node != info.node or old.schedulable != info.schedulable \
+                or old.gpu_memory_mib != info.gpu_memory_mib:
+            self._rebuild = True
+            self.changes += 1
+        elif dict(old.node.datasets) != dict(info.node.datasets) and self.state is not None:
+            index = self.state.node_index.get(name)
+            if index is not None:
+                for dataset in set(old.node.datasets) | set(info.node.datasets):
+                    self.state.set_cached(index, dataset, info.node.datasets.get(dataset, 0.0))
+
+    def replace_pods(self, objects: Iterable[Mapping[str, Any]]) -> None:
+        seen = set()
+        for obj in objects:
+            meta = obj["metadata"]
+            seen.add(f"{meta.get('namespace') or 'default'}/{meta['name']}")
+            self.pod_event("ADDED", obj)
+        for key in set(self.pods) - seen:
+            namespace, name = key.split("/", 1)
+            self.pod_event("DELETED", {"metadata": {"namespace": namespace, "name": name}})
+
+    def pod_event(self, kind: str, obj: Mapping[str, Any]) -> None:
+        meta = obj["metadata"]
+        key = f"{meta.get('namespace') or 'default'}/{meta['name']}"
+        old = self.pods.get(key)
+        if kind == "DELETED":
+            if old is None:
+                return
+            del self.pods[key]
+            self.assumed.pop(key, None)
+            self.slots.pop(key, None)
+            self.problems.pop(f"pod/{key}", None)
+            self._touch(key, None)
+            if self._ours(old) and old.node and not old.finished:
+                self._gone(old, "preempted" if key in self.evicted else "killed")
+            self.evicted.discard(key)
+            self.bound_at.pop(key, None)
+            return
+        pod = pod_from_api(obj)
+        if not self._ours(pod) and not pod.node:
+            if old is not None:  # it was ours, or bound, and no longer is
+                del self.pods[key]
+                self._touch(key, None)
+            return
+        self.pods[key] = pod
+        if pod.node and key not in self.bound_at:
+            self.bound_at[key] = self.clock()
+        assumed = self.assumed.get(key)
+        if assumed is not None and pod.node:
+            del self.assumed[key]
+            if pod.node == assumed[0].node:
+                self.slots[key] = assumed[0]
+        if old is not None and old.node and pod.node != old.node:
+            self.slots.pop(key, None)
+        if pod.error:
+            self.problems[f"pod/{key}"] = pod.error
+        else:
+            self.problems.pop(f"pod/{key}", None)
+        if old is None or _differs(old, pod):
+            self._touch(key, pod)
+        if self._ours(pod) and pod.finished and old is not None and not old.finished:
+            self._gone(pod, "completed" if pod.phase == "Succeeded" else "failed")
+
+    def replace_gangs(self, kind: names.GangKind, objects: Iterable[Mapping[str, Any]]) -> None:
+        seen = set()
+        for obj in objects:
+            meta = obj["metadata"]
+            seen.add(GangRef(kind.name, meta.get("namespace") or "default", meta["name"]))
+            self.gang_event(kind, "ADDED", obj)
+        for ref in [r for r in self.gangs if r.kind == kind.name and r not in seen]:
+            self.gang_event(kind, "DELETED", {"metadata": {"namespace": ref.namespace,
+                                                           "name": ref.name}})
+
+    def gang_event(self, kind: names.GangKind, event: str, obj: Mapping[str, Any]) -> None:
+        meta = obj["metadata"]
+        ref = GangRef(kind.name, meta.get("namespace") or "default", meta["name"])
+        problem = f"podgroup/{kind.name}/{ref.key}"
+        if event == "DELETED":
+            self.gangs.pop(ref, None)
+            self.problems.pop(problem, None)
+        else:
+            try:
+                info = gang_from_api(kind, obj)
+            except InvalidSpec as exc:
+                self.problems[problem] = str(exc)
+                self.gangs.pop(ref, None)
+            else:
+                self.problems.pop(problem, None)
+                old = self.gangs.get(ref)
+                self.gangs[ref] = info
+                if old is not None and (old.min_member, old.timeout_s) == \
+                        (info.min_member, info.timeout_s):
+                    return
+        self._dirty.update(self._gang_units(ref))
+        self.changes += 1
+
+    def replace_queues(self, objects: Iterable[Mapping[str, Any]]) -> None:
+        self.queue_objects.clear()
+        for key in [k for k in self.problems if k.startswith("queue/")]:
+            del self.problems[key]
+        for obj in objects:
+            self.queue_event("ADDED", obj)
+        self._rebuild = True
+
+    def queue_event(self, event: str, obj: Mapping[str, Any]) -> None:
+        name = obj["metadata"]["name"]
+        self.problems.pop(f"queue/{name}", None)
+        if event == "DELETED":
+            self.queue_objects.pop(name, None)
+        else:
+            try:
+                self.queue_objects[name] = queue_from_api(obj)
+            except InvalidSpec as exc:
+                self.problems[f"queue/{name}"] = str(exc)
+                self.queue_objects.pop(name, None)
+        self._rebuild = True
+        self.changes += 1
+
+    # -- what the loop asks -----------------------------------------------------------------
+    def sync(self, now: float) -> ClusterState | None:
+        """Carry every recorded change into the core state; the state (None: no usable node)."""
+        for key, (slot, deadline) in list(self.assumed.items()):
+            if deadline < now:
+                log.warning("binding of pod %s to %s was never confirmed; forgetting it",
+                            key, slot.node)
+                self.forget(key)
+        return self._apply(now)
+
+    def _apply(self, now: float) -> ClusterState | None:
+        if self._rebuild:
+            self._build(now)
+        if self.state is None:
+            self._dirty.clear()
+            return None
+        dirty, self._dirty = self._dirty, set()
+        # Capacity is freed before it is taken: running units that shrink or leave first.
+        for unit in sorted(dirty, key=lambda u: (not self._in_state.get(u, _NONE).running, u)):
+            self._sync_unit(unit, now)
+        return self.state
+
+    def members(self, unit: str) -> list[PodRecord]:
+        """The pods a unit is built from, oldest first."""
+        pods = [self.pods[k] for k in self._members.get(unit, ()) if k in self.pods]
+        pods.sort(key=lambda p: (p.created, p.name))
+        return pods
+
+    def pending_units(self) -> Iterator[str]:
+        """Units of ours that wait: in the state's pending queue or kept out of it."""
+        for unit, members in self._members.items():
+            if not unit.startswith("other/") and not unit.endswith("#bound") and members:
+                yield unit
+
+    def gang_info(self, unit: str) -> GangInfo | None:
+        ref = _gang_ref(unit)
+        return None if ref is None else self._gang_object(ref)
+
+    def assume(self, job_id: str, placement: Placement, now: float) -> GangBinding:
+        """Book a Start decision: its pods are bound (assumed) until told otherwise."""
+        assert self.state is not None
+        pods = [p for p in self.members(job_id) if not self._bound(p)]
+        nodes = self.state.nodes
+        slots: list[Slot] = []
+        for grant in placement.grants:
+            per_task = len(grant.gpus) // grant.tasks if grant.gpus else 0
+            for task in range(grant.tasks):
+                gpus = grant.gpus[task * per_task:(task + 1) * per_task] if per_task else ()
+                slots.append(Slot(nodes[grant.node].name, tuple(gpus)))
+        bindings = []
+        for pod, slot in zip(pods, slots, strict=False):
+            self.assumed[pod.key] = (slot, now + ASSUME_TTL_S)
+            self.bound_at.setdefault(pod.key, now)
+            memory = pod.request.gpu_memory_mib
+            if 0 < pod.request.gpu_milli < MILLI and not memory:
+                memory = self.node_gpu_memory.get(slot.node, 0) * pod.request.gpu_milli // MILLI
+            bindings.append(Binding(pod, slot.node, slot.gpus, memory))
+            self._touch(pod.key, pod)
+        self._apply(now)
+        return GangBinding(job_id, self.gang_info(job_id), tuple(bindings))
+
+    def forget(self, pod_key: str) -> None:
+        """A binding that did not happen: the pod waits again (if it still exists)."""
+        if self.assumed.pop(pod_key, None) is not None:
+            self._touch(pod_key, self.pods.get(pod_key))
+
+    def bound_pods(self, unit: str) -> list[PodRecord]:
+        """Members the API server has bound (not those only assumed: evicting a pod that is
+        still pending would delete it, not undo anything)."""
+        return [p for p in self.members(unit) if p.node]
+
+    def used_gpu_milli(self) -> dict[str, int]:
+        """Milli-GPUs held per node, as the state counts them (for checks and metrics)."""
+        if self.state is None:
+            return {}
+        state = self.state
+        used = state.gpu_count * MILLI - state.gpu_free.sum(axis=1)
+        return {n.name: int(used[i]) for i, n in enumerate(state.nodes)}
+
+    # -- internals ------------------------------------------------------------------------
+    def _ours(self, pod: PodRecord) -> bool:
+        return pod.scheduler == self.scheduler_name
+
+    def _bound(self, pod: PodRecord) -> bool:
+        return bool(pod.node) or pod.key in self.assumed
+
+    def _node_of(self, pod: PodRecord) -> str:
+        if pod.node:
+            return pod.node
+        assumed = self.assumed.get(pod.key)
+        return assumed[0].node if assumed else ""
+
+    def _gone(self, pod: PodRecord, outcome: str) -> None:
+        if outcome:
+            for listener in self.on_pod_gone:
+                listener(pod, outcome)
+
+    def _units_for(self, pod: PodRecord) -> tuple[str, ...]:
+        if not self._ours(pod):
+            return (f"other/{pod.key}",) if pod.holds_capacity else ()
+        if pod.finished:
+            return ()
+        if pod.gang is not None:
+            base = f"gang/{pod.gang.kind}/{pod.gang.key}"
+            return (base + "#bound",) if self._bound(pod) else (base,)
+        return (f"pod/{pod.key}",)
+
+    def _touch(self, key: str, pod: PodRecord | None) -> None:
+        """Re-file a pod under its units and mark old and new units dirty."""
+        old = self._unit_of.pop(key, ())
+        new = self._units_for(pod) if pod is not None else ()
+        for unit in old:
+            members = self._members.get(unit)
+            if members is not None:
+                members.discard(key)
+                if not members:
+                    del self._members[unit]
+        for unit in new:
+            self._members.setdefault(unit, set()).add(key)
+        if new:
+            self._unit_of[key] = new
+        self._dirty.update(old)
+        self._dirty.update(new)
+        for unit in (*old, *new):  # a gang's pending part depends on its bound part
+            if unit.startswith("gang/"):
+                base = unit.removesuffix("#bound")
+                self._dirty.update((base, base + "#bound"))
+        self.changes += 1
+
+    def _gang_units(self, ref: GangRef) -> tuple[str, ...]:
+        kinds = [ref.kind] if ref.kind != names.SCHEDULER_PLUGINS.name else \
+            [ref.kind, names.VOLCANO.name]  # Volcano pods may name a scheduler-plugins group
+        out = []
+        for kind in kinds:
+            base = f"gang/{kind}/{ref.key}"
+            out += [base, base + "#bound"]
+        return tuple(out)
+
+    def _gang_object(self, ref: GangRef) -> GangInfo | None:
+        info = self.gangs.get(ref)
+        if info is None and ref.kind == names.VOLCANO.name:
+            info = self.gangs.get(GangRef(names.SCHEDULER_PLUGINS.name, ref.namespace, ref.name))
+        return info
+
+    def _tree(self) -> QueueTree | None:
+        queues: list[Queue] = []
+        default = None
+        if self.file_queues is not None:
+            queues += self.file_queues.queues.values()
+            default = self.file_queues.default
+        file_names = {q.name for q in queues}
+        objects = [o for o in self.queue_objects.values() if o.queue.name not in file_names]
+        try:
+            crd_tree = queue_tree(objects)
+        except InvalidSpec as exc:
+            self.problems["queue/*"] = str(exc)
+            crd_tree, objects = None, []
+        else:
+            self.problems.pop("queue/*", None)
+        if crd_tree is not None:
+            queues += [o.queue for o in objects]
+            default = default or crd_tree.default
+        if not queues:
+            return None
+        queues.append(Queue(UNMANAGED_QUEUE))
+        try:
+            return QueueTree(queues, default)
+        except InvalidSpec as exc:
+            self.problems["queue/*"] = f"queues ignored: {exc}"
+            return None
+
+    def _build(self, now: float) -> None:
+        """(Re)create the core state from every object held: at start, and when the usable
+        nodes or the queues change."""
+        self._rebuild = False
+        usable = sorted((i for i in self.nodes.values() if i.schedulable),
+                        key=lambda i: i.node.name)
+        self.node_gpu_memory = {i.node.name: i.gpu_memory_mib for i in usable}
+        self._in_state.clear()
+        self.tree = self._tree()
+        if not usable:
+            self.state = None
+            return
+        self.state = self.scheduler.new_state([i.node for i in usable], self.tree)
+        self._dirty.update(self._members)
+        self.changes += 1
+        log.info("cluster state built: %d usable nodes, %d pods, %d queues", len(usable),
+                 len(self.pods), 0 if self.tree is None else len(self.tree.queues) - 1)
+
+    def _sync_unit(self, unit: str, now: float) -> None:
+        state = self.state
+        assert state is not None
+        if unit.startswith("gang/") and not unit.endswith("#bound"):
+            self._check_partial(unit, now)
+        desired = self._desired(unit, now)
+        current = self._in_state.get(unit)
+        if desired is not None and current is not None and desired[0] == current.signature:
+            return
+        since = now
+        if current is not None:
+            since = current.since
+            if current.running:
+                state.finish(unit, now)
+            else:
+                state.withdraw(unit)
+            del self._in_state[unit]
+        if desired is None:
+            return
+        signature, job, slots = desired
+        try:
+            state.submit(job, now)
+        except InvalidSpec as exc:
+            self.problems[unit] = str(exc).replace(f"{UNMANAGED_QUEUE}, ", "")
+            return
+        if slots is None:
+            self._in_state[unit] = _InState(signature, False, since)
+            return
+        run = state.start(unit, _placement(state, job, slots), now)
+        if current is not None and current.running:
+            run.since = since
+        self._in_state[unit] = _InState(signature, True, run.since)
+
+    def _desired(self, unit: str, now: float
+                 ) -> tuple[tuple, Job, list[Slot] | None] | None:
+        """What the state should hold for *unit*: (signature, job, slots if running)."""
+        self.problems.pop(unit, None)
+        self.held_back.pop(unit, None)
+        pods = self.members(unit)
+        if not pods:
+            return None
+        running = unit.endswith("#bound") or unit.startswith("other/") or \
+            all(self._bound(p) for p in pods)
+        if running:
+            pods = [p for p in pods if self._node_of(p) in self.state.node_index]  # type: ignore[union-attr]
+            if not pods:
+                return None
+        else:
+            pods = [p for p in pods if not p.deleting]
+            bad = [p for p in pods if p.error]
+            if bad:
+                self.problems[unit] = bad[0].error
+                return None
+            if not pods:
+                return None
+            why = self._gang_wait(unit, len(pods))
+            if why:
+                self.held_back[unit] = why
+                return None
+        job = self._job(unit, pods, running)
+        if job is None:
+            return None
+        if not running:
+            return (job.shape, job.queue, job.priority), job, None
+        slots = [self._slot(p, job) for p in pods]
+        signature = (job.shape, job.queue, tuple(zip((p.key for p in pods), slots, strict=True)))
+        return signature, job, slots
+
+    def _gang_wait(self, unit: str, pending: int) -> str:
+        """Why a gang's pending members cannot be tried yet ('' if they can)."""
+        ref = _gang_ref(unit)
+        if ref is None:
+            return ""
+        info = self._gang_object(ref)
+        kind = next(k for k in names.GANG_KINDS if k.name == ref.kind)
+        if info is None:
+            if kind.name not in self.served_gang_kinds and \
+                    names.SCHEDULER_PLUGINS.name not in self.served_gang_kinds:
+                return (f"gang {ref.key}: the API server does not serve {kind.group} "
+                        "PodGroups, so its size is unknown")
+            return f"gang {ref.key}: PodGroup {ref.key} not found"
+        bound = len(self._members.get(unit + "#bound", ()))
+        if bound + pending < info.min_member:
+            return (f"gang {ref.key}: {bound + pending}/{info.min_member} pods created; "
+                    f"waiting for the rest")
+        return ""
+
+    def _check_partial(self, unit: str, now: float) -> None:
+        ref = _gang_ref(unit)
+        info = self._gang_object(ref) if ref is not None else None
+        # Confirmed bindings only: a member being bound again must not restart the clock.
+        bound = sum(1 for k in self._members.get(unit + "#bound", ())
+                    if k in self.pods and self.pods[k].node)
+        if info is not None and 0 < bound < info.min_member:
+            self.partial_since.setdefault(unit, now)
+        else:
+            self.partial_since.pop(unit, None)
+
+    def _job(self, unit: str, pods: list[PodRecord], running: bool) -> Job | None:
+        first = pods[0]
+        request = _largest(p.request for p in pods)
+        ours = not unit.startswith("other/")
+        queue = first.queue if ours else UNMANAGED_QUEUE
+        if running and ours and self.tree is not None:
+            try:
+                self.tree.leaf_of(queue)
+            except InvalidSpec:
+                queue = UNMANAGED_QUEUE  # its queue went away; it still holds capacity
+        types = first.gpu_types if all(p.gpu_types == first.gpu_types for p in pods) else ()
+        try:
+            return Job(id=unit, submit=max(0.0, min(p.created for p in pods)), tasks=len(pods),
+                       gpu_milli=request.gpu_milli, cpu_milli=request.cpu_milli,
+                       memory_mib=request.memory_mib, gpu_types=types,
+                       priority=max(p.priority for p in pods), queue=queue, user=first.user,
+                       name=first.job_name or first.name, preemptible=ours,
+                       dataset=first.dataset)
+        except InvalidSpec as exc:
+            self.problems[unit] = str(exc)
+            return None
+
+    def _slot(self, pod: PodRecord, job: Job) -> Slot:
+        """The GPUs *pod* holds on its node: known, recorded on the pod, or chosen free ones."""
+        state = self.state
+        assert state is not None
+        node = self._node_of(pod)
+        index = state.node_index[node]
+        width = int(state.gpu_count[index])
+        want = job.whole_gpus_per_task if job.gpu_milli >= MILLI else (1 if job.gpu_milli else 0)
+        known = self.assumed.get(pod.key, (None, 0.0))[0] or self.slots.get(pod.key)
+        if known is not None and known.node == node and len(known.gpus) == want and \
+                all(g < width for g in known.gpus):
+            return known
+        recorded = pod.gpu_indices
+        if len(recorded) == want and all(0 <= g < width for g in recorded):
+            slot = Slot(node, recorded)
+        else:
+            free = state.gpu_free[index, :width]
+            order = np.argsort(-free, kind="stable")  # the freest GPUs, lowest index first
+            slot = Slot(node, tuple(int(g) for g in sorted(order[:want].tolist())))
+        self.slots[pod.key] = slot
+        return slot
+
+
+_NONE = _InState((), False, 0.0)
+
+
+def _gang_ref(unit: str) -> GangRef | None:
+    if not unit.startswith("gang/"):
+        return None
+    kind, namespace, name = unit.removeprefix("gang/").removesuffix("#bound").split("/", 2)
+    return GangRef(kind, namespace, name)
+
+
+def _largest(requests: Iterable[TaskRequest]) -> TaskRequest:
+    """Field by field the largest request: members of one gang are sized alike, and where
+    they are not the gang is booked at the largest (never over-committing a node)."""
+    gpu = cpu = mem = gmem = 0
+    for r in requests:
+        gpu, cpu, mem = max(gpu, r.gpu_milli), max(cpu, r.cpu_milli), max(mem, r.memory_mib)
+        gmem = max(gmem, r.gpu_memory_mib)
+    if gpu > MILLI:
+        gpu = math.ceil(gpu / MILLI) * MILLI
+    return TaskRequest(gpu, cpu, mem, gmem)
+
+
+def _placement(state: ClusterState, job: Job, slots: list[Slot]) -> Placement:
+    by_node: dict[int, list[int]] = {}
+    tasks: dict[int, int] = {}
+    for slot in slots:
+        index = state.node_index[slot.node]
+        by_node.setdefault(index, []).extend(slot.gpus)
+        tasks[index] = tasks.get(index, 0) + 1
+    milli = min(job.gpu_milli, MILLI)  # whole-GPU tasks list each GPU once, at 1000
+    return Placement(tuple(NodeGrant(node, tasks[node], tuple(gpus), milli)
+                           for node, gpus in by_node.items()))
+
+
+def _differs(old: PodRecord, new: PodRecord) -> bool:
+    """True when a pod changed in a way the state sees (not just its resourceVersion)."""
+    return (old.node, old.phase, old.deleting, old.request, old.error, old.gang, old.queue,
+            old.priority, old.gpu_types, old.scheduler, old.gpu_indices) != \
+        (new.node, new.phase, new.deleting, new.request, new.error, new.gang, new.queue,
+         new.priority, new.gpu_types, new.scheduler, new.gpu_indices)
+
+
+__all__ = ["DEFAULT_QUEUE", "Binding", "ClusterCache", "GangBinding", "Slot"]

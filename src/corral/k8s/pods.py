@@ -1,0 +1,190 @@
+"""A Pod API object as the scheduler keeps it: identity, what one task asks for, its gang,
+queue and priority, and where it is bound.
+
+A pod's request is the API's effective request: per resource the larger of the sum over its
+containers and the largest init container, plus the pod overhead. Whole GPUs come from
+``nvidia.com/gpu``; a share of one GPU from ``corral.dev/gpu-share`` with the
+``corral.dev/gpu-fraction`` (and optional ``corral.dev/gpu-memory``) annotations, as
+docs/gpu-sharing.md documents them. A request that cannot be read leaves the pod with an
+``error`` naming the field; it waits, with that reason, and nothing else is affected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from corral.k8s import conventions as names
+from corral.k8s.gangs import GangRef, gang_of_pod
+from corral.k8s.quantity import count, cpu_milli, memory_mib
+from corral.model import DEFAULT_QUEUE, MILLI, InvalidSpec, gpus_to_milli
+
+FINISHED_PHASES = frozenset({"Succeeded", "Failed"})
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRequest:
+    """One pod's needs in Corral's units; *gpu_memory_mib* 0 means "its share of the GPU"."""
+
+    gpu_milli: int = 0
+    cpu_milli: int = 0
+    memory_mib: int = 0
+    gpu_memory_mib: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PodRecord:
+    """What the scheduler keeps of a Pod."""
+
+    key: str
+    uid: str
+    namespace: str
+    name: str
+    scheduler: str
+    node: str
+    phase: str
+    deleting: bool
+    created: float
+    request: TaskRequest
+    error: str = ""
+    gang: GangRef | None = None
+    queue: str = DEFAULT_QUEUE
+    user: str = ""
+    job_name: str = ""
+    priority: int = 0
+    priority_class: str = ""
+    gpu_types: tuple[str, ...] = ()
+    dataset: str = ""
+    gpu_indices: tuple[int, ...] = ()
+    """GPU indices recorded on the pod by a scheduler (``corral.dev/gpu-index``)."""
+    resource_version: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in FINISHED_PHASES
+
+    @property
+    def holds_capacity(self) -> bool:
+        """Bound and not finished: its node's capacity is taken (terminating pods too)."""
+        return bool(self.node) and self.phase not in FINISHED_PHASES
+
+
+def pod_key(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}"
+
+
+def pod_from_api(obj: Mapping[str, Any]) -> PodRecord:
+    """Convert a Pod (a JSON object as the API serves it); never raises for bad requests."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    namespace = meta.get("namespace") or "default"
+    name = meta.get("name") or ""
+    labels: Mapping[str, str] = meta.get("labels") or {}
+    annotations: Mapping[str, str] = meta.get("annotations") or {}
+    error = ""
+    try:
+        request = task_request(spec, annotations)
+    except InvalidSpec as exc:
+        request, error = TaskRequest(), f"pod {namespace}/{name}: {exc}"
+    selector = spec.get("nodeSelector") or {}
+    product = selector.get(names.GPU_PRODUCT_LABEL)
+    try:
+        indices = tuple(int(i) for i in annotations.get(names.GPU_INDEX, "").split(",") if i)
+    except ValueError:
+        indices = ()
+    priority = spec.get("priority")
+    return PodRecord(
+        key=pod_key(namespace, name),
+        uid=meta.get("uid", ""),
+        namespace=namespace,
+        name=name,
+        scheduler=spec.get("schedulerName") or "default-scheduler",
+        node=spec.get("nodeName") or "",
+        phase=status.get("phase") or "Pending",
+        deleting=bool(meta.get("deletionTimestamp")),
+        created=parse_time(meta.get("creationTimestamp")),
+        request=request,
+        error=error,
+        gang=gang_of_pod(obj),
+        queue=next((labels[k] for k in names.QUEUE_LABELS if labels.get(k)), DEFAULT_QUEUE),
+        user=labels.get(names.USER_LABEL, ""),
+        job_name=next((labels[k] for k in names.JOB_LABELS if labels.get(k)), ""),
+        priority=priority if isinstance(priority, int) else 0,
+        priority_class=spec.get("priorityClassName") or "",
+        gpu_types=(product,) if product else (),
+        dataset=labels.get(names.DATASET_LABEL, ""),
+        gpu_indices=indices,
+        resource_version=meta.get("resourceVersion", ""),
+        labels=labels,
+    )
+
+
+def task_request(spec: Mapping[str, Any], annotations: Mapping[str, str]) -> TaskRequest:
+    """The effective request of a pod spec; InvalidSpec naming the bad field."""
+    totals = _effective(spec)
+    whole = totals.get(names.WHOLE_GPU_RESOURCE, 0)
+    share = totals.get(names.SHARE_RESOURCE, 0)
+    if whole and share:
+        raise InvalidSpec(f"asks for both {names.WHOLE_GPU_RESOURCE} and "
+                          f"{names.SHARE_RESOURCE}; a pod takes whole GPUs or one share")
+    gpu_milli, gpu_memory = whole * MILLI, 0
+    if share:
+        text = annotations.get(names.FRACTION)
+        if text is None:
+            raise InvalidSpec(f"asks for {names.SHARE_RESOURCE} without the "
+                              f"{names.FRACTION} annotation")
+        gpu_milli = gpus_to_milli(text)
+        if not 0 < gpu_milli < MILLI:
+            raise InvalidSpec(f"{names.FRACTION} must be between 0 and 1, got {text!r}")
+        if annotations.get(names.MEMORY):
+            gpu_memory = memory_mib(annotations[names.MEMORY])
+    return TaskRequest(gpu_milli, totals.get("cpu", 0), totals.get("memory", 0), gpu_memory)
+
+
+def _effective(spec: Mapping[str, Any]) -> dict[str, int]:
+    """Per resource: max(sum of containers, largest init container) + overhead."""
+    def amounts(container: Mapping[str, Any]) -> dict[str, int]:
+        resources = container.get("resources") or {}
+        merged = {**(resources.get("limits") or {}), **(resources.get("requests") or {})}
+        out = {}
+        for resource, value in merged.items():
+            out[resource] = _convert(resource, value)
+        return out
+
+    total: dict[str, int] = {}
+    for container in spec.get("containers") or ():
+        for resource, value in amounts(container).items():
+            total[resource] = total.get(resource, 0) + value
+    for container in spec.get("initContainers") or ():
+        for resource, value in amounts(container).items():
+            total[resource] = max(total.get(resource, 0), value)
+    for resource, value in (spec.get("overhead") or {}).items():
+        total[resource] = total.get(resource, 0) + _convert(resource, value)
+    return total
+
+
+def _convert(resource: str, value: Any) -> int:
+    try:
+        if resource == "cpu":
+            return cpu_milli(value)
+        if resource == "memory":
+            return memory_mib(value)
+        if resource in (names.WHOLE_GPU_RESOURCE, names.SHARE_RESOURCE):
+            return count(value, resource)
+    except InvalidSpec as exc:
+        raise InvalidSpec(f"{resource}: {exc}") from None
+    return 0
+
+
+def parse_time(text: str | None) -> float:
+    """RFC 3339 (``2024-05-01T10:00:00Z``) as epoch seconds; 0.0 when absent or unreadable."""
+    if not text:
+        return 0.0
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return 0.0

@@ -1,0 +1,1 @@
+"""Test support for the Kubernetes backend: an API emulator and fake GPU clusters."""
