@@ -21,9 +21,6 @@ where not measured: they let the rule of thumb "pack only while utilisation stay
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +28,11 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
+from corral.measured.commented_csv import (
+    format_commented_csv,
+    parse_number,
+    read_commented_csv,
+)
 from corral.model import ConfigError
 
 COLUMNS = ("workload", "partner", "share", "alone_throughput", "paired_throughput", "slowdown",
@@ -149,36 +151,9 @@ def default_interference_table() -> InterferenceTable:
 
 def parse_interference_table(text: str, origin: str) -> InterferenceTable:
     """Parse table *text*; *origin* names it in errors (``<origin>: line N: <problem>``)."""
-    meta: dict[str, str] = {}
-    lines = text.splitlines()
-    body_start = 0
-    for body_start, line in enumerate(lines):  # noqa: B007 - the index is used after the loop
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            break
-        key, sep, value = stripped.lstrip("#").partition(":")
-        if sep and key.strip():
-            name = key.strip().lower()
-            meta[name] = f"{meta[name]} {value.strip()}" if name in meta else value.strip()
-    else:
-        raise ConfigError(f"{origin}: no header line (expected {','.join(REQUIRED)}, ...)")
-    reader = csv.DictReader(io.StringIO("\n".join(lines[body_start:])))
-    header = reader.fieldnames or []
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ConfigError(f"{origin}: line {body_start + 1}: missing column(s) "
-                          f"{', '.join(missing)} (expected {','.join(COLUMNS)})")
-    unknown = [c for c in header if c not in COLUMNS]
-    if unknown:
-        raise ConfigError(f"{origin}: line {body_start + 1}: unknown column(s) "
-                          f"{', '.join(unknown)} (expected {','.join(COLUMNS)})")
+    meta, raw_rows = read_commented_csv(text, origin, COLUMNS, REQUIRED)
     rows = []
-    for offset, raw in enumerate(reader, start=body_start + 2):
-        if not any((v or "").strip() for v in raw.values()):
-            continue
-        where = f"{origin}: line {offset}"
-        if None in raw:
-            raise ConfigError(f"{where}: more fields than columns")
+    for where, raw in raw_rows:
         workload, partner = (raw.get("workload") or "").strip(), (raw.get("partner") or "").strip()
         if not workload or not partner:
             raise ConfigError(f"{where}: workload and partner must be named")
@@ -201,30 +176,15 @@ def _number(raw: Mapping[str, str | None], column: str, where: str, *, low: floa
         if optional:
             return None
         raise ConfigError(f"{where}: {column} is empty")
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"{where}: {column} {text!r} is not a number") from None
-    bad_low = value <= low if low_open else value < low
-    if not math.isfinite(value) or bad_low or (high is not None and value > high):
-        bound = f"{'>' if low_open else '>='} {low:g}" + \
-            (f" and <= {high:g}" if high is not None else "")
-        raise ConfigError(f"{where}: {column} must be a number {bound}, got {text}")
-    return value
+    return parse_number(text, column, where, low=low, low_open=low_open, high=high)
 
 
 def format_interference_table(rows: Iterable[PairSlowdown], meta: Mapping[str, str]) -> str:
     """The CSV text of *rows* with *meta* as ``# key: value`` lines (the format read above)."""
-    out = io.StringIO()
-    for key, value in meta.items():
-        out.write(f"# {key}: {value}\n")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for r in rows:
-        writer.writerow([r.workload, r.partner, f"{r.share:g}", _cell(r.alone, 3),
-                         _cell(r.paired, 3), f"{r.slowdown:.3f}", _cell(r.workload_util, 3),
-                         _cell(r.partner_util, 3)])
-    return out.getvalue()
+    return format_commented_csv(meta, COLUMNS, (
+        [r.workload, r.partner, f"{r.share:g}", _cell(r.alone, 3), _cell(r.paired, 3),
+         f"{r.slowdown:.3f}", _cell(r.workload_util, 3), _cell(r.partner_util, 3)]
+        for r in rows))
 
 
 def _cell(value: float | None, digits: int) -> str:

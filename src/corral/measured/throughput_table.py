@@ -17,14 +17,17 @@ worth of compute), ``unit`` and ``trials`` say where it came from and may be emp
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from corral.measured.commented_csv import (
+    format_commented_csv,
+    parse_number,
+    read_commented_csv,
+)
 from corral.model import ConfigError
 
 COLUMNS = ("job_class", "gpu_type", "relative_speed", "throughput", "unit", "trials")
@@ -91,32 +94,9 @@ def read_throughput_table(path: str | Path) -> ThroughputTable:
 
 def parse_throughput_table(text: str, origin: str) -> ThroughputTable:
     """Parse table *text*; *origin* names it in errors (``<origin>: line N: <problem>``)."""
-    meta: dict[str, str] = {}
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines)
-                  if line.strip() and not line.strip().startswith("#")), None)
-    if start is None:
-        raise ConfigError(f"{origin}: no header line (expected {','.join(REQUIRED)}, ...)")
-    for line in lines[:start]:
-        key, sep, value = line.strip().lstrip("#").partition(":")
-        if sep and key.strip():
-            meta[key.strip().lower()] = value.strip()
-    reader = csv.DictReader(io.StringIO("\n".join(lines[start:])))
-    header = reader.fieldnames or []
-    missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c not in COLUMNS]
-    if missing or unknown:
-        problem = f"missing column(s) {', '.join(missing)}" if missing else \
-            f"unknown column(s) {', '.join(unknown)}"
-        raise ConfigError(f"{origin}: line {start + 1}: {problem} "
-                          f"(expected {','.join(COLUMNS)})")
+    meta, raw_rows = read_commented_csv(text, origin, COLUMNS, REQUIRED)
     rows = []
-    for number, raw in enumerate(reader, start=start + 2):
-        if not any((v or "").strip() for v in raw.values()):
-            continue
-        where = f"{origin}: line {number}"
-        if None in raw:
-            raise ConfigError(f"{where}: more fields than columns")
+    for where, raw in raw_rows:
         job_class, gpu_type = (raw["job_class"] or "").strip(), (raw["gpu_type"] or "").strip()
         if not job_class or not gpu_type:
             raise ConfigError(f"{where}: job_class and gpu_type must be named")
@@ -133,25 +113,12 @@ def parse_throughput_table(text: str, origin: str) -> ThroughputTable:
 
 
 def _positive(text: str | None, column: str, where: str) -> float:
-    text = (text or "").strip()
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"{where}: {column} {text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{where}: {column} must be a number > 0, got {text}")
-    return value
+    return parse_number(text, column, where, low=0.0, low_open=True)
 
 
 def format_throughput_table(rows: Iterable[ThroughputRow], meta: Mapping[str, str]) -> str:
     """The CSV text of *rows* with *meta* as ``# key: value`` lines (the format read above)."""
-    out = io.StringIO()
-    for key, value in meta.items():
-        out.write(f"# {key}: {value}\n")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for r in rows:
-        writer.writerow([r.job_class, r.gpu_type, f"{r.relative_speed:.4g}",
-                         "" if r.throughput is None else f"{r.throughput:.6g}", r.unit,
-                         "" if r.trials is None else r.trials])
-    return out.getvalue()
+    return format_commented_csv(meta, COLUMNS, (
+        [r.job_class, r.gpu_type, f"{r.relative_speed:.4g}",
+         "" if r.throughput is None else f"{r.throughput:.6g}", r.unit,
+         "" if r.trials is None else r.trials] for r in rows))
