@@ -112,9 +112,12 @@ async def emulated(**kwargs: Any) -> AsyncIterator[Emulator]:
 RUNNING: dict[int, asyncio.Task[None]] = {}
 
 
-def kill(scheduler: LiveScheduler) -> None:
-    """Stop a scheduler started by :func:`live` mid-test, as a crash would."""
-    RUNNING[id(scheduler)].cancel()
+async def kill(scheduler: LiveScheduler) -> None:
+    """Stop a scheduler started by :func:`live` mid-test, and fail if it does not stop."""
+    task = RUNNING[id(scheduler)]
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=10)
+    assert done, "the scheduler kept running after it was cancelled"
 
 
 @contextlib.asynccontextmanager

@@ -31,7 +31,7 @@ def test_two_replicas_never_both_lead_and_the_standby_takes_over() -> None:
                 emu.create(pod("p1", 1))
                 await until(lambda: "default/p1" in bound_to(emu))
                 assert (leader.stats.started, standby.stats.started) == (1, 0)
-                kill(leader)
+                await kill(leader)
                 await until(standby.is_leader, timeout=10)
                 emu.create(pod("p2", 1))
                 await until(lambda: "default/p2" in bound_to(emu))

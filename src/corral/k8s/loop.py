@@ -193,9 +193,12 @@ class LiveScheduler:
         return None
 
     async def _schedule_forever(self) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+        # lands as the wake-up fires, and a replica told to stop would keep renewing its Lease.
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.options.tick_s)
+                async with asyncio.timeout(self.options.tick_s):
+                    await self._wake.wait()
             await asyncio.sleep(self.options.batch_window_s)
             self._wake.clear()
             if self.is_leader():

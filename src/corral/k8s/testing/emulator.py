@@ -339,7 +339,8 @@ class Emulator:
                 if left <= 0:
                     break
                 try:
-                    line = await asyncio.wait_for(watcher.queue.get(), left)
+                    async with asyncio.timeout(left):
+                        line = await watcher.queue.get()
                 except TimeoutError:
                     break
                 if line is None:
