@@ -14,10 +14,9 @@ from corral.policies import load_policy
 
 def test_an_estimate_grows_once_the_job_outlives_it():
     estimate = DurationEstimate(100.0, 300.0)
-    assert estimate.total_after(0) == 100 and estimate.remaining_after(40) == 60
-    assert estimate.total_after(100) == 300, "past the median: the 90th percentile"
-    assert estimate.total_after(500) == 1000, "past the 90th percentile: twice its age"
-    assert estimate.remaining_after(500) == 500
+    assert estimate.remaining_after(0) == 100 and estimate.remaining_after(40) == 60
+    assert estimate.remaining_after(100) == 200, "past the median: the 90th percentile"
+    assert estimate.remaining_after(500) == 500, "past the 90th percentile: twice its age"
 
 
 @pytest.mark.parametrize("p50, p90", [(-1.0, 2.0), (5.0, 4.0), (float("nan"), 1.0),

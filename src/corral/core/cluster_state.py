@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from corral.core.decisions import Decision, Preempt, Start
-from corral.core.duration_estimate import DurationEstimate
+from corral.core.duration_estimate import DurationEstimate, remaining_after
 from corral.core.pending_queue import PendingQueue
 from corral.core.placement import Placement
 from corral.core.queue_usage import Amounts, QueueUsage
@@ -200,6 +200,11 @@ class ClusterState:
         a waiting job with running ones by it)."""
         return self._order_key(job, self, now)
 
+    @property
+    def order_key(self) -> OrderKey:
+        """The policy's ``sort_key(job, cluster, now)`` itself, for callers that key many jobs."""
+        return self._order_key
+
     def attained_service(self, job_id: str, now: float) -> float:
         """GPU-seconds *job_id* has received up to *now*, the current run segment included."""
         done = self.attained.get(job_id, 0.0)
@@ -212,13 +217,25 @@ class ClusterState:
         """The gang's GPUs, as attained GPU-seconds are divided by (1 for CPU-only jobs)."""
         return job.total_gpu_milli / MILLI or 1.0
 
+    def ran_seconds(self, job: Job, now: float) -> float:
+        """Seconds *job* has run at reference speed up to *now*: its attained GPU-seconds over
+        its GPUs. Written out, not composed of the two methods above, because preemptive
+        orders ask it for every running job in every cycle."""
+        job_id = job.id
+        done = self.attained.get(job_id, 0.0)
+        run = self.running.get(job_id)
+        gpus = job.total_gpu_milli / MILLI
+        if run is not None and now > run.since:
+            done += gpus * (now - run.since)
+        return done / (gpus or 1.0)
+
     def estimated_remaining(self, job: Job, now: float) -> float | None:
         """Predicted seconds *job* still has to run at *now*, revised from what it already ran
         (see :class:`DurationEstimate`); None without an estimate."""
         estimate = self.estimates.get(job.id)
         if estimate is None:
             return None
-        return estimate.remaining_after(self.attained_service(job.id, now) / self.gpus_of(job))
+        return remaining_after(estimate.p50, estimate.p90, self.ran_seconds(job, now))
 
     def submit(self, job: Job, now: float | None = None,
                estimate: DurationEstimate | None = None) -> None:

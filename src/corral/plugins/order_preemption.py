@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from corral.core.cluster_state import RunningJob
 from corral.core.cycle_state import CycleState
 from corral.core.framework import PostFilter
 from corral.core.status import Status
@@ -44,9 +45,10 @@ class OrderPreemption:
                     fits: Callable[[CycleState], bool]) -> list[str]:
         """Victims (job ids) or [] when evicting every candidate would still not suffice."""
         keys, ranked = self._ranked_running(state)
-        first = bisect_right(keys, state.cluster.order_of(job, state.now))
-        candidates = [run for _, _, run in reversed(ranked[first:])
-                      if run.job.id not in state.preempted]
+        cluster, limit = state.cluster, self.args.protect_after
+        first = bisect_right(keys, cluster.order_of(job, state.now))
+        candidates = [run for run in reversed(ranked[first:])
+                      if run.job.id not in state.preempted and may_evict(cluster, run.job, limit)]
         tree, usage = state.cluster.queues, state.usage
         if tree is not None and usage is not None and candidates:
             # Order decides within a queue and among borrowed GPUs, never against a guarantee.
@@ -58,16 +60,20 @@ class OrderPreemption:
                           if usage.chain(run.job.queue)[0] in borrowing]
         return fewest_victims(state, candidates, fits, job.total_gpu_milli)
 
-    def _ranked_running(self, state: CycleState) -> tuple[list, list]:
-        """Eligible running jobs sorted by (queue key, start), once per cycle."""
+    def _ranked_running(self, state: CycleState) -> tuple[list[Any], list[RunningJob]]:
+        """Running jobs sorted by (queue key, start), and their keys, once per cycle.
+
+        The hot spot of preemptive policies (every running job is keyed in every cycle where
+        a job waits): the keys come straight from the order's ``sort_key`` and the entries
+        sort as plain tuples (the position breaks ties); whether a job may be evicted is asked
+        only of the few that rank behind the waiting job."""
         cached = state.data.get(self._STATE_KEY)
         if cached is None:
-            cluster, now, limit = state.cluster, state.now, self.args.protect_after
-            ranked = sorted(
-                ((cluster.order_of(run.job, now), run.since, run)
-                 for run in cluster.running.values() if may_evict(cluster, run.job, limit)),
-                key=lambda entry: (entry[0], entry[1]))
-            cached = ([entry[0] for entry in ranked], ranked)
+            cluster, now, key = state.cluster, state.now, state.cluster.order_key
+            runs = list(cluster.running.values())
+            entries = sorted([(key(run.job, cluster, now), run.since, i)
+                              for i, run in enumerate(runs)])
+            cached = ([entry[0] for entry in entries], [runs[entry[2]] for entry in entries])
             state.data[self._STATE_KEY] = cached
         return cached
 

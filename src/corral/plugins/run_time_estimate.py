@@ -11,7 +11,7 @@ prediction, never killed.
 from __future__ import annotations
 
 from corral.core.cluster_state import ClusterState
-from corral.core.duration_estimate import DurationEstimate
+from corral.core.duration_estimate import remaining_after
 from corral.model import ConfigError, Job
 
 SOURCES = ("limit", "oracle", "predicted")
@@ -30,5 +30,4 @@ def remaining_seconds(source: str, job: Job, cluster: ClusterState, now: float) 
     total = job.duration if source == "oracle" else job.time_limit
     if total is None:
         return None
-    ran = cluster.attained_service(job.id, now) / cluster.gpus_of(job)
-    return DurationEstimate(total, total).remaining_after(ran)
+    return remaining_after(total, total, cluster.ran_seconds(job, now))

@@ -25,9 +25,7 @@ class SrtfOrder:
 
     def sort_key(self, job: Job, cluster: ClusterState, now: float) -> tuple[float, float]:
         """Remaining seconds at reference speed, then submit time."""
-        gpus = job.total_gpu_milli / 1000 or 1.0
-        ran = cluster.attained_service(job.id, now) / gpus
-        return ((job.duration or 0.0) - ran, job.submit)
+        return ((job.duration or 0.0) - cluster.ran_seconds(job, now), job.submit)
 
 
 _: QueueSort = SrtfOrder()
