@@ -20,3 +20,16 @@ def test_equals_scikit_learn_on_rows_with_unknown_values():
     expected = np.column_stack([model.predict(rows) for model in models])
     assert np.allclose(forest.predict(rows), expected, rtol=0, atol=1e-9)
     assert np.allclose(forest.predict(rows[:1]), expected[:1], rtol=0, atol=1e-9)
+
+
+def test_reads_the_fitted_columns_out_of_wider_rows():
+    rng = np.random.default_rng(5)
+    rows = rng.normal(size=(500, 5))
+    rows[rng.random(rows.shape) < 0.2] = np.nan
+    fitted = np.array([False, True, False, True, True])
+    target = np.nan_to_num(rows[:, 1]) - np.isnan(rows[:, 4]) + rng.normal(size=500)
+    model = HistGradientBoostingRegressor(max_iter=20, max_depth=3, random_state=0)
+    model.fit(rows[:, fitted], target)
+    forest = CompiledForest([model], fitted)
+    assert np.allclose(forest.predict(rows)[:, 0], model.predict(rows[:, fitted]), rtol=0,
+                       atol=1e-9)

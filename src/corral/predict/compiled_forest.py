@@ -19,7 +19,10 @@ class CompiledForest:
     """The trees of ``models`` (numerical splits only); :meth:`predict` gives one column per
     model."""
 
-    def __init__(self, models: Sequence[HistGradientBoostingRegressor]) -> None:
+    def __init__(self, models: Sequence[HistGradientBoostingRegressor],
+                 fitted_columns: np.ndarray | None = None) -> None:
+        """*fitted_columns*: a boolean mask over the columns of the rows :meth:`predict` gets,
+        true for those the models were fitted on (default: all of them)."""
         nodes: list[np.ndarray] = []
         roots: list[int] = []
         owner: list[int] = []
@@ -36,14 +39,23 @@ class CompiledForest:
                     offset += len(tree)
         flat = np.concatenate(nodes)
         shift = np.repeat(np.asarray(roots, dtype=np.int64), [len(t) for t in nodes])
-        self._feature = flat["feature_idx"].astype(np.int64)
+        if fitted_columns is None:
+            fitted_columns = np.ones(int(models[0].n_features_in_), dtype=bool)
+        position = np.flatnonzero(fitted_columns)
+        width = len(fitted_columns)
+        # A row is read as two copies side by side: unknowns as -inf (they go left, as
+        # ``-inf <= t`` holds) and as NaN (they go right, as ``nan <= t`` never holds); each
+        # node reads the copy its missing-value rule picks, so a level is one comparison.
+        self._column = position[flat["feature_idx"].astype(np.int64)] + \
+            np.where(flat["missing_go_to_left"].astype(bool), 0, width)
         self._threshold = flat["num_threshold"]
-        self._missing_left = flat["missing_go_to_left"].astype(bool)
         leaf = flat["is_leaf"].astype(bool)
         # A leaf points at itself, so walking every tree the same number of steps is harmless.
         here = np.arange(len(flat), dtype=np.int64)
-        self._left = np.where(leaf, here, flat["left"].astype(np.int64) + shift)
-        self._right = np.where(leaf, here, flat["right"].astype(np.int64) + shift)
+        right = np.where(leaf, here, flat["right"].astype(np.int64) + shift)
+        left = np.where(leaf, here, flat["left"].astype(np.int64) + shift)
+        self._child = np.stack([right, left])
+        """Row 0: where a node sends a row that goes right; row 1: left."""
         self._value = flat["value"]
         self._roots = np.asarray(roots, dtype=np.int64)
         # Each model's trees are one contiguous block: where each block starts.
@@ -54,10 +66,10 @@ class CompiledForest:
     def predict(self, rows: np.ndarray) -> np.ndarray:
         """Raw predictions, shape (rows, models), for a 2-D float array with NaN for unknown."""
         rows = np.asarray(rows, dtype=float)
+        both = np.concatenate([np.where(np.isnan(rows), -np.inf, rows), rows], axis=1)
         node = np.broadcast_to(self._roots, (len(rows), len(self._roots))).copy()
         line = np.arange(len(rows))[:, None]
         for _ in range(self._depth):
-            x = rows[line, self._feature[node]]
-            go_left = np.where(np.isnan(x), self._missing_left[node], x <= self._threshold[node])
-            node = np.where(go_left, self._left[node], self._right[node])
+            go_left = both[line, self._column[node]] <= self._threshold[node]
+            node = self._child[go_left.view(np.int8), node]
         return np.add.reduceat(self._value[node], self._starts, axis=1) + self._baseline
