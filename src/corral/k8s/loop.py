@@ -364,7 +364,7 @@ class LiveScheduler:
 
 def placeable_tasks(state: ClusterState, job: Job) -> int:
     """How many of *job*'s tasks the free capacity could host now (each node counted alone)."""
-    mask = state.type_mask(job.gpu_types)
+    mask = state.allowed_mask(job)
     if job.gpu_milli >= MILLI:
         per_node = state.whole_free // job.whole_gpus_per_task
     elif job.gpu_milli > 0:
