@@ -95,6 +95,9 @@ class Emulator:
         self.binding_conflicts = 0
         self.evictions: list[str] = []
         self.requests = 0
+        self.calls: set[tuple[str, str, str]] = set()
+        """Every (API group, resource or resource/subresource, RBAC verb) requested, so tests
+        can check the scheduler's roles allow exactly what it does."""
         self.runner: web.AppRunner | None = None
         self.url = ""
 
@@ -242,6 +245,8 @@ class Emulator:
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
         method = request.method
+        self.calls.add((group, rtype.plural + (f"/{sub}" if sub else ""),
+                        _verb(method, name, request.query.get("watch") in ("true", "1"))))
         if name is None:
             if method == "GET":
                 if request.query.get("watch") in ("true", "1"):
@@ -424,6 +429,14 @@ class Emulator:
         if "minAvailable" in spec:
             return healthy - int(spec["minAvailable"])
         return int(spec.get("maxUnavailable", 1))
+
+
+def _verb(method: str, name: str | None, watch: bool) -> str:
+    """The RBAC verb of a request, as the API server's authorizer names it."""
+    if method == "GET":
+        return "get" if name else "watch" if watch else "list"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(
+        method, method.lower())
 
 
 class _Refused(Exception):
