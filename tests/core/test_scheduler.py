@@ -135,6 +135,35 @@ def test_gpu_type_constraint_is_respected():
     assert result.waiting["y"].code is Code.UNRESOLVABLE
 
 
+@pytest.mark.parametrize("policy", ["fifo", "corral", "priority-preempt", "backfill"])
+def test_a_job_goes_only_to_its_eligible_nodes_under_every_policy(policy):
+    # Best fit would pick n1 (the tightest); only n2 is eligible.
+    result, _ = run_cycle(policy, nodes(8, 8, 8),
+                          [job("x", tasks=2, eligible_nodes=frozenset({"n2", "gone"}))],
+                          running=[job("a", tasks=5), job("b", tasks=6)])
+    assert placed_nodes(result, "x") == [(2, 2)]
+
+
+def test_a_gang_larger_than_its_eligible_nodes_can_never_fit():
+    result, state = run_cycle("fifo", nodes(8, 8, 8),
+                              [job("x", tasks=12, eligible_nodes=frozenset({"n0"}))])
+    assert result.waiting["x"].code is Code.UNRESOLVABLE
+    assert state.min_nodes(job("y", tasks=12, eligible_nodes=frozenset({"n0", "n1"}))) == 2
+
+
+def test_a_failure_on_some_nodes_is_not_taken_for_a_failure_on_others():
+    # n0 is full; the same request restricted to n0 fails, restricted to n1 it starts.
+    sched = scheduler("greedy")
+    state = sched.new_state(nodes(8, 8))
+    state.submit(job("a", tasks=8, eligible_nodes=frozenset({"n0"})))
+    state.start("a", sched.cycle(state, 0).decisions[0].placement, 0)
+    state.submit(job("b", eligible_nodes=frozenset({"n0"})))
+    state.submit(job("c", submit=1, eligible_nodes=frozenset({"n1"})))
+    result = sched.cycle(state, 1)
+    assert result.waiting["b"].code is Code.UNSCHEDULABLE
+    assert placed_nodes(result, "c") == [(1, 1)]
+
+
 def test_cpu_and_memory_limit_tasks_per_node():
     cluster = nodes(8, 8, cpu=8_000)
     result, _ = run_cycle("fifo-spread", cluster, [job("x", tasks=4, cpu_milli=4_000)])

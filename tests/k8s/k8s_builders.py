@@ -15,10 +15,12 @@ from corral.policies import load_policy
 
 
 def node(name: str, gpus: int = 8, product: str = "A100", *, cpu: str = "64",
-         memory: str = "512Gi", gpu_memory_mib: int = 81920, **extra: Any) -> dict[str, Any]:
+         memory: str = "512Gi", gpu_memory_mib: int = 81920,
+         labels: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
     obj = {"apiVersion": "v1", "kind": "Node",
            "metadata": {"name": name, "labels": {"nvidia.com/gpu.product": product,
-                                                 "nvidia.com/gpu.memory": str(gpu_memory_mib)}},
+                                                 "nvidia.com/gpu.memory": str(gpu_memory_mib),
+                                                 **(labels or {})}},
            "spec": {},
            "status": {"allocatable": {"nvidia.com/gpu": str(gpus), "cpu": cpu,
                                       "memory": memory},
@@ -32,7 +34,8 @@ def pod(name: str, gpus: int = 1, *, namespace: str = "default", scheduler: str 
         group: str | None = None, queue: str | None = None, node_name: str | None = None,
         labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None,
         limits: dict[str, str] | None = None, priority: int | None = None,
-        cpu: str = "1") -> dict[str, Any]:
+        cpu: str = "1", spec: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A pod of Corral's; *spec* adds fields to its spec (nodeSelector, affinity, ...)."""
     all_labels = dict(labels or {})
     if group:
         all_labels["scheduling.x-k8s.io/pod-group"] = group
@@ -40,17 +43,17 @@ def pod(name: str, gpus: int = 1, *, namespace: str = "default", scheduler: str 
         all_labels["kueue.x-k8s.io/queue-name"] = queue
     resources = dict(limits) if limits is not None else \
         ({"nvidia.com/gpu": str(gpus)} if gpus else {})
-    spec: dict[str, Any] = {"schedulerName": scheduler, "containers": [
+    pod_spec: dict[str, Any] = {"schedulerName": scheduler, "containers": [
         {"name": "main", "image": "busybox",
          "resources": {"limits": resources, "requests": {"cpu": cpu, **resources}}}]}
     if node_name:
-        spec["nodeName"] = node_name
+        pod_spec["nodeName"] = node_name
     if priority is not None:
-        spec["priority"] = priority
+        pod_spec["priority"] = priority
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "namespace": namespace, "labels": all_labels,
                          "annotations": dict(annotations or {})},
-            "spec": spec}
+            "spec": {**pod_spec, **(spec or {})}}
 
 
 def podgroup(name: str, min_member: int, *, namespace: str = "default",

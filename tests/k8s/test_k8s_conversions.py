@@ -75,18 +75,26 @@ def test_node_reads_gpus_and_gpu_feature_discovery_labels() -> None:
         (4, "H100", 81559, True)
 
 
-@pytest.mark.parametrize(("change", "why"), [
-    ({"spec": {"unschedulable": True}}, "cordoned"),
-    ({"spec": {"taints": [{"key": "maint", "effect": "NoSchedule"}]}}, "tainted maint"),
-], ids=["cordoned", "tainted"])
-def test_unusable_nodes_say_why(change: dict, why: str) -> None:
-    info = node_from_api(node("n1", **change))
-    assert not info.schedulable and why in info.why_not
+def test_a_cordoned_node_is_unusable_and_says_why() -> None:
+    info = node_from_api(node("n1", spec={"unschedulable": True}))
+    assert not info.schedulable and info.why_not == "cordoned"
 
 
-def test_not_ready_node_is_unusable_but_a_gpu_taint_is_tolerated() -> None:
-    obj = node("n1", spec={"taints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]})
-    assert node_from_api(obj).schedulable
+def test_a_tainted_node_keeps_its_hard_taints_less_the_gpu_one_for_pods_to_tolerate() -> None:
+    obj = node("n1", spec={"taints": [
+        {"key": "nvidia.com/gpu", "effect": "NoSchedule"},
+        {"key": "dedicated", "value": "infer", "effect": "NoSchedule"},
+        {"key": "evict", "effect": "NoExecute"},
+        {"key": "soft", "effect": "PreferNoSchedule"}]})
+    info = node_from_api(obj)
+    assert info.schedulable
+    assert [(t.key, t.value, t.effect) for t in info.taints] == \
+        [("dedicated", "infer", "NoSchedule"), ("evict", "", "NoExecute")]
+    assert len(node_from_api(obj, tolerated=()).taints) == 3
+
+
+def test_not_ready_node_is_unusable() -> None:
+    obj = node("n1")
     obj["status"]["conditions"] = [{"type": "Ready", "status": "False", "reason": "KubeletDown"}]
     assert "KubeletDown" in node_from_api(obj).why_not
 

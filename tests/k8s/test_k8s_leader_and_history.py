@@ -102,3 +102,13 @@ def test_status_report_shows_use_against_quota_and_why_pods_wait() -> None:
             row.pending_pods) == ("team-a", 4.0, 0.0, 2.0, 1, 1)
     assert report.reasons == [("queue team-a over quota", 1, "default/wait")]
     assert pod_from_api(pods[2]).scheduler == "default-scheduler"
+
+
+def test_status_report_falls_back_to_the_pod_scheduled_condition_once_events_expire() -> None:
+    waiting = pod("wait", 1)
+    waiting["metadata"]["namespace"] = "default"
+    waiting["status"] = {"conditions": [{"type": "PodScheduled", "status": "False",
+                                         "reason": "Unschedulable",
+                                         "message": "0/3 nodes are available: ..."}]}
+    report = summarise([], [waiting], [])
+    assert report.reasons == [("0/3 nodes are available: ...", 1, "default/wait")]

@@ -33,9 +33,19 @@ def test_impossible_jobs_are_refused(kwargs, message):
 
 def test_job_shape_and_hidden_duration():
     j = Job("j", 3.0, tasks=2, gpu_milli=250, duration=50.0, user="u")
-    assert j.gpus == 0.5 and j.is_fractional and j.shape == (2, 250, 0, 0, ())
+    assert j.gpus == 0.5 and j.is_fractional and j.shape == (2, 250, 0, 0, (), None)
     hidden = j.without_duration()
     assert hidden.duration is None and hidden.user == "u" and hidden.shape == j.shape
+
+
+def test_jobs_restricted_to_different_nodes_have_different_shapes():
+    anywhere = Job("a", 0.0)
+    here = Job("b", 0.0, eligible_nodes=frozenset({"n0"}))
+    there = Job("c", 0.0, eligible_nodes=frozenset({"n1"}))
+    assert len({anywhere.shape, here.shape, there.shape}) == 3
+    assert here.shape == Job("d", 0.0, eligible_nodes=frozenset({"n0"})).shape
+    with pytest.raises(InvalidSpec, match="eligible_nodes"):
+        Job("e", 0.0, eligible_nodes=["n0"])  # type: ignore[arg-type]
 
 
 def test_node_and_queue_validation():

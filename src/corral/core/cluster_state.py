@@ -115,6 +115,7 @@ class ClusterState:
         """Unique per state object for the life of the process (``id()`` can be reused)."""
         self.capacity_version = 0
         self._type_masks: dict[tuple[str, ...], np.ndarray] = {}
+        self._node_masks: dict[frozenset[str], np.ndarray] = {}
         self._min_nodes: dict[tuple, int] = {}
         self.cached: dict[str, np.ndarray] = {}
         """Share of each dataset (0-1) each node's data cache holds, by dataset name; starts
@@ -142,9 +143,28 @@ class ClusterState:
             self._type_masks[gpu_types] = mask
         return mask
 
+    def node_mask(self, names: frozenset[str]) -> np.ndarray:
+        """Boolean mask of the nodes named in *names* (a job's ``eligible_nodes``); names of
+        nodes this state does not hold are ignored."""
+        mask = self._node_masks.get(names)
+        if mask is None:
+            mask = np.zeros(len(self.nodes), dtype=bool)
+            index = self.node_index
+            mask[[index[n] for n in names if n in index]] = True
+            mask.flags.writeable = False
+            self._node_masks[names] = mask
+        return mask
+
+    def allowed_mask(self, job: Job) -> np.ndarray:
+        """Boolean mask of the nodes *job* may use at all: its GPU types and eligible nodes."""
+        mask = self.type_mask(job.gpu_types)
+        if job.eligible_nodes is not None:
+            mask = mask & self.node_mask(job.eligible_nodes)
+        return mask
+
     def capacity_tasks(self, job: Job) -> np.ndarray:
-        """Tasks of *job* each node could host if it were empty (0 where the type is wrong)."""
-        fit = np.where(self.type_mask(job.gpu_types), np.int64(1 << 40), 0)
+        """Tasks of *job* each node could host if it were empty (0 where it may not go)."""
+        fit = np.where(self.allowed_mask(job), np.int64(1 << 40), 0)
         if job.gpu_milli >= MILLI:
             fit = np.minimum(fit, self.gpu_count // job.whole_gpus_per_task)
         elif job.gpu_milli > 0:

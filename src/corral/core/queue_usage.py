@@ -92,14 +92,18 @@ _NOTHING: Amounts = {}
 def request(job: Job) -> Amounts:
     """What *job* asks for before it is placed: GPUs in all (and of its one GPU type when it
     allows just one), CPU and memory. Shared per job shape; do not modify."""
-    amounts = _REQUESTS.get(job.shape)
+    # Keyed without the eligible nodes, which a request does not depend on: a live backend
+    # makes new node sets as its nodes change, and they must not pile up here.
+    key = job.shape if job.eligible_nodes is None else job.shape[:-1]
+    amounts = _REQUESTS.get(key)
     if amounts is None:
-        amounts = _REQUESTS[job.shape] = _request(job)
+        amounts = _REQUESTS[key] = _request(job)
     return amounts
 
 
 _REQUESTS: dict[tuple, Amounts] = {}
-"""Requests by job shape (what a request depends on): a few hundred shapes in a large trace."""
+"""Requests by job shape less its eligible nodes (what a request depends on): a few hundred
+shapes in a large trace."""
 
 
 def _request(job: Job) -> Amounts:

@@ -37,6 +37,11 @@ class CycleResult:
     waiting: dict[str, Status] = field(default_factory=dict)
 
 
+STALE_FAILURES_KEPT = 4096
+"""Remembered failures beyond this many are pruned of stale ones: a trace has a few hundred
+shapes, but a live backend makes new ones (node sets change with its nodes) for weeks."""
+
+
 class Scheduler:
     """Runs a :class:`Profile` over a :class:`ClusterState`."""
 
@@ -145,6 +150,9 @@ class Scheduler:
         # those reservations are really taken (assumed): a backend may yet fail to bind them.
         if found:
             stamp = (cluster.serial, cluster.capacity_version)
+            if len(failed) > STALE_FAILURES_KEPT:
+                for key in [k for k, (at, _) in failed.items() if at != stamp]:
+                    del failed[key]
             for key, (status, on_reservations) in found.items():
                 if kept or not on_reservations:
                     failed[key] = (stamp, status)

@@ -25,6 +25,9 @@ REQUEST_TIMEOUT_S = 30.0
 WATCH_TIMEOUT_S = 300
 """Server-side length of one watch request; the reflector re-watches from the last version."""
 MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+"""Merges lists by their key (a pod's ``conditions`` by ``type``), where a merge patch would
+replace the whole list."""
 
 
 class ApiError(CorralError):
@@ -156,8 +159,11 @@ class KubeClient:
         await self.request("POST", resource_path("", "v1", "pods", namespace, name, "eviction"),
                            body=body)
 
-    async def merge_patch(self, path: str, patch: Mapping[str, Any]) -> dict[str, Any]:
-        return await self.request("PATCH", path, body=dict(patch), content_type=MERGE_PATCH)
+    async def merge_patch(self, path: str, patch: Mapping[str, Any], *,
+                          strategic: bool = False) -> dict[str, Any]:
+        """A JSON merge patch, or with *strategic* a strategic merge patch."""
+        return await self.request("PATCH", path, body=dict(patch),
+                                  content_type=STRATEGIC_MERGE_PATCH if strategic else MERGE_PATCH)
 
     async def _send(self, method: str, path: str, query: Mapping[str, Any] | None, body: Any,
                     content_type: str, timeout: aiohttp.ClientTimeout) -> Any:

@@ -34,6 +34,7 @@ from corral.core import ClusterState, Scheduler
 from corral.core.placement import NodeGrant, Placement
 from corral.k8s import conventions as names
 from corral.k8s.gangs import GangInfo, GangRef, gang_from_api
+from corral.k8s.node_eligibility import Eligibility, NodeEligibility
 from corral.k8s.nodes import TOLERATED_TAINTS, NodeInfo, node_from_api
 from corral.k8s.pods import PodRecord, TaskRequest, pod_from_api
 from corral.k8s.queue_crd import QueueObject, queue_from_api, queue_tree
@@ -105,7 +106,13 @@ class ClusterCache:
         self.problems: dict[str, str] = {}
         """Objects that could not be read or placed in the model, and why (shown as Events)."""
         self.held_back: dict[str, str] = {}
-        """Units of ours kept out of the state for now (a gang not complete yet), and why."""
+        """Units of ours kept out of the state for now (a gang not complete yet, no eligible
+        node), and why."""
+        self.narrowed: dict[str, Eligibility] = {}
+        """Pending units in the state that may use only some of the usable nodes."""
+        self.eligibility = NodeEligibility(())
+        """Eligible nodes per pod constraints, for the nodes as they were at the last sync."""
+        self._eligibility_stale = True
         self.state: ClusterState | None = None
         self.tree: QueueTree | None = None
         self.node_gpu_memory: dict[str, int] = {}
@@ -161,7 +168,13 @@ class ClusterCache:
                 or old.gpu_memory_mib != info.gpu_memory_mib:
             self._rebuild = True
             self.changes += 1
-        elif dict(old.node.datasets) != dict(info.node.datasets) and self.state is not None:
+            return
+        if old.taints != info.taints or old.node.labels != info.node.labels:
+            # Which pods may go where changes; capacity does not, so no rebuild.
+            self._eligibility_stale = True
+            self._dirty.update(self.pending_units())
+            self.changes += 1
+        if dict(old.node.datasets) != dict(info.node.datasets) and self.state is not None:
             index = self.state.node_index.get(name)
             if index is not None:
                 for dataset in set(old.node.datasets) | set(info.node.datasets):
@@ -287,6 +300,9 @@ class ClusterCache:
     def _apply(self, now: float) -> ClusterState | None:
         if self._rebuild:
             self._build(now)
+        if self._eligibility_stale:
+            self.eligibility = NodeEligibility(self.nodes.values())
+            self._eligibility_stale = False
         if self.state is None:
             self._dirty.clear()
             return None
@@ -339,6 +355,13 @@ class ClusterCache:
         """A binding that did not happen: the pod waits again (if it still exists)."""
         if self.assumed.pop(pod_key, None) is not None:
             self._touch(pod_key, self.pods.get(pod_key))
+
+    def unbound_pod(self, key: str) -> PodRecord | None:
+        """The pod of ours under *key* if it exists, waits and is not being bound."""
+        pod = self.pods.get(key)
+        if pod is None or not self._ours(pod) or pod.finished or self._bound(pod):
+            return None
+        return pod
 
     def bound_pods(self, unit: str) -> list[PodRecord]:
         """Members the API server has bound (not those only assumed: evicting a pod that is
@@ -452,6 +475,7 @@ class ClusterCache:
         usable = sorted((i for i in self.nodes.values() if i.schedulable),
                         key=lambda i: i.node.name)
         self.node_gpu_memory = {i.node.name: i.gpu_memory_mib for i in usable}
+        self._eligibility_stale = True
         self._in_state.clear()
         self.tree = self._tree()
         if not usable:
@@ -501,11 +525,13 @@ class ClusterCache:
         """What the state should hold for *unit*: (signature, job, slots if running)."""
         self.problems.pop(unit, None)
         self.held_back.pop(unit, None)
+        self.narrowed.pop(unit, None)
         pods = self.members(unit)
         if not pods:
             return None
         running = unit.endswith("#bound") or unit.startswith("other/") or \
             all(self._bound(p) for p in pods)
+        eligible = None
         if running:
             pods = [p for p in pods if self._node_of(p) in self.state.node_index]  # type: ignore[union-attr]
             if not pods:
@@ -522,10 +548,15 @@ class ClusterCache:
             if why:
                 self.held_back[unit] = why
                 return None
-        job = self._job(unit, pods, running)
+            eligible = self._eligible(unit, pods)
+            if eligible is None:
+                return None
+        job = self._job(unit, pods, running, None if eligible is None else eligible.nodes)
         if job is None:
             return None
         if not running:
+            if eligible is not None and eligible.nodes is not None:
+                self.narrowed[unit] = eligible
             return (job.shape, job.queue, job.priority), job, None
         slots = [self._slot(p, job) for p in pods]
         signature = (job.shape, job.queue, tuple(zip((p.key for p in pods), slots, strict=True)))
@@ -550,6 +581,20 @@ class ClusterCache:
                     f"waiting for the rest")
         return ""
 
+    def _eligible(self, unit: str, pods: list[PodRecord]) -> Eligibility | None:
+        """Where *unit*'s pending pods may go; None (held back, saying why) if nowhere. Members
+        of a gang normally share a spec; where they differ, a node must suit every one."""
+        constraints = frozenset(p.constraints for p in pods)
+        eligible = self.eligibility.of(constraints)
+        if eligible.count:
+            return eligible
+        why = eligible.message()
+        if len(constraints) > 1:
+            why = f"members' node constraints differ, and no node suits all of them: {why}"
+        ref = _gang_ref(unit)
+        self.held_back[unit] = f"gang {ref.key}: {why}" if ref is not None else why
+        return None
+
     def _check_partial(self, unit: str, now: float) -> None:
         ref = _gang_ref(unit)
         info = self._gang_object(ref) if ref is not None else None
@@ -561,7 +606,9 @@ class ClusterCache:
         else:
             self.partial_since.pop(unit, None)
 
-    def _job(self, unit: str, pods: list[PodRecord], running: bool) -> Job | None:
+    def _job(self, unit: str, pods: list[PodRecord], running: bool,
+             eligible_nodes: frozenset[str] | None) -> Job | None:
+        """The core's job for *unit*'s pods (if pending, restricted to *eligible_nodes*)."""
         first = pods[0]
         request = _largest(p.request for p in pods)
         ours = not unit.startswith("other/")
@@ -578,7 +625,7 @@ class ClusterCache:
                        memory_mib=request.memory_mib, gpu_types=types,
                        priority=max(p.priority for p in pods), queue=queue, user=first.user,
                        name=first.job_name or first.name, preemptible=ours,
-                       dataset=first.dataset)
+                       dataset=first.dataset, eligible_nodes=eligible_nodes)
         except InvalidSpec as exc:
             self.problems[unit] = str(exc)
             return None
@@ -643,9 +690,9 @@ def _placement(state: ClusterState, job: Job, slots: list[Slot]) -> Placement:
 def _differs(old: PodRecord, new: PodRecord) -> bool:
     """True when a pod changed in a way the state sees (not just its resourceVersion)."""
     return (old.node, old.phase, old.deleting, old.request, old.error, old.gang, old.queue,
-            old.priority, old.gpu_types, old.scheduler, old.gpu_indices) != \
+            old.priority, old.gpu_types, old.scheduler, old.gpu_indices, old.constraints) != \
         (new.node, new.phase, new.deleting, new.request, new.error, new.gang, new.queue,
-         new.priority, new.gpu_types, new.scheduler, new.gpu_indices)
+         new.priority, new.gpu_types, new.scheduler, new.gpu_indices, new.constraints)
 
 
 __all__ = ["DEFAULT_QUEUE", "Binding", "ClusterCache", "GangBinding", "Slot"]

@@ -93,7 +93,10 @@ DEFAULT_GANG_TIMEOUT_S = 60.0
 """How long a gang may stay partly bound before its bound members are undone."""
 
 # Pod condition and event reasons.
+POD_SCHEDULED = "PodScheduled"
 UNSCHEDULABLE = "Unschedulable"
+SCHEDULER_ERROR = "SchedulerError"
+"""The PodScheduled reason kube-scheduler gives a pod it cannot even try (a malformed spec)."""
 EVENT_WAITING = "CorralWaiting"
 EVENT_SCHEDULED = "Scheduled"
 EVENT_PREEMPTED = "Preempted"

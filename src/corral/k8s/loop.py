@@ -39,6 +39,7 @@ from corral.k8s.events import EventRecorder, ObjectRef
 from corral.k8s.history_writer import HistoryWriter
 from corral.k8s.leader import LeaderElector
 from corral.k8s.metrics import SchedulerMetrics
+from corral.k8s.pod_conditions import PodConditionWriter
 from corral.k8s.reflector import Reflector, served
 from corral.model import MILLI, Job, QueueTree
 
@@ -92,6 +93,8 @@ class LiveScheduler:
                                   file_queues=self.options.queues,
                                   tolerated_taints=self.options.tolerated_taints, clock=clock)
         self.events = EventRecorder(client)
+        self.conditions = PodConditionWriter(client, self.cache.unbound_pod,
+                                             is_leader=self.is_leader)
         self.elector: LeaderElector | None = None
         if self.options.leader_elect:
             self.elector = LeaderElector(
@@ -128,6 +131,7 @@ class LiveScheduler:
         tasks = [asyncio.create_task(r.run(), name=f"reflector {r.name}")
                  for r in self.reflectors]
         tasks.append(asyncio.create_task(self.events.run(), name="events"))
+        tasks.append(asyncio.create_task(self.conditions.run(), name="pod conditions"))
         if self.history is not None:
             tasks.append(asyncio.create_task(self.history.run(), name="history"))
         if self.elector is not None:
@@ -321,6 +325,9 @@ class LiveScheduler:
                            f"{job.gpus_per_task:g} GPUs, largest fit {fit}; {message}")
             if status.code is Code.UNRESOLVABLE:
                 message = f"can never fit: {message}"
+            narrowed = self.cache.narrowed.get(unit)
+            if narrowed is not None:
+                message = f"{message}; {narrowed.message()}"
             self._report(unit, message)
 
     def _report_problems(self) -> None:
@@ -334,7 +341,9 @@ class LiveScheduler:
                 log.warning("%s: %s", key, message)
 
     def _report(self, unit: str, message: str, *, bad: bool = False) -> None:
-        """An Event on the unit's pods (and its gang object) saying why it waits."""
+        """An Event on the unit's pods (and its gang object) saying why it waits, and the same
+        as every pod's PodScheduled condition (kube-scheduler's reason SchedulerError for a
+        spec it cannot read, Unschedulable otherwise)."""
         if self._reported.get(unit) == message:
             return
         self._reported[unit] = message
@@ -342,8 +351,12 @@ class LiveScheduler:
         info = self.cache.gang_info(unit)
         if info is not None:
             self.events.emit(ObjectRef.gang(info), "Warning", reason, message)
-        for pod in self.cache.members(unit)[:16]:
+        members = self.cache.members(unit)
+        for pod in members[:16]:
             self.events.emit(ObjectRef.pod(pod), "Warning", reason, message)
+        condition = names.SCHEDULER_ERROR if bad else names.UNSCHEDULABLE
+        for pod in members:
+            self.conditions.request(pod.key, condition, message)
         if len(self._reported) > 200_000:
             self._reported.clear()
 
@@ -364,7 +377,7 @@ class LiveScheduler:
 
 def placeable_tasks(state: ClusterState, job: Job) -> int:
     """How many of *job*'s tasks the free capacity could host now (each node counted alone)."""
-    mask = state.type_mask(job.gpu_types)
+    mask = state.allowed_mask(job)
     if job.gpu_milli >= MILLI:
         per_node = state.whole_free // job.whole_gpus_per_task
     elif job.gpu_milli > 0:

@@ -1,4 +1,5 @@
-"""A Node API object as Corral's :class:`~corral.model.Node`, and whether pods may go there.
+"""A Node API object as Corral's :class:`~corral.model.Node`, whether pods may go there, and
+the taints they must tolerate to.
 
 GPUs are the node's allocatable ``nvidia.com/gpu``; their model and memory come from GPU
 Feature Discovery's labels (``nvidia.com/gpu.product``, ``nvidia.com/gpu.memory`` in MiB); the
@@ -15,25 +16,34 @@ from types import MappingProxyType
 from typing import Any
 
 from corral.k8s import conventions as names
+from corral.k8s.node_affinity import Taint, node_taints
 from corral.k8s.quantity import count, cpu_milli, memory_mib_floor
 from corral.model import InvalidSpec, Node
 
+CORDONED = "cordoned"
+NOT_READY = "not Ready"
 DEFAULT_GPU_TYPE = "GPU"
 """The GPU type of a node without a GFD product label."""
 TOLERATED_TAINTS = frozenset({"nvidia.com/gpu"})
-"""Taint keys GPU pods conventionally tolerate; any other NoSchedule / NoExecute taint keeps
-Corral off the node (pod tolerations are not matched yet)."""
+"""Taint keys every pod of Corral's is taken to tolerate, whatever its tolerations say. GPU pods
+get exactly this toleration from the API server's ExtendedResourceToleration admission plugin
+(for each extended resource they request), and clusters that taint GPU nodes with it mean
+"GPU pods only": Corral's pods are GPU pods, and where that admission plugin is off they would
+otherwise be kept off every GPU node. Other taints are matched against the pod's tolerations."""
 
 
 @dataclass(frozen=True, slots=True)
 class NodeInfo:
-    """What the scheduler keeps of a Node: the model node, its GPUs' memory and usability."""
+    """What the scheduler keeps of a Node: the model node, its GPUs' memory, whether any pod may
+    go there (not cordoned, Ready), and the taints a pod must tolerate to go there."""
 
     node: Node
     gpu_memory_mib: int
     schedulable: bool
     why_not: str = ""
     resource_version: str = ""
+    taints: tuple[Taint, ...] = ()
+    """NoSchedule / NoExecute taints, less the ones every pod is taken to tolerate."""
 
 
 def node_from_api(obj: Mapping[str, Any],
@@ -58,8 +68,9 @@ def node_from_api(obj: Mapping[str, Any],
                 or DEFAULT_GPU_TYPE, cpu_milli=cpu, memory_mib=memory,
                 labels=MappingProxyType(dict(labels)), topology=topology,
                 datasets=MappingProxyType(cached_datasets(name, annotations)))
-    why_not = _unschedulable(spec, status, tolerated)
-    return NodeInfo(node, gpu_memory, not why_not, why_not, meta.get("resourceVersion", ""))
+    why_not = _unschedulable(spec, status)
+    return NodeInfo(node, gpu_memory, not why_not, why_not, meta.get("resourceVersion", ""),
+                    node_taints(spec, tolerated))
 
 
 def cached_datasets(node: str, annotations: Mapping[str, str]) -> dict[str, float]:
@@ -77,16 +88,11 @@ def cached_datasets(node: str, annotations: Mapping[str, str]) -> dict[str, floa
             if isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1}
 
 
-def _unschedulable(spec: Mapping[str, Any], status: Mapping[str, Any],
-                   tolerated: Collection[str]) -> str:
-    """Why no new pod may go to the node ('' if they may)."""
+def _unschedulable(spec: Mapping[str, Any], status: Mapping[str, Any]) -> str:
+    """Why no new pod may go to the node, whatever it tolerates ('' if they may)."""
     if spec.get("unschedulable"):
-        return "cordoned"
+        return CORDONED
     for condition in status.get("conditions") or ():
         if condition.get("type") == "Ready" and condition.get("status") != "True":
-            return f"not Ready ({condition.get('reason') or condition.get('status')})"
-    for taint in spec.get("taints") or ():
-        if taint.get("effect") in ("NoSchedule", "NoExecute") and \
-                taint.get("key") not in tolerated:
-            return f"tainted {taint.get('key')}:{taint.get('effect')}"
+            return f"{NOT_READY} ({condition.get('reason') or condition.get('status')})"
     return ""

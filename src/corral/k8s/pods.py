@@ -1,12 +1,13 @@
 """A Pod API object as the scheduler keeps it: identity, what one task asks for, its gang,
-queue and priority, and where it is bound.
+queue and priority, the nodes it may go to, and where it is bound.
 
 A pod's request is the API's effective request: per resource the larger of the sum over its
 containers and the largest init container, plus the pod overhead. Whole GPUs come from
 ``nvidia.com/gpu``; a share of one GPU from ``corral.dev/gpu-share`` with the
 ``corral.dev/gpu-fraction`` (and optional ``corral.dev/gpu-memory``) annotations, as
-docs/gpu-sharing.md documents them. A request that cannot be read leaves the pod with an
-``error`` naming the field; it waits, with that reason, and nothing else is affected.
+docs/gpu-sharing.md documents them. A request or node affinity that cannot be read leaves the
+pod with an ``error`` naming the field; it waits, with that reason, and nothing else is
+affected.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from corral.k8s import conventions as names
 from corral.k8s.gangs import GangRef, gang_of_pod
+from corral.k8s.node_affinity import NO_CONSTRAINTS, NodeConstraints, constraints_from_spec
 from corral.k8s.quantity import count, cpu_milli, memory_mib
 from corral.model import DEFAULT_QUEUE, MILLI, InvalidSpec, gpus_to_milli
 
@@ -59,6 +61,10 @@ class PodRecord:
     dataset: str = ""
     gpu_indices: tuple[int, ...] = ()
     """GPU indices recorded on the pod by a scheduler (``corral.dev/gpu-index``)."""
+    constraints: NodeConstraints = NO_CONSTRAINTS
+    """Its node selector, required node affinity and tolerations (read while it is unbound)."""
+    unschedulable_message: str = ""
+    """The message of its ``PodScheduled=False`` condition ('' without one)."""
     resource_version: str = ""
     labels: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -90,6 +96,12 @@ def pod_from_api(obj: Mapping[str, Any]) -> PodRecord:
         request = task_request(spec, annotations)
     except InvalidSpec as exc:
         request, error = TaskRequest(), f"pod {namespace}/{name}: {exc}"
+    constraints = NO_CONSTRAINTS
+    if not spec.get("nodeName"):  # where a bound pod could have gone no longer matters
+        try:
+            constraints = constraints_from_spec(spec)
+        except InvalidSpec as exc:
+            error = error or f"pod {namespace}/{name}: {exc}"
     selector = spec.get("nodeSelector") or {}
     product = selector.get(names.GPU_PRODUCT_LABEL)
     try:
@@ -118,9 +130,18 @@ def pod_from_api(obj: Mapping[str, Any]) -> PodRecord:
         gpu_types=(product,) if product else (),
         dataset=labels.get(names.DATASET_LABEL, ""),
         gpu_indices=indices,
+        constraints=constraints,
+        unschedulable_message=_unschedulable_message(status),
         resource_version=meta.get("resourceVersion", ""),
         labels=labels,
     )
+
+
+def _unschedulable_message(status: Mapping[str, Any]) -> str:
+    for condition in status.get("conditions") or ():
+        if condition.get("type") == names.POD_SCHEDULED and condition.get("status") == "False":
+            return condition.get("message") or ""
+    return ""
 
 
 def task_request(spec: Mapping[str, Any], annotations: Mapping[str, str]) -> TaskRequest:

@@ -3,7 +3,8 @@
 Computed from the API server alone (Queue objects, pods, and the scheduler's own Events), so
 it needs only the user's kubeconfig, not a route to the scheduler. Use is what bound pods of
 Corral's ask for, by queue label; the reason a pod waits is the newest ``CorralWaiting`` or
-``CorralInvalidSpec`` Event about it.
+``CorralInvalidSpec`` Event about it, else (Events expire, an hour by default) the message of
+its ``PodScheduled=False`` condition.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def summarise(queue_objects: Iterable[Mapping[str, Any]], pod_objects: Iterable[
             row.used_gpus += pod.request.gpu_milli / MILLI
         else:
             row.pending_pods += 1
-            reason = waiting.get(pod.key, "no decision yet")
+            reason = waiting.get(pod.key) or pod.unschedulable_message or "no decision yet"
             reasons.setdefault(reason, []).append(pod.key)
     ordered = sorted(rows.values(), key=lambda r: (r.name == DEFAULT_QUEUE, r.name))
     return StatusReport(ordered, sorted(((m, len(p), p[0]) for m, p in reasons.items()),

@@ -22,7 +22,9 @@ class Job:
     simulator and hidden from policies that are not declared *oracle*. ``time_limit`` is the
     run time the user asked for (a Slurm ``--time``), which backfill may trust as an estimate.
     ``dataset`` names the training dataset the job reads ("" = none known), for data-aware
-    placement.
+    placement. ``eligible_nodes`` names the only nodes its tasks may use (None: any node); a
+    backend derives it from whatever restricts placement beyond resources (Kubernetes node
+    selectors, affinity, taints), so the core needs no notion of those.
     """
 
     id: str
@@ -42,7 +44,8 @@ class Job:
     outcome: str = ""
     time_limit: float | None = None
     dataset: str = ""
-    shape: tuple[int, int, int, int, tuple[str, ...]] = field(
+    eligible_nodes: frozenset[str] | None = None
+    shape: tuple[int, int, int, int, tuple[str, ...], frozenset[str] | None] = field(
         init=False, repr=False, compare=False)
     """What placement depends on: jobs of one shape fit, or fail to fit, alike."""
     total_gpu_milli: int = field(init=False, repr=False, compare=False)
@@ -62,8 +65,14 @@ class Job:
             raise InvalidSpec(f"job {self.id}: duration must be finite and >= 0")
         if self.time_limit is not None and not self.time_limit > 0:
             raise InvalidSpec(f"job {self.id}: time_limit must be > 0")
+        if self.eligible_nodes is not None and not isinstance(self.eligible_nodes, frozenset):
+            raise InvalidSpec(f"job {self.id}: eligible_nodes must be a frozenset of node names "
+                              "or None")
+        # A frozenset caches its hash, so a shape with thousands of node names still hashes
+        # cheaply every cycle; a backend that hands equal sets out as one object keeps the
+        # shape comparisons that follow a hash match cheap too.
         object.__setattr__(self, "shape", (self.tasks, self.gpu_milli, self.cpu_milli,
-                                           self.memory_mib, self.gpu_types))
+                                           self.memory_mib, self.gpu_types, self.eligible_nodes))
         object.__setattr__(self, "total_gpu_milli", self.tasks * self.gpu_milli)
 
     def without_duration(self) -> Job:

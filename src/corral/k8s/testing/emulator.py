@@ -5,7 +5,9 @@ to a kube-apiserver. What it implements, with the API server's semantics:
 
 - create / get / list (with ``limit`` and ``continue``) / replace / merge-patch / delete of any
   registered resource, cluster-scoped or namespaced, with a global ``resourceVersion`` and
-  ``409 Conflict`` on a stale ``resourceVersion`` or an existing name;
+  ``409 Conflict`` on a stale ``resourceVersion`` or an existing name; a strategic merge patch
+  merges ``conditions`` lists by ``type`` (the one list strategy the scheduler relies on) and
+  is otherwise a merge patch;
 - watch from a ``resourceVersion``, replaying what happened since; a version older than the
   retained history answers a watch ``ERROR`` event with ``410 Gone`` (``compact()`` forces it);
 - ``pods/binding`` (``409`` when the pod is already bound, ``404`` when it is gone),
@@ -93,6 +95,9 @@ class Emulator:
         self.binding_conflicts = 0
         self.evictions: list[str] = []
         self.requests = 0
+        self.calls: set[tuple[str, str, str]] = set()
+        """Every (API group, resource or resource/subresource, RBAC verb) requested, so tests
+        can check the scheduler's roles allow exactly what it does."""
         self.runner: web.AppRunner | None = None
         self.url = ""
 
@@ -240,6 +245,8 @@ class Emulator:
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
         method = request.method
+        self.calls.add((group, rtype.plural + (f"/{sub}" if sub else ""),
+                        _verb(method, name, request.query.get("watch") in ("true", "1"))))
         if name is None:
             if method == "GET":
                 if request.query.get("watch") in ("true", "1"):
@@ -284,7 +291,8 @@ class Emulator:
                 raise _Refused(415, "UnsupportedMediaType", "JSON patch is not emulated")
             if sub == "status":
                 body = {"status": body.get("status")}
-            patched = _merge(copy.deepcopy(current), body)
+            strategic = "strategic-merge-patch" in (request.content_type or "")
+            patched = _merge(copy.deepcopy(current), body, strategic=strategic)
             return web.json_response(self._write(rtype, key, patched, "MODIFIED"))
         raise _Refused(405, "MethodNotAllowed", method)
 
@@ -381,8 +389,10 @@ class Emulator:
                                             f'"{pod["spec"]["nodeName"]}"')
         updated = copy.deepcopy(pod)
         updated["spec"]["nodeName"] = node
-        updated.setdefault("status", {}).setdefault("conditions", []).append(
-            {"type": "PodScheduled", "status": "True"})
+        status = updated.setdefault("status", {})
+        status["conditions"] = [c for c in status.get("conditions") or ()
+                                if c.get("type") != "PodScheduled"]
+        status["conditions"].append({"type": "PodScheduled", "status": "True"})
         self._write(self.types[("", "v1", "pods")], key, updated, "MODIFIED")
         self.bindings.append((f"{key[0]}/{key[1]}", node))
         return _status(201, "", "", success=True)
@@ -421,6 +431,14 @@ class Emulator:
         return int(spec.get("maxUnavailable", 1))
 
 
+def _verb(method: str, name: str | None, watch: bool) -> str:
+    """The RBAC verb of a request, as the API server's authorizer names it."""
+    if method == "GET":
+        return "get" if name else "watch" if watch else "list"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(
+        method, method.lower())
+
+
 class _Refused(Exception):
     def __init__(self, code: int, reason: str, message: str) -> None:
         super().__init__(message)
@@ -433,8 +451,13 @@ def _status(code: int, reason: str, message: str, *, success: bool = False) -> w
                               "code": code, "reason": reason, "message": message}, status=code)
 
 
-def _merge(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch (``null`` deletes a key)."""
+_LIST_MERGE_KEYS = {"conditions": "type"}
+"""Lists a strategic merge patch merges element by element, and the field naming an element."""
+
+
+def _merge(target: Any, patch: Any, *, strategic: bool = False) -> Any:
+    """RFC 7386 JSON merge patch (``null`` deletes a key); with *strategic*, the lists of
+    :data:`_LIST_MERGE_KEYS` are merged by their key as a strategic merge patch does."""
     if not isinstance(patch, dict):
         return patch
     if not isinstance(target, dict):
@@ -442,6 +465,18 @@ def _merge(target: Any, patch: Any) -> Any:
     for key, value in patch.items():
         if value is None:
             target.pop(key, None)
+        elif strategic and key in _LIST_MERGE_KEYS and isinstance(value, list) and \
+                isinstance(target.get(key), list):
+            by = _LIST_MERGE_KEYS[key]
+            merged = list(target[key])
+            for item in value:
+                at = next((i for i, old in enumerate(merged)
+                           if isinstance(old, dict) and old.get(by) == item.get(by)), None)
+                if at is None:
+                    merged.append(item)
+                else:
+                    merged[at] = _merge(merged[at], item, strategic=True)
+            target[key] = merged
         else:
-            target[key] = _merge(target.get(key), value)
+            target[key] = _merge(target.get(key), value, strategic=strategic)
     return target
