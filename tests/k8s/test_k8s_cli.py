@@ -38,3 +38,12 @@ def test_unknown_export_format_and_bad_policy_fail_cleanly(tmp_path) -> None:
     result = runner.invoke(app, ["scheduler", "--policy", "no-such-policy",
                                  "--history-db", "none"])
     assert result.exit_code == 2 and "unknown policy" in result.output
+
+
+def test_live_scheduler_refuses_oracle_policies_and_predictions_without_history() -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["scheduler", "--policy", "srtf-oracle", "--history-db", "none"])
+    assert result.exit_code == 2 and "true job durations" in result.output
+    result = runner.invoke(app, ["scheduler", "--policy", "predicted-sjf",
+                                 "--history-db", "none"])
+    assert result.exit_code == 2 and "--history-db" in result.output

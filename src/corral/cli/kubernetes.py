@@ -74,6 +74,12 @@ def scheduler(
         history = None if history_db == "none" else HistoryStore(history_db or DEFAULT_URL)
     except CorralError as exc:
         _fail(str(exc))
+    if profile.oracle:
+        _fail(f"policy {profile.name} reads true job durations, which no live cluster knows; "
+              "it is a reference for the simulator only")
+    if profile.reads_estimates and history is None:
+        _fail(f"policy {profile.name} orders jobs by run times predicted from the job history; "
+              "give a history database with --history-db instead of 'none'")
     options = Options(scheduler_name=scheduler_name, grace_seconds=grace_seconds, tick_s=tick,
                       leader_elect=leader_elect, lease_namespace=lease_namespace,
                       identity=identity or socket.gethostname(), queues=tree, history=history)

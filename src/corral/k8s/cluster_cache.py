@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from corral.core import ClusterState, Scheduler
+from corral.core.duration_estimate import DurationEstimate
 from corral.core.placement import NodeGrant, Placement
 from corral.k8s import conventions as names
 from corral.k8s.gangs import GangInfo, GangRef, gang_from_api
@@ -113,6 +114,9 @@ class ClusterCache:
         self.eligibility = NodeEligibility(())
         """Eligible nodes per pod constraints, for the nodes as they were at the last sync."""
         self._eligibility_stale = True
+        self.estimate: Callable[[Job, float], DurationEstimate] | None = None
+        """Predicts a job's run time as it enters the state, for policies that read estimates
+        (set by the loop; None: no estimates)."""
         self.state: ClusterState | None = None
         self.tree: QueueTree | None = None
         self.node_gpu_memory: dict[str, int] = {}
@@ -508,7 +512,7 @@ class ClusterCache:
             return
         signature, job, slots = desired
         try:
-            state.submit(job, now)
+            state.submit(job, now, None if self.estimate is None else self.estimate(job, now))
         except InvalidSpec as exc:
             self.problems[unit] = str(exc).replace(f"{UNMANAGED_QUEUE}, ", "")
             return

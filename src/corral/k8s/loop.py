@@ -38,6 +38,7 @@ from corral.k8s.cluster_cache import ClusterCache
 from corral.k8s.events import EventRecorder, ObjectRef
 from corral.k8s.history_writer import HistoryWriter
 from corral.k8s.leader import LeaderElector
+from corral.k8s.live_estimates import HistoryEstimates
 from corral.k8s.metrics import SchedulerMetrics
 from corral.k8s.pod_conditions import PodConditionWriter
 from corral.k8s.reflector import Reflector, served
@@ -109,6 +110,15 @@ class LiveScheduler:
         if self.options.history is not None:
             self.history = HistoryWriter(self.options.history, self.cache,
                                          source=self.options.history_source, clock=clock)
+        self.estimates: HistoryEstimates | None = None
+        if scheduler.profile.reads_estimates:
+            if self.options.history is None:
+                log.warning("policy %s reads predicted run times, which are learnt from the "
+                            "job history, but no history store is set: jobs wait in submit "
+                            "order", scheduler.profile.name)
+            else:
+                self.estimates = HistoryEstimates(self.options.history, clock=clock)
+                self.cache.estimate = self.estimates.estimate
         self.reflectors: list[Reflector] = []
         self.stats = CycleStats()
         self.cycle_seconds: list[float] = []
@@ -127,6 +137,8 @@ class LiveScheduler:
 
     async def run(self) -> None:
         """Discover, list and watch, elect, and schedule until cancelled."""
+        if self.estimates is not None:
+            await self.estimates.refresh_soon()
         await self._make_reflectors()
         tasks = [asyncio.create_task(r.run(), name=f"reflector {r.name}")
                  for r in self.reflectors]
@@ -134,6 +146,8 @@ class LiveScheduler:
         tasks.append(asyncio.create_task(self.conditions.run(), name="pod conditions"))
         if self.history is not None:
             tasks.append(asyncio.create_task(self.history.run(), name="history"))
+        if self.estimates is not None:
+            tasks.append(asyncio.create_task(self.estimates.run(), name="estimates"))
         if self.elector is not None:
             tasks.append(asyncio.create_task(self.elector.run(), name="leader"))
             tasks.append(asyncio.create_task(self._follow_leadership(), name="leadership"))

@@ -61,11 +61,15 @@ class OnlinePredictor:
         """Hand over a job that ends (or ended) at ``end``, with its true duration."""
         self._history.finish(job, end)
 
-    def predict(self, job: Job, now: float) -> Prediction:
-        """The duration of ``job`` as predicted at ``now`` (never earlier than a previous call)."""
+    def predict(self, job: Job, now: float, *, remember: bool = True) -> Prediction:
+        """The duration of ``job`` as predicted at ``now`` (never earlier than a previous call).
+
+        By default the job's submission and its features are remembered, to train on them
+        once it is handed over by :meth:`finish`; ``remember=False`` makes a one-off
+        prediction for a job that will come back under another id (a live backend's)."""
         self._catch_up(now)
         row = self._history.features(job)
-        if job.id not in self._submit_features:
+        if remember and job.id not in self._submit_features:
             self._submit_features[job.id] = row
             self._history.submitted(job)
         fallback = math.exp(row[BASE])
@@ -82,10 +86,10 @@ class OnlinePredictor:
             self._rows.append(row)
             self._durations.append(job.duration)
             self._new_since_training += 1
+        del self._rows[:-MAX_TRAIN_JOBS], self._durations[:-MAX_TRAIN_JOBS]
         if self._new_since_training and self._due(now):
-            rows = self._rows[-MAX_TRAIN_JOBS:]
-            self._model = QuantileModel.fit(rows, self._durations[-MAX_TRAIN_JOBS:]) \
-                or self._model
+            rows = self._rows
+            self._model = QuantileModel.fit(rows, self._durations) or self._model
             self._new_since_training = 0
             self._trained_on = len(rows)
             self._trained_at = now
