@@ -45,10 +45,9 @@ class OrderPreemption:
                     fits: Callable[[CycleState], bool]) -> list[str]:
         """Victims (job ids) or [] when evicting every candidate would still not suffice."""
         keys, ranked = self._ranked_running(state)
-        cluster, limit = state.cluster, self.args.protect_after
-        first = bisect_right(keys, cluster.order_of(job, state.now))
+        first = bisect_right(keys, state.cluster.order_of(job, state.now))
         candidates = [run for run in reversed(ranked[first:])
-                      if run.job.id not in state.preempted and may_evict(cluster, run.job, limit)]
+                      if run.job.id not in state.preempted]
         tree, usage = state.cluster.queues, state.usage
         if tree is not None and usage is not None and candidates:
             # Order decides within a queue and among borrowed GPUs, never against a guarantee.
@@ -61,16 +60,17 @@ class OrderPreemption:
         return fewest_victims(state, candidates, fits, job.total_gpu_milli)
 
     def _ranked_running(self, state: CycleState) -> tuple[list[Any], list[RunningJob]]:
-        """Running jobs sorted by (queue key, start), and their keys, once per cycle.
+        """Running jobs that may be evicted, sorted by (queue key, start), and their keys,
+        once per cycle.
 
         The hot spot of preemptive policies (every running job is keyed in every cycle where
         a job waits): the keys come straight from the order's ``sort_key`` and the entries
-        sort as plain tuples (the position breaks ties); whether a job may be evicted is asked
-        only of the few that rank behind the waiting job."""
+        sort as plain tuples (the position breaks ties)."""
         cached = state.data.get(self._STATE_KEY)
         if cached is None:
             cluster, now, key = state.cluster, state.now, state.cluster.order_key
-            runs = list(cluster.running.values())
+            limit = self.args.protect_after
+            runs = [run for run in cluster.running.values() if may_evict(cluster, run.job, limit)]
             entries = sorted([(key(run.job, cluster, now), run.since, i)
                               for i, run in enumerate(runs)])
             cached = ([entry[0] for entry in entries], [runs[entry[2]] for entry in entries])

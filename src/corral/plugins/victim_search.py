@@ -20,13 +20,22 @@ def fewest_victims(state: CycleState, candidates: Sequence[RunningJob],
                    fits: Callable[[CycleState], bool], need_gpu_milli: int = 0) -> list[str]:
     """Ids of the victims to evict, or [] when evicting every candidate would not suffice.
 
-    One what-if copy serves the whole search: victims are released on it one by one (trials
-    start once at least *need_gpu_milli* is free), and each victim is then taken back, smallest
-    first, for good if the job still fits without it.
+    Evicting every candidate is tried first, so a hopeless search costs one trial. Then one
+    what-if copy serves the search: victims are released on it one by one (trials start once at
+    least *need_gpu_milli* is free), and each victim is then taken back, smallest first, for
+    good if the job still fits without it. Assumes more free capacity never makes a job fit
+    less (true of every filter and permit plugin here).
     """
     if not candidates or state.free_gpu_milli + sum(
             run.job.total_gpu_milli for run in candidates) < need_gpu_milli:
         return []  # even evicting them all would not free enough GPUs
+    trial = state.clone()
+    for run in candidates:
+        trial.release(run)
+    if not fits(trial):
+        # Even evicting them all would not make room (a gang that needs whole nodes, say):
+        # one trial instead of one per candidate, where the search fails most often.
+        return []
     trial = state.clone()
     chosen: list[RunningJob] = []
     for run in candidates:
