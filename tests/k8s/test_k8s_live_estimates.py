@@ -18,10 +18,10 @@ HOUR = 3600.0
 
 
 def attempt(i: int, user: str, seconds: float, *, end: float | None = None,
-            outcome: str = "completed", source: str = "trace") -> dict[str, Any]:
+            outcome: str = "completed", name: str = "train") -> dict[str, Any]:
     end = 1_000_000.0 + i * 60.0 if end is None else end
-    return {"source": source, "job_id": f"{user}-{i}", "attempt": 0, "user": user,
-            "name": f"{user}-train", "queue": "default", "tasks": 1, "gpu_milli": 1000,
+    return {"source": "trace", "job_id": f"{user}-{i}", "attempt": 0, "user": user,
+            "name": f"{user}-{name}", "queue": "default", "tasks": 1, "gpu_milli": 1000,
             "gpu_type": "", "submit": end - seconds, "start": end - seconds, "end": end,
             "outcome": outcome, "gpu_util": None, "gpu_mem_peak_mib": None}
 
@@ -37,8 +37,8 @@ def store(tmp_path) -> HistoryStore:
     return HistoryStore(f"sqlite:///{tmp_path / 'history.db'}")
 
 
-def new_job(user: str, now: float) -> Job:
-    return Job(id=f"default/{user}-new", submit=now, user=user, name=f"{user}-train")
+def new_job(user: str, now: float, name: str = "train") -> Job:
+    return Job(id=f"default/{user}-new", submit=now, user=user, name=f"{user}-{name}")
 
 
 def test_estimates_learn_each_users_habits_from_the_store(store) -> None:
@@ -47,6 +47,9 @@ def test_estimates_learn_each_users_habits_from_the_store(store) -> None:
     estimates = HistoryEstimates(store, clock=lambda: 2_000_000.0)
     assert estimates.refresh() == 300, "every finished attempt once, the preempted one not"
     assert estimates.refresh() == 0, "a second read adds nothing"
+    assert estimates.predictor.trainings >= 1
+    answer = estimates.predictor.predict(new_job("alice", 2_000_000.0), 2_000_000.0, live=True)
+    assert answer.source == "model", "a trained model answers, not the fallback chain"
     alice = estimates.estimate(new_job("alice", 2_000_000.0), 2_000_000.0)
     bob = estimates.estimate(new_job("bob", 2_000_000.0), 2_000_000.0)
     assert alice.p50 == pytest.approx(300.0, rel=0.5)
@@ -70,7 +73,7 @@ def test_a_malformed_row_is_skipped_and_the_rest_learnt(store, caplog) -> None:
     estimates = HistoryEstimates(store, clock=lambda: 0.0)
     bad = attempt(1, "dave", 100.0) | {"tasks": 0}
     with caplog.at_level(logging.WARNING, logger="corral.k8s.live_estimates"):
-        assert estimates.learn([bad, attempt(2, "dave", 100.0)]) == 1
+        assert estimates.learn([bad, attempt(2, "dave", 100.0)], 2_000_000.0) == 1
     assert "trace/dave-1" in caplog.text and "tasks" in caplog.text
 
 

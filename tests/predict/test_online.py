@@ -8,6 +8,7 @@ import pytest
 
 from corral.model import InvalidSpec, Job
 from corral.predict import OnlinePredictor, Prediction
+from corral.predict.features import FEATURE_NAMES
 
 
 def replay(jobs: list[Job]) -> list[Prediction]:
@@ -55,3 +56,16 @@ def test_bad_retraining_settings_are_refused():
         OnlinePredictor(retrain_every=0)
     with pytest.raises(InvalidSpec, match="retrain_interval"):
         OnlinePredictor(retrain_interval=0.0)
+
+
+def test_jobs_never_predicted_train_on_the_history_before_their_own_end():
+    """A live backend hands over finished jobs it did not predict: each one's training row is
+    built from the jobs that ended before it, never from itself."""
+    predictor = OnlinePredictor(retrain_every=1)
+    for i, end in enumerate((100.0, 200.0, 300.0)):
+        predictor.finish(Job(id=f"j{i}", submit=end - 50.0, user="ada", duration=50.0), end)
+    training = predictor.absorb(1_000.0)
+    assert training is not None
+    rows, durations = training
+    count = FEATURE_NAMES.index("user_count")
+    assert [row[count] for row in rows] == [0.0, 1.0, 2.0] and durations == [50.0] * 3

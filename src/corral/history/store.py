@@ -113,14 +113,21 @@ class HistoryStore:
                 gpu_share_achieved=(old["gpu_share_achieved"] or 0.0) + row["gpu_share_achieved"],
                 profiled_pods=pods + 1))
 
-    def attempts(self, since: float | None = None) -> list[dict[str, Any]]:
-        """Stored attempts, oldest end first; ``since`` keeps those that ended at or after it."""
-        query = select(attempts).order_by(attempts.c.end, attempts.c.source, attempts.c.job_id,
-                                          attempts.c.attempt)
+    def attempts(self, since: float | None = None,
+                 latest: int | None = None) -> list[dict[str, Any]]:
+        """Stored attempts, oldest end first; ``since`` keeps those that ended at or after it,
+        ``latest`` only that many of the last to end (read as such, not all then cut)."""
+        order = (attempts.c.end, attempts.c.source, attempts.c.job_id, attempts.c.attempt)
+        query = select(attempts)
         if since is not None:
             query = query.where(attempts.c.end >= since)
+        if latest is not None:
+            query = query.order_by(*(column.desc() for column in order)).limit(latest)
+        else:
+            query = query.order_by(*order)
         with self._engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(query)]
+            rows = [dict(row._mapping) for row in conn.execute(query)]
+        return rows[::-1] if latest is not None else rows
 
     def add_trials(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Store trial results (columns of ``trial_runs`` but ``id``); return how many."""

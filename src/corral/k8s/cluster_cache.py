@@ -512,7 +512,7 @@ class ClusterCache:
             return
         signature, job, slots = desired
         try:
-            state.submit(job, now, None if self.estimate is None else self.estimate(job, now))
+            state.submit(job, now, self._estimate(job, now))
         except InvalidSpec as exc:
             self.problems[unit] = str(exc).replace(f"{UNMANAGED_QUEUE}, ", "")
             return
@@ -523,6 +523,17 @@ class ClusterCache:
         if current is not None and current.running:
             run.since = since
         self._in_state[unit] = _InState(signature, True, run.since)
+
+    def _estimate(self, job: Job, now: float) -> DurationEstimate | None:
+        """The job's predicted run time, or None (no predictor, or it failed: the job is
+        scheduled without one rather than not at all)."""
+        if self.estimate is None:
+            return None
+        try:
+            return self.estimate(job, now)
+        except Exception:  # a prediction bug must not keep a job out of the cluster
+            log.exception("predicting the run time of %s failed", job.id)
+            return None
 
     def _desired(self, unit: str, now: float
                  ) -> tuple[tuple, Job, list[Slot] | None] | None:

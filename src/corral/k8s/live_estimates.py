@@ -5,19 +5,24 @@ the simulator gives them: from the same :class:`~corral.predict.online.OnlinePre
 trained on the attempts the history store holds (imported traces, and what this scheduler
 wrote as jobs ended), read again every :data:`REFRESH_S` so that new rows count. A job is
 predicted when the cache puts it on the snapshot. Interrupted attempts (``preempted``) are not
-trained on: their length is not a job's duration.
+trained on: their length is not a job's duration. Rows are read by when they ended: a trace
+imported while the scheduler runs, with ends before those already read, counts from its next
+start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from corral.core.duration_estimate import DurationEstimate
 from corral.history import HistoryStore
 from corral.model import MILLI, InvalidSpec, Job
+from corral.predict.model import QuantileModel
 from corral.predict.online import MAX_TRAIN_JOBS, OnlinePredictor
 
 log = logging.getLogger(__name__)
@@ -34,7 +39,12 @@ TRAINED_OUTCOMES = frozenset({"completed", "failed", "killed"})
 
 class HistoryEstimates:
     """An online predictor fed from a job-history store; :meth:`estimate` is what the cache
-    calls for each job it puts on the snapshot."""
+    calls for each job it puts on the snapshot.
+
+    Reading the store, absorbing rows and fitting the model happen in a worker thread
+    (:meth:`refresh`); the scheduling loop only predicts. A lock guards the predictor's history
+    while rows are absorbed and while the loop predicts, never while a model is fitted.
+    """
 
     def __init__(self, store: HistoryStore, *, clock: Callable[[], float]) -> None:
         self.store = store
@@ -45,25 +55,45 @@ class HistoryEstimates:
         self._seen: dict[tuple[str, str, int], float] = {}
         """Attempts already read within the overlap, with their ends."""
         self._latest: float | None = None
-        self._now = 0.0
+        self._now = -math.inf
+        self._lock = threading.Lock()
 
     def estimate(self, job: Job, now: float) -> DurationEstimate:
-        """*job*'s predicted run time as known at *now* (the model, else the fallback chain)."""
-        self._now = max(self._now, now)  # a wall clock may step back; the predictor may not
-        predicted = self.predictor.predict(job, self._now, remember=False)
+        """*job*'s predicted run time (the model, else the fallback chain)."""
+        with self._lock:
+            predicted = self.predictor.predict(job, now, live=True)
         return DurationEstimate(predicted.p50, predicted.p90)
 
-    def learn(self, rows: Iterable[Mapping[str, Any]]) -> int:
+    def refresh(self) -> int:
+        """Read the attempts that ended since the last read, absorb them and retrain when due
+        (blocking: run it in a worker thread); how many attempts were new."""
+        if self._latest is None:
+            # The predictor trains on no more than the latest of these anyway.
+            rows = self.store.attempts(latest=MAX_TRAIN_JOBS)
+        else:
+            rows = self.store.attempts(since=self._latest - OVERLAP_S)
+        self._now = now = max(self._now, self.clock())  # the predictor's time never goes back
+        with self._lock:
+            added = self.learn(rows, now)
+            training = self.predictor.absorb(now)
+        if training is not None:
+            model = QuantileModel.fit(*training)
+            with self._lock:
+                self.predictor.install(model, len(training[0]), now)
+        return added
+
+    def learn(self, rows: Iterable[Mapping[str, Any]], now: float) -> int:
         """Hand the finished attempts among *rows* (history-store rows) to the predictor once
-        each; how many were new. A malformed row is logged and skipped."""
+        each; how many were new. A malformed row is logged and skipped. Ends later than *now*
+        (a clock that was wrong) do not move the read position past *now*."""
         added = 0
         for row in rows:
             key = (row["source"], row["job_id"], row["attempt"])
-            end = float(row["end"])
             if key in self._seen:
                 continue
+            end = float(row["end"])
             self._seen[key] = end
-            self._latest = end if self._latest is None else max(self._latest, end)
+            self._latest = max(self._latest or -math.inf, min(end, now))
             if row["outcome"] not in TRAINED_OUTCOMES:
                 continue
             try:
@@ -77,13 +107,6 @@ class HistoryEstimates:
             horizon = self._latest - OVERLAP_S
             self._seen = {k: end for k, end in self._seen.items() if end >= horizon}
         return added
-
-    def refresh(self) -> int:
-        """Read the attempts that ended since the last read (blocking); how many were new."""
-        if self._latest is None:
-            # The predictor trains on no more than the latest of these anyway.
-            return self.learn(self.store.attempts()[-MAX_TRAIN_JOBS:])
-        return self.learn(self.store.attempts(since=self._latest - OVERLAP_S))
 
     async def run(self) -> None:
         """Read what is new every :data:`REFRESH_S`, in a worker thread, until cancelled; a

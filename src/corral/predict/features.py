@@ -12,7 +12,7 @@ import math
 import re
 import statistics
 from collections import defaultdict, deque
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 from corral.model import InvalidSpec, Job
 from corral.model.resources import MILLI
@@ -134,14 +134,18 @@ class History:
         heapq.heappush(self._pending, (end, self._seq, job))
         self._seq += 1
 
-    def advance(self, now: float) -> list[Job]:
-        """Move to ``now``; returns the jobs that ended before it, in end order, now visible."""
+    def advance(self, now: float, before: Callable[[Job], None] | None = None) -> list[Job]:
+        """Move to ``now``; returns the jobs that ended before it, in end order, now visible.
+        ``before(job)`` is called as each is about to become visible (history as it stood
+        just before it ended)."""
         if now < self.now:
             raise InvalidSpec(f"time cannot go back: {now} is before {self.now}")
         self.now = now
         absorbed = []
         while self._pending and self._pending[0][0] < now:
             job = heapq.heappop(self._pending)[2]
+            if before is not None:
+                before(job)
             self._remember(job)
             absorbed.append(job)
         return absorbed

@@ -43,8 +43,7 @@ class QuantileModel:
 
     def __init__(self, models: Sequence[HistGradientBoostingRegressor],
                  columns: np.ndarray) -> None:
-        self._forest = CompiledForest(models)
-        self._columns = columns
+        self._forest = CompiledForest(models, columns)
 
     @classmethod
     def fit(cls, rows: Sequence[Sequence[float]],
@@ -73,5 +72,5 @@ class QuantileModel:
     def predict(self, rows: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
         """p50 and p90 in seconds for each row (p90 never below p50)."""
         table = np.asarray(rows, dtype=float)
-        raw = np.exp(self._forest.predict(table[:, self._columns]) + table[:, BASE, None])
+        raw = np.exp(self._forest.predict(table) + table[:, BASE, None])
         return raw[:, 0], np.maximum(raw[:, 1], raw[:, 0])

@@ -61,15 +61,18 @@ class OnlinePredictor:
         """Hand over a job that ends (or ended) at ``end``, with its true duration."""
         self._history.finish(job, end)
 
-    def predict(self, job: Job, now: float, *, remember: bool = True) -> Prediction:
+    def predict(self, job: Job, now: float, *, live: bool = False) -> Prediction:
         """The duration of ``job`` as predicted at ``now`` (never earlier than a previous call).
 
-        By default the job's submission and its features are remembered, to train on them
-        once it is handed over by :meth:`finish`; ``remember=False`` makes a one-off
-        prediction for a job that will come back under another id (a live backend's)."""
-        self._catch_up(now)
+        In a simulation the jobs that ended by ``now`` are absorbed first (retraining when
+        due), and the job's submission and features are remembered, to train on them once it
+        is handed over by :meth:`finish`. ``live`` predicts from what :meth:`absorb` and
+        :meth:`install` last gave, and remembers nothing: a live backend absorbs and trains
+        away from its scheduling loop, and its finished jobs come back under other ids."""
+        if not live:
+            self._catch_up(now)
         row = self._history.features(job)
-        if remember and job.id not in self._submit_features:
+        if not live and job.id not in self._submit_features:
             self._submit_features[job.id] = row
             self._history.submitted(job)
         fallback = math.exp(row[BASE])
@@ -78,22 +81,37 @@ class OnlinePredictor:
         p50, p90 = self._model.predict([row])
         return Prediction(float(p50[0]), float(p90[0]), "model", fallback)
 
-    def _catch_up(self, now: float) -> None:
-        for job in self._history.advance(now):
-            # Train on what was known at the job's submit time when it was predicted then.
-            row = self._submit_features.pop(job.id, None) or self._history.features(job)
+    def absorb(self, now: float) -> tuple[list[list[float]], list[float]] | None:
+        """Make the jobs that ended before ``now`` visible; the training set if a retraining
+        is due (fit it, then :meth:`install` the model), else None."""
+        for job in self._history.advance(now, before=self._keep_row):
             assert job.duration is not None
-            self._rows.append(row)
             self._durations.append(job.duration)
             self._new_since_training += 1
         del self._rows[:-MAX_TRAIN_JOBS], self._durations[:-MAX_TRAIN_JOBS]
         if self._new_since_training and self._due(now):
-            rows = self._rows
-            self._model = QuantileModel.fit(rows, self._durations) or self._model
-            self._new_since_training = 0
-            self._trained_on = len(rows)
-            self._trained_at = now
-            self.trainings += 1
+            return self._rows[:], self._durations[:]
+        return None
+
+    def install(self, model: QuantileModel | None, trained_on: int, now: float) -> None:
+        """Use ``model``, fitted on the first ``trained_on`` rows :meth:`absorb` returned at
+        ``now`` (None: too few; the previous model stays)."""
+        self._model = model or self._model
+        self._new_since_training = 0
+        self._trained_on = trained_on
+        self._trained_at = now
+        self.trainings += 1
+
+    def _catch_up(self, now: float) -> None:
+        training = self.absorb(now)
+        if training is not None:
+            self.install(QuantileModel.fit(*training), len(training[0]), now)
+
+    def _keep_row(self, job: Job) -> None:
+        # Train on what was known at the job's submit time when it was predicted then; else
+        # on what was known just before it ended (never on the job itself).
+        row = self._submit_features.pop(job.id, None) or self._history.features(job)
+        self._rows.append(row)
 
     def _due(self, now: float) -> bool:
         if self._new_since_training >= max(self.retrain_every,
