@@ -69,3 +69,14 @@ def test_jobs_never_predicted_train_on_the_history_before_their_own_end():
     rows, durations = training
     count = FEATURE_NAMES.index("user_count")
     assert [row[count] for row in rows] == [0.0, 1.0, 2.0] and durations == [50.0] * 3
+
+
+def test_statistics_keep_only_the_most_recently_used_keys(monkeypatch):
+    from corral.predict import features
+
+    monkeypatch.setattr(features, "MAX_KEYS", 2)
+    recent = features.RecentDurations()
+    for key in ("a", "b", "a", "c"):
+        recent.add(key, 1.0)
+    assert recent.count("a") == 2 and recent.count("c") == 1
+    assert recent.count("b") == 0, "the least recently added-to key went first"

@@ -11,7 +11,7 @@ import heapq
 import math
 import re
 import statistics
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Hashable
 
 from corral.model import InvalidSpec, Job
@@ -70,15 +70,27 @@ def gpu_count(job: Job) -> float:
     return job.total_gpu_milli / MILLI
 
 
+MAX_KEYS = 100_000
+"""Keys (users, job names, ...) each statistic keeps, the least recently added to dropped
+first: a scheduler that runs for months sees new job names every day."""
+
+
 class RecentDurations:
-    """The last :data:`RECENT` log-durations seen under each key."""
+    """The last :data:`RECENT` log-durations seen under each of the :data:`MAX_KEYS` keys
+    most recently added to."""
 
     def __init__(self) -> None:
-        self._by_key: defaultdict[Hashable, deque[float]] = defaultdict(
-            lambda: deque(maxlen=RECENT))
+        self._by_key: OrderedDict[Hashable, deque[float]] = OrderedDict()
 
     def add(self, key: Hashable, log_seconds: float) -> None:
-        self._by_key[key].append(log_seconds)
+        values = self._by_key.get(key)
+        if values is None:
+            values = self._by_key[key] = deque(maxlen=RECENT)
+            if len(self._by_key) > MAX_KEYS:
+                self._by_key.popitem(last=False)
+        else:
+            self._by_key.move_to_end(key)
+        values.append(log_seconds)
 
     def median(self, key: Hashable) -> float:
         """Median log-duration under ``key``; NaN when nothing finished under it yet."""
