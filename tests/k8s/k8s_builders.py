@@ -65,6 +65,14 @@ def podgroup(name: str, min_member: int, *, namespace: str = "default",
             "metadata": {"name": name, "namespace": namespace}, "spec": spec}
 
 
+def full_node_of_low_priority_gang(emulator: Emulator) -> None:
+    """Node n0 (8 GPUs) and gang ``low``: two priority-0 pods of 4 GPUs that fill it once bound."""
+    emulator.create(node("n0", 8))
+    emulator.create(podgroup("low", 2))
+    for i in range(2):
+        emulator.create(pod(f"low-{i}", 4, group="low", priority=0))
+
+
 def queue(name: str, gpus: int | None = None, *, borrowing: int | None = None,
           parent: str | None = None, default: bool = False) -> dict[str, Any]:
     spec: dict[str, Any] = {}

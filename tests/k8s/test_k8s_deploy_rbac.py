@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from k8s_builders import bound_to, emulated, live, node, pod, podgroup, run, until
+from k8s_builders import bound_to, emulated, full_node_of_low_priority_gang, live, pod, run, until
 
 from corral.k8s import conventions as names
 
@@ -32,10 +32,7 @@ def _rules_text(path: Path) -> list[str]:
 def test_every_call_of_a_busy_scheduler_is_allowed_by_its_cluster_role() -> None:
     async def scenario() -> None:
         async with emulated() as emu:
-            emu.create(node("n0", 8))
-            emu.create(podgroup("low", 2))
-            for i in range(2):
-                emu.create(pod(f"low-{i}", 4, group="low", priority=0))
+            full_node_of_low_priority_gang(emu)
             emu.create(pod("nowhere", 1, spec={"nodeSelector": {"zone": "x"}}))
             async with live(emu, leader_elect=True, lease_namespace="kube-system") as scheduler:
                 await until(lambda: len(bound_to(emu)) == 2)

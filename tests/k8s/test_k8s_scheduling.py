@@ -5,7 +5,19 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-from k8s_builders import bound_to, emulated, gpus_used, live, node, pod, podgroup, queue, run, until
+from k8s_builders import (
+    bound_to,
+    emulated,
+    full_node_of_low_priority_gang,
+    gpus_used,
+    live,
+    node,
+    pod,
+    podgroup,
+    queue,
+    run,
+    until,
+)
 
 from corral.k8s import conventions as names
 
@@ -186,10 +198,7 @@ def test_fractional_pods_get_their_gpu_recorded_before_binding() -> None:
 def test_preemption_evicts_the_whole_victim_before_the_preemptor_binds() -> None:
     async def scenario() -> None:
         async with emulated() as emu:
-            emu.create(node("n0", 8))
-            emu.create(podgroup("low", 2))
-            for i in range(2):
-                emu.create(pod(f"low-{i}", 4, group="low", priority=0))
+            full_node_of_low_priority_gang(emu)
             async with live(emu) as scheduler:
                 await until(lambda: len(bound_to(emu)) == 2)
                 emu.create(pod("high", 8, priority=100))
