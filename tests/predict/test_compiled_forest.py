@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from corral.predict.compiled_forest import CompiledForest
@@ -33,3 +34,11 @@ def test_reads_the_fitted_columns_out_of_wider_rows():
     forest = CompiledForest([model], fitted)
     assert np.allclose(forest.predict(rows)[:, 0], model.predict(rows[:, fitted]), rtol=0,
                        atol=1e-9)
+
+
+def test_rows_of_another_width_are_refused():
+    rng = np.random.default_rng(1)
+    rows = rng.normal(size=(200, 3))
+    model = HistGradientBoostingRegressor(max_iter=5, random_state=0).fit(rows, rows[:, 0])
+    with pytest.raises(ValueError, match="columns"):
+        CompiledForest([model]).predict(rows[:, :2])

@@ -42,7 +42,7 @@ class CompiledForest:
         if fitted_columns is None:
             fitted_columns = np.ones(int(models[0].n_features_in_), dtype=bool)
         position = np.flatnonzero(fitted_columns)
-        width = len(fitted_columns)
+        self._width = width = len(fitted_columns)
         # A row is read as two copies side by side: unknowns as -inf (they go left, as
         # ``-inf <= t`` holds) and as NaN (they go right, as ``nan <= t`` never holds); each
         # node reads the copy its missing-value rule picks, so a level is one comparison.
@@ -66,6 +66,8 @@ class CompiledForest:
     def predict(self, rows: np.ndarray) -> np.ndarray:
         """Raw predictions, shape (rows, models), for a 2-D float array with NaN for unknown."""
         rows = np.asarray(rows, dtype=float)
+        if rows.shape[1] != self._width:
+            raise ValueError(f"rows have {rows.shape[1]} columns; the forest reads {self._width}")
         both = np.concatenate([np.where(np.isnan(rows), -np.inf, rows), rows], axis=1)
         node = np.broadcast_to(self._roots, (len(rows), len(self._roots))).copy()
         line = np.arange(len(rows))[:, None]
