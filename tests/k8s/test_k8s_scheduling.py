@@ -55,6 +55,26 @@ def test_gang_is_bound_whole_or_not_at_all_and_waiting_gangs_say_why() -> None:
     run(scenario)
 
 
+def test_a_gang_starts_with_its_minimum_and_the_rest_follow_as_they_fit() -> None:
+    """minMember 2 of 4 pods of 4 GPUs: the two oldest start on the one 8-GPU node (the whole
+    gang never would); the other two start once a second node joins."""
+    async def scenario() -> None:
+        async with emulated() as emu:
+            emu.create(node("n0", 8))
+            emu.create(podgroup("elastic", 2))
+            for i in range(4):
+                emu.create(pod(f"elastic-{i}", 4, group="elastic"))
+            async with live(emu) as scheduler:
+                await until(lambda: len(bound_to(emu)) == 2)
+                await scheduler.settle()
+                assert sorted(bound_to(emu)) == ["default/elastic-0", "default/elastic-1"]
+                emu.create(node("n1", 8))
+                await until(lambda: len(bound_to(emu)) == 4)
+                await scheduler.settle()
+            assert gpus_used(emu) == {"n0": 8, "n1": 8}
+    run(scenario)
+
+
 def test_a_member_that_cannot_be_bound_gets_its_gang_undone_after_the_timeout() -> None:
     async def scenario() -> None:
         async with emulated() as emu:

@@ -335,7 +335,8 @@ class ClusterCache:
     def assume(self, job_id: str, placement: Placement, now: float) -> GangBinding:
         """Book a Start decision: its pods are bound (assumed) until told otherwise."""
         assert self.state is not None
-        pods = [p for p in self.members(job_id) if not self._bound(p)]
+        # The pods the job was built from: the oldest pending ones that are not being deleted.
+        pods = [p for p in self.members(job_id) if not self._bound(p) and not p.deleting]
         nodes = self.state.nodes
         slots: list[Slot] = []
         for grant in placement.grants:
@@ -563,6 +564,7 @@ class ClusterCache:
             if why:
                 self.held_back[unit] = why
                 return None
+            pods = self._quorum(unit, pods)
             eligible = self._eligible(unit, pods)
             if eligible is None:
                 return None
@@ -576,6 +578,17 @@ class ClusterCache:
         slots = [self._slot(p, job) for p in pods]
         signature = (job.shape, job.queue, tuple(zip((p.key for p in pods), slots, strict=True)))
         return signature, job, slots
+
+    def _quorum(self, unit: str, pending: list[PodRecord]) -> list[PodRecord]:
+        """The pending members of *unit* to start together now, oldest first: a gang needs
+        its minimum (``minMember``, ``minCount``) running at once, not all its pods; once that
+        many are bound, the rest start one by one as they fit."""
+        ref = _gang_ref(unit)
+        info = self._gang_object(ref) if ref is not None else None
+        if info is None:
+            return pending
+        bound = len(self._members.get(unit + "#bound", ()))
+        return pending[:max(info.min_member - bound, 1)]
 
     def _gang_wait(self, unit: str, pending: int) -> str:
         """Why a gang's pending members cannot be tried yet ('' if they can)."""
