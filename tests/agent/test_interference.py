@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from corral.agent.interference import PairRow, profile_interference, write_table
+from corral.agent.interference import pair_row, profile_interference, write_table
 from corral.agent.mps import MpsDaemons
 from corral.measured import read_interference_table
 from corral.model import ConfigError
@@ -15,9 +15,9 @@ from corral.sim.config import load_sim_config
 
 
 def test_the_table_summarises_into_a_sim_config_the_simulator_reads(tmp_path):
-    rows = [PairRow("gemm", "copy", 0.5, alone=10.0, paired=8.0, workload_util=0.5,
-                    partner_util=0.3),
-            PairRow("copy", "gemm", 0.5, alone=4.0, paired=4.0)]
+    rows = [pair_row("gemm", "copy", 0.5, alone=10.0, paired=8.0, workload_util=0.5,
+                     partner_util=0.3),
+            pair_row("copy", "gemm", 0.5, alone=4.0, paired=4.0)]
     write_table(rows, tmp_path, "NVIDIA H200", "580.65.06")
     table = read_interference_table(tmp_path / "interference.csv")
     assert [(r.workload, r.partner, r.slowdown) for r in table.rows] == \

@@ -51,23 +51,14 @@ class Client:
     """With workload ``alloc``: the MiB it tries to allocate."""
 
 
-@dataclass(frozen=True)
-class PairRow:
-    workload: str
-    partner: str
-    share: float
-    alone: float
-    paired: float
-    workload_util: float | None = None
-    partner_util: float | None = None
-
-    @property
-    def slowdown(self) -> float:
-        return self.alone / self.paired if self.paired > 0 else float("inf")
-
-    def as_table_row(self) -> PairSlowdown:
-        return PairSlowdown(self.workload, self.partner, self.share, self.slowdown, self.alone,
-                            self.paired, self.workload_util, self.partner_util)
+def pair_row(workload: str, partner: str, share: float, alone: float, paired: float,
+             workload_util: float | None = None,
+             partner_util: float | None = None) -> PairSlowdown:
+    """The table row of *workload* measured at *alone* steps/s by itself and *paired* beside
+    *partner*: its slowdown is the ratio of the two."""
+    slowdown = alone / paired if paired > 0 else float("inf")
+    return PairSlowdown(workload, partner, share, slowdown, alone, paired, workload_util,
+                        partner_util)
 
 
 def start_client(mps: MpsDaemons, gpu_uuid: str, client: Client) -> subprocess.Popen[str]:
@@ -123,7 +114,8 @@ def run_alone(mps: MpsDaemons, gpu_uuid: str, client: Client,
 
 def profile_interference(mps: MpsDaemons, gpu_index: int, gpu_uuid: str, memory_mib: int,
                          workloads: Sequence[str], shares: Sequence[float],
-                         seconds: float, sample_util: UtilSampler | None = None) -> list[PairRow]:
+                         seconds: float, sample_util: UtilSampler | None = None
+                         ) -> list[PairSlowdown]:
     """Every workload alone and beside every workload (itself included), at each share;
     *sample_util* reads the GPU's utilisation while each runs alone."""
     unknown = [w for w in workloads if w not in WORKLOADS]
@@ -141,21 +133,21 @@ def profile_interference(mps: MpsDaemons, gpu_index: int, gpu_uuid: str, memory_
             got = run_together(mps, gpu_uuid, [Client(a, share, seconds),
                                                Client(b, share, seconds)])
             # Both clients' rows, also for a workload beside itself: two measurements.
-            rows.append(PairRow(a, b, fraction, alone[a][0], float(got[0]),
+            rows.append(pair_row(a, b, fraction, alone[a][0], float(got[0]),
                                 alone[a][1], alone[b][1]))
-            rows.append(PairRow(b, a, fraction, alone[b][0], float(got[1]),
+            rows.append(pair_row(b, a, fraction, alone[b][0], float(got[1]),
                                 alone[b][1], alone[a][1]))
     return rows
 
 
-def write_table(rows: Sequence[PairRow], out: Path, gpu_name: str, driver: str) -> None:
+def write_table(rows: Sequence[PairSlowdown], out: Path, gpu_name: str, driver: str) -> None:
     """``interference.csv`` and ``sim-config.toml`` (see the module docstring) under *out*."""
     out.mkdir(parents=True, exist_ok=True)
     date = datetime.now(UTC).date().isoformat()
     meta = {"source": "measured", "gpu": gpu_name, "driver": driver, "date": date,
             "unit": "steps/s", "note": "measured by corral profile interference (MPS)"}
     (out / "interference.csv").write_text(
-        format_interference_table([r.as_table_row() for r in rows], meta), encoding="utf-8")
+        format_interference_table(rows, meta), encoding="utf-8")
     mean = statistics.fmean(r.slowdown for r in rows)
     (out / "sim-config.toml").write_text(
         f"# Measured by `corral profile interference` on {gpu_name}, driver {driver}, {date}:\n"

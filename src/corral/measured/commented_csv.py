@@ -10,8 +10,20 @@ import csv
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 from corral.model import ConfigError
+
+
+def read_table_file(path: str | Path, what: str) -> str:
+    """The text of the table file at *path*; a ConfigError naming the file and *what* it is
+    when it cannot be read or is not UTF-8."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the {what} is not UTF-8 text") from None
 
 
 def read_commented_csv(text: str, origin: str, columns: Sequence[str],

@@ -32,6 +32,7 @@ from corral.measured.commented_csv import (
     format_commented_csv,
     parse_number,
     read_commented_csv,
+    read_table_file,
 )
 from corral.model import ConfigError
 
@@ -131,14 +132,7 @@ def _nearest(rows: Sequence[PairSlowdown], share: float) -> list[PairSlowdown]:
 # -- reading and writing ----------------------------------------------------------------------
 def read_interference_table(path: str | Path) -> InterferenceTable:
     """The table in the CSV file at *path*; every problem is a ConfigError naming the file."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the interference table "
-                          f"({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: the interference table is not UTF-8 text") from None
-    return parse_interference_table(text, str(path))
+    return parse_interference_table(read_table_file(path, "interference table"), str(path))
 
 
 def default_interference_table() -> InterferenceTable:

@@ -27,6 +27,7 @@ from corral.measured.commented_csv import (
     format_commented_csv,
     parse_number,
     read_commented_csv,
+    read_table_file,
 )
 from corral.model import ConfigError
 
@@ -82,14 +83,7 @@ class ThroughputTable:
 
 def read_throughput_table(path: str | Path) -> ThroughputTable:
     """The table in the CSV file at *path*; every problem is a ConfigError naming the file."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the throughput table "
-                          f"({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: the throughput table is not UTF-8 text") from None
-    return parse_throughput_table(text, str(path))
+    return parse_throughput_table(read_table_file(path, "throughput table"), str(path))
 
 
 def parse_throughput_table(text: str, origin: str) -> ThroughputTable:
