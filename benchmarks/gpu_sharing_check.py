@@ -7,20 +7,25 @@ Starts the agent's MPS management on one GPU, then:
    throughput ratio against the share ratio (3.0);
 3. while they run, NVML's per-process figures, attributed to each client by its pid.
 
-    python benchmarks/gpu_sharing_check.py [--gpu 0] [--seconds 20]
+With ``--record FILE``, the NVML readings taken while the two clients run are written in the
+fake NVML's recording format (:mod:`corral.agent.fake_nvml`), so tests can replay a real GPU.
+
+    python benchmarks/gpu_sharing_check.py [--gpu 0] [--seconds 20] [--record FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from corral.agent.fake_nvml import recording
 from corral.agent.interference import Client, finish_client, run_together, start_client
 from corral.agent.mps import MpsDaemons
-from corral.agent.nvml import PynvmlBackend
+from corral.agent.nvml import NodeReading, PynvmlBackend
 from corral.agent.shares import GpuShare
 
 
@@ -28,6 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gpu", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--record", type=Path, help="write the NVML readings here (JSON)")
     args = parser.parse_args()
     nvml = PynvmlBackend()
     gpu = next(g for g in nvml.gpus() if g.index == args.gpu)
@@ -36,12 +42,18 @@ def main() -> None:
         mps = MpsDaemons(Path(root), {gpu.index: gpu.uuid})
         mps.ensure(gpu.index)
         try:
-            check(mps, nvml, gpu.index, gpu.uuid, args.seconds)
+            readings = check(mps, nvml, gpu.index, gpu.uuid, args.seconds)
         finally:
             mps.stop_all()
+    if args.record:
+        args.record.write_text(json.dumps(recording(nvml.driver_version(), [gpu], readings),
+                                          indent=1), encoding="utf-8")
+        print(f"wrote {len(readings)} NVML readings to {args.record}")
 
 
-def check(mps: MpsDaemons, nvml: PynvmlBackend, index: int, uuid: str, seconds: float) -> None:
+def check(mps: MpsDaemons, nvml: PynvmlBackend, index: int, uuid: str,
+          seconds: float) -> list[NodeReading]:
+    """Print the three checks; return the NVML readings taken while the two clients ran."""
     limited = GpuShare(index, 500, 2048)
     [over] = run_together(mps, uuid, [Client("alloc", limited, alloc_mib=3072)])
     [under] = run_together(mps, uuid, [Client("alloc", limited, alloc_mib=1024)])
@@ -51,14 +63,16 @@ def check(mps: MpsDaemons, nvml: PynvmlBackend, index: int, uuid: str, seconds: 
     clients = [Client("gemm", GpuShare(index, 250, 8192), seconds),
                Client("gemm", GpuShare(index, 750, 16384), seconds)]
     procs = [start_client(mps, uuid, c) for c in clients]
-    seen: dict[int, list[tuple[float, float]]] = {p.pid: [] for p in procs}
+    seen: dict[int, list[tuple[float, float | None]]] = {p.pid: [] for p in procs}
+    readings: list[NodeReading] = []
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.wait(1.0):
-            for proc in nvml.read().processes:
+            readings.append(nvml.read())
+            for proc in readings[-1].processes:
                 if proc.pid in seen and proc.gpu_index == index:
-                    seen[proc.pid].append((proc.memory_used_mib, proc.sm_util_percent or 0.0))
+                    seen[proc.pid].append((proc.memory_used_mib, proc.sm_util_percent))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -76,10 +90,13 @@ def check(mps: MpsDaemons, nvml: PynvmlBackend, index: int, uuid: str, seconds: 
             print(f"pid {proc.pid} (share {client.share.milli / 1000}): not in NVML's list")
             continue
         peak_mem = max(m for m, _ in samples)
-        mean_sm = sum(s for _, s in samples) / len(samples)
+        sm = [s for _, s in samples if s is not None]
+        sm_text = f"mean SM {sum(sm) / len(sm):.0f}%" if sm else \
+            "no SM sample (under MPS the server carries them)"
         print(f"pid {proc.pid} (share {client.share.milli / 1000}, limit "
-              f"{client.share.memory_mib} MiB): NVML peak memory {peak_mem:.0f} MiB, mean SM "
-              f"{mean_sm:.0f}% over {len(samples)} samples")
+              f"{client.share.memory_mib} MiB): NVML peak memory {peak_mem:.0f} MiB, {sm_text}, "
+              f"over {len(samples)} samples")
+    return readings
 
 
 if __name__ == "__main__":

@@ -5,13 +5,16 @@ profiles written to the history store when a pod ends."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import urllib.request
+from pathlib import Path
 
 import pytest
 from fake_kube import share_pod
 from prometheus_client.parser import text_string_to_metric_families
 
 from corral.agent import contract
+from corral.agent.fake_nvml import FakeNvml, recording
 from corral.history import HistoryStore
 
 UID_A = "aaaaaaaa-0000-4000-8000-00000000000a"
@@ -34,21 +37,27 @@ def value(metrics, name: str, **labels: str) -> float:
     return found[0]
 
 
+def run_share_pods(kube, kubelet, short_dir, pids: tuple[int, int], shares: tuple[
+        tuple[int, int], tuple[int, int]]) -> None:
+    """Pods a and b on GPU 0 at *shares* ((milli, MiB) each), allocated and running, their
+    containers running processes *pids* (fabricated cgroup files)."""
+    for slot, (name, uid, cid), (milli, mib), pid in zip(
+            range(2), (("a", UID_A, CID_A), ("b", UID_B, CID_B)), shares, pids, strict=True):
+        kube.add(share_pod(name, 0, milli, mib, uid=uid, container_id=cid, created=100.0))
+        kubelet.allocate(contract.SHARE_RESOURCE, [f"gpu0-{slot}"])
+        kube.pods[uid] = dataclasses.replace(kube.pods[uid], phase="Running", started=110.0)
+        (short_dir / "proc" / str(pid)).mkdir(parents=True)
+        (short_dir / "proc" / str(pid) / "cgroup").write_text(
+            "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
+            f"{uid.replace('-', '_')}.slice/cri-containerd-{cid}.scope\n")
+
+
 @pytest.fixture
 def running_pods(make_agent, kubelet, kube, short_dir):
     """Two fractional pods on GPU 0 (pids 4001 and 4002 of the recording), allocated and
     running, and an agent that writes to a history store."""
     agent = make_agent(history_url=f"sqlite:///{short_dir / 'history.db'}")
-    for name, uid, cid, milli, mib in (("a", UID_A, CID_A, 250, 20480),
-                                       ("b", UID_B, CID_B, 500, 40960)):
-        kube.add(share_pod(name, 0, milli, mib, uid=uid, container_id=cid, created=100.0))
-        kubelet.allocate(contract.SHARE_RESOURCE, [f"gpu0-{name == 'b':d}"])
-        kube.pods[uid] = dataclasses.replace(kube.pods[uid], phase="Running", started=110.0)
-    for pid, uid, cid in ((4001, UID_A, CID_A), (4002, UID_B, CID_B)):
-        (short_dir / "proc" / str(pid)).mkdir(parents=True)
-        (short_dir / "proc" / str(pid) / "cgroup").write_text(
-            "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
-            f"{uid.replace('-', '_')}.slice/cri-containerd-{cid}.scope\n")
+    run_share_pods(kube, kubelet, short_dir, (4001, 4002), ((250, 20480), (500, 40960)))
     return agent
 
 
@@ -110,3 +119,40 @@ def test_an_ended_pod_leaves_its_profile_in_the_history(running_pods, kube, shor
     assert row["gpu_util_peak"] == pytest.approx(0.96)
     assert row["gpu_mem_peak_mib"] == 30720
     assert row["profiled_pods"] == 1
+
+
+def test_a_real_h200_recording_of_two_mps_clients_is_attributed_without_guessing(
+        make_agent, kubelet, kube, short_dir):
+    # NVML on an H200 (driver 580) while benchmarks/gpu_sharing_check.py ran two GEMM clients
+    # under MPS at shares 0.25 (pid 594) and 0.75 (pid 595); pid 549 is the MPS server. NVML
+    # gave the clients memory but no SM sample: the server carried them all.
+    nvml = FakeNvml.from_file(Path(__file__).parent / "data" / "h200_mps_gemm_pair.json")
+    agent = make_agent(nvml=nvml, history_url=f"sqlite:///{short_dir / 'history.db'}")
+    run_share_pods(kube, kubelet, short_dir, (594, 595), ((250, 8192), (750, 16384)))
+    for _ in range(26):  # the whole recording
+        agent.tick()
+    metrics = scrape(agent)
+    assert value(metrics, "corral_process_gpu_memory_used_mib", pid="594", pod="a") == 628
+    assert value(metrics, "corral_process_sm_utilization_percent", pid="549") == 99
+    assert not [k for k in metrics if k[0] == "corral_process_sm_utilization_percent"
+                and ("pid", "594") in k[1]]  # no sample: absent, not 0
+    kube.set_phase(UID_A, "Succeeded")
+    kube.set_phase(UID_B, "Succeeded")
+    agent.tick()
+    with HistoryStore(f"sqlite:///{short_dir / 'history.db'}") as store:
+        rows = {r["name"]: r for r in store.attempts()}
+    assert (rows["job-a"]["gpu_mem_peak_mib"], rows["job-b"]["gpu_mem_peak_mib"]) == (628, 874)
+    # Pod a was the GPU's only tenant in 3 readings (GPU busy 36%, 99%, 99% of the time), each
+    # crediting it the GPU's utilisation times its 0.25 share; pod b never was.
+    assert rows["job-a"]["gpu_util"] == pytest.approx((0.36 + 0.99 + 0.99) / 3)
+    assert rows["job-a"]["gpu_share_achieved"] == pytest.approx(0.25 * (0.36 + 0.99 + 0.99) / 3)
+    assert rows["job-b"]["gpu_util"] is None and rows["job-b"]["gpu_share_achieved"] is None
+
+
+def test_readings_written_as_a_recording_replay_as_they_were():
+    original = FakeNvml.from_file(Path(__file__).parent / "data" / "h200_mps_gemm_pair.json")
+    readings = [original.read() for _ in range(26)]
+    replay = FakeNvml(json.loads(json.dumps(
+        recording(original.driver_version(), original.gpus(), readings))))
+    assert replay.gpus() == original.gpus() and replay.driver_version() == "580.159.04"
+    assert [replay.read() for _ in range(26)] == readings

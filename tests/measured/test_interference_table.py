@@ -1,5 +1,5 @@
-"""The interference table's format, look-ups with fallbacks, the shipped placeholder, and the
-rule-of-thumb check."""
+"""The interference table's format, look-ups with fallbacks, the shipped measured table, and
+the rule-of-thumb check."""
 
 from __future__ import annotations
 
@@ -49,15 +49,17 @@ def test_look_ups_take_the_nearest_share_then_fall_back_to_means():
     assert table.utilisation("bert", 0.5) is None
 
 
-def test_the_shipped_table_says_it_is_a_placeholder_from_the_published_h200_figures():
+def test_the_shipped_table_is_a_measurement_of_every_reference_workload_pair():
     table = default_interference_table()
-    assert not table.measured and table.meta["source"] == "placeholder"
-    assert "NOT A MEASUREMENT" in table.meta["note"] and "H200" in table.meta["gpu"]
-    # Derived from 708 TFLOP/s at 100% (split by the share) and 330 + 332 at 50% each.
-    assert [(r.alone, r.paired) for r in table.rows] == [(354.0, 330.0), (354.0, 332.0)]
-    assert [r.slowdown for r in table.rows] == [pytest.approx(354 / 330, abs=1e-3),
-                                                pytest.approx(354 / 332, abs=1e-3)]
-    assert all(r.workload_util is None for r in table.rows)
+    assert table.measured and "H200" in table.meta["gpu"] and table.meta["driver"]
+    assert table.workloads == ("conv", "copy", "gemm", "inference", "input-bound", "transformer")
+    pairs = {(r.workload, r.partner) for r in table.rows}
+    assert len(pairs) == 6 * 6 - 8  # all but copy and conv beside input-bound and inference
+    for row in table.rows:  # each row is its own measurement: slowdown = alone / paired
+        assert row.slowdown == pytest.approx(row.alone / row.paired, abs=1e-3)
+        assert row.share == 0.5 and row.workload_util is not None
+    # Two jobs on the same bottleneck (tensor cores, memory bandwidth) slow each other most.
+    assert table.slowdown("gemm", "gemm", 0.5) > 1.25 and table.slowdown("copy", "copy", 0.5) > 1.5
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -96,10 +98,27 @@ def test_the_rule_holds_when_low_utilisation_pairs_stay_within_the_bound():
     assert "HOLDS" in check_rule(table, 0.7, 1.25).summary()
 
 
-def test_the_rule_cannot_be_checked_without_utilisation():
+NO_UTIL = "".join(row.rsplit(",", 2)[0] + ",,\n" for row in TABLE.splitlines()[3:])
+"""TABLE's rows without their utilisation."""
+
+
+def test_the_rule_cannot_be_checked_without_utilisation_or_without_light_pairs():
+    unmeasured = check_rule(parse_interference_table(HEADER + NO_UTIL, "t"))
+    assert unmeasured.holds is None and unmeasured.unknown == 5
+    assert "undetermined" in unmeasured.summary()
+    placeholder = check_rule(parse_interference_table("# source: guess\n" + TABLE, "t"))
+    assert "placeholder" in placeholder.summary()
+    # Every pair above the threshold: nothing says whether pairs below it stay within the bound.
+    only_heavy = check_rule(parse_interference_table(TABLE, "t"), max_utilisation=0.4)
+    assert only_heavy.holds is None and len(only_heavy.beyond) == 5
+    assert "undetermined: no pair within the threshold" in only_heavy.summary()
+
+
+def test_on_the_shipped_table_the_rule_holds_but_forbids_most_harmless_pairs():
     result = check_rule(default_interference_table())
-    assert result.holds is None and result.unknown == 2
-    assert "placeholder" in result.summary() and "undetermined" in result.summary()
+    assert result.holds is True and result.worst_within is not None
+    assert len(result.within) == 6  # the input-bound and inference pairs
+    assert result.beyond_ok > len(result.beyond) / 2
 
 
 @pytest.mark.parametrize(("threshold", "bound", "message"), [
@@ -118,6 +137,9 @@ def test_check_rule_command_exit_status_says_the_verdict(tmp_path):
     broken = runner.invoke(app, ["profile", "check-rule", str(path), "--max-slowdown", "1.2"])
     assert broken.exit_code == 1 and "DOES NOT HOLD" in broken.stdout
     shipped = runner.invoke(app, ["profile", "check-rule"])
-    assert shipped.exit_code == 3 and "undetermined" in shipped.stdout
+    assert shipped.exit_code == 0 and "(measured, NVIDIA H200" in shipped.stdout
+    path.write_text(HEADER + NO_UTIL)
+    unknown = runner.invoke(app, ["profile", "check-rule", str(path)])
+    assert unknown.exit_code == 3 and "undetermined" in unknown.stdout
     bad = runner.invoke(app, ["profile", "check-rule", str(tmp_path / "missing.csv")])
     assert bad.exit_code == 2 and bad.stderr.count("error:") == 1

@@ -12,6 +12,7 @@ import corral
 from builders import job, nodes, preemptive_profile, scheduler
 from corral.clusters import build_cluster
 from corral.core import Scheduler
+from corral.measured import default_interference_table
 from corral.model import Node
 from corral.sim.config import SimConfig, load_sim_config
 from corral.sim.metrics import job_table, summary_figures
@@ -47,11 +48,11 @@ def test_on_a_cluster_too_big_to_queue_jct_equals_duration_exactly(path, policy)
     cpu = max(j.cpu_milli for j in trace.jobs) * 8 or 64_000
     mem = max(j.memory_mib for j in trace.jobs) * 8 or 512_000
     # Enough 8-GPU nodes of one type for every job at once: nothing ever waits or spans more
-    # nodes than it needs (fractional jobs may share a GPU; the default penalty for that is 0).
+    # nodes than it needs (fractional jobs may share a GPU: without a penalty for that here).
     per_job = -(-biggest * max(1, max(j.gpu_milli for j in trace.jobs) // 1000) // 8)
     cluster = [Node(f"n{i}", 8, "GPU", cpu, mem) for i in range(len(trace.jobs) * per_job)]
     plain = [j for j in trace.jobs if not j.gpu_types]
-    sim, table = simulate_jobs(plain, cluster, policy)
+    sim, table = simulate_jobs(plain, cluster, policy, SimConfig(share_slowdown=0.0))
     assert len(table) == len(plain)
     for j in plain:
         row = table.loc[j.id]
@@ -166,6 +167,15 @@ def test_sim_config_file(tmp_path):
         load_sim_config(path)
 
 
+def test_the_default_sharing_penalty_is_the_shipped_measurement():
+    measured = default_interference_table().mean_slowdown - 1
+    assert SimConfig().share_slowdown == pytest.approx(measured) and measured > 0
+    # Two quarter-GPU jobs on one GPU: each runs 1 + penalty times as long as alone.
+    jobs = [job("a", 0, gpus=0.25, duration=100), job("b", 0, gpus=0.25, duration=100)]
+    _, table = simulate_jobs(jobs, nodes(1))
+    assert list(table.jct) == [pytest.approx(100 * (1 + measured))] * 2
+
+
 def test_fidelity_against_the_helios_simulator_on_the_first_10k_philly_jobs():
     path = SHARED / "philly-pollux" / "philly.csv.gz"
     if not path.exists():
@@ -176,10 +186,11 @@ def test_fidelity_against_the_helios_simulator_on_the_first_10k_philly_jobs():
 
 
 def test_co_tenants_are_not_re_timed_when_their_speed_does_not_change():
-    # Fractional jobs share GPUs (no penalty by default); with non-integer times a needless
-    # re-derivation of the end from the work left would drift from start + duration.
+    # Fractional jobs share GPUs (here without a penalty, so speeds never change); with
+    # non-integer times a needless re-derivation of the end from the work left would drift
+    # from start + duration.
     jobs = [job(f"f{i}", 0.1 * i, gpus=0.25, duration=0.7 + 1.3 * i) for i in range(12)]
-    _, table = simulate_jobs(jobs, nodes(1))
+    _, table = simulate_jobs(jobs, nodes(1), config=SimConfig(share_slowdown=0.0))
     for j in jobs:
         row = table.loc[j.id]
         assert row.end == row.start + j.duration, j.id

@@ -10,13 +10,15 @@ A recording is a JSON file::
                                   "sm_util_percent": 85}],
                    "xids": [[0, 79]]}]}
 
-Each :meth:`FakeNvml.read` returns the next reading; the last one repeats.
+Each :meth:`FakeNvml.read` returns the next reading; the last one repeats. :func:`recording`
+writes this format from real readings, so that a real GPU's figures can be replayed.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +69,13 @@ class FakeNvml:
         self._next = min(self._next + 1, len(self._readings) - 1)
         self.reads += 1
         return reading
+
+
+def recording(driver: str, gpus: Sequence[GpuInfo], readings: Sequence[NodeReading]
+              ) -> dict[str, Any]:
+    """The recording (see the module docstring) of *readings* taken from real NVML."""
+    return {"driver": driver,
+            "gpus": [asdict(g) for g in gpus],
+            "readings": [{"gpus": [asdict(s) for s in r.gpus],
+                          "processes": [asdict(p) for p in r.processes],
+                          "xids": [list(x) for x in r.xids]} for r in readings]}

@@ -52,7 +52,8 @@ class ProcessRow:
     labels: tuple[str, ...]
     """Values for :data:`PROCESS_LABELS`."""
     memory_used_mib: float
-    sm_util_percent: float
+    sm_util_percent: float | None
+    """None where NVML has no sample (an MPS client: its server carries the samples)."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ class AgentCollector:
                       ((r.labels, r.memory_used_mib) for r in snap.processes))
         yield _family("corral_process_sm_utilization_percent",
                       "SM utilisation of a process over the last sample (in %).", PROCESS_LABELS,
-                      ((r.labels, r.sm_util_percent) for r in snap.processes))
+                      ((r.labels, r.sm_util_percent) for r in snap.processes
+                       if r.sm_util_percent is not None))
         yield _family("corral_pod_gpu_memory_used_mib",
                       "GPU memory a pod's processes use (in MiB).", POD_LABELS,
                       ((r.labels, r.memory_used_mib) for r in snap.pods))

@@ -73,7 +73,8 @@ class PodUse:
     pod: PodInfo
     container: str
     memory_mib: float
-    achieved_gpus: float
+    achieved_gpus: float | None
+    """GPUs' worth of SMs busy; None when NVML could not tell (see :meth:`_pod_uses`)."""
 
 
 class NodeAgent:
@@ -229,21 +230,48 @@ class NodeAgent:
                 owners[proc.pid] = found
         return owners
 
-    @staticmethod
-    def _pod_uses(reading: NodeReading,
+    def _pod_uses(self, reading: NodeReading,
                   owners: dict[int, tuple[PodInfo, str]]) -> dict[str, PodUse]:
+        """Each pod's GPU memory and busy SMs in this reading.
+
+        NVML samples SM utilisation per process, but an MPS client has none: the MPS server
+        (not a pod's process) carries the samples of all its clients (seen on an H200, driver
+        580). A pod with an unsampled process is then credited, where it is its GPU's only
+        tenant, the GPU's utilisation (the time a kernel ran) times what it holds of that GPU
+        (its share: MPS caps its SMs there); where it shares the GPU, nothing known (None).
+        """
         memory: dict[str, float] = defaultdict(float)
         achieved: dict[str, float] = defaultdict(float)
         found: dict[str, tuple[PodInfo, str]] = {}
+        unsampled: dict[str, set[int]] = defaultdict(set)
+        tenants: dict[int, set[str]] = defaultdict(set)
         for proc in reading.processes:
             if proc.pid not in owners:
                 continue
             pod, container = owners[proc.pid]
             found[pod.uid] = (pod, container)
+            tenants[proc.gpu_index].add(pod.uid)
             memory[pod.uid] += proc.memory_used_mib
-            achieved[pod.uid] += (proc.sm_util_percent or 0.0) / 100
-        return {uid: PodUse(pod, container, memory[uid], achieved[uid])
-                for uid, (pod, container) in found.items()}
+            if proc.sm_util_percent is None:
+                unsampled[pod.uid].add(proc.gpu_index)
+            else:
+                achieved[pod.uid] += proc.sm_util_percent / 100
+        gpu_util = {g.index: g.util_percent / 100 for g in reading.gpus if not g.error}
+        uses = {}
+        for uid, (pod, container) in found.items():
+            busy: float | None = achieved[uid]
+            for index in unsampled.get(uid, ()):
+                if busy is None or tenants[index] != {uid} or index not in gpu_util:
+                    busy = None
+                else:
+                    busy += gpu_util[index] * self._part_held(uid, index)
+            uses[uid] = PodUse(pod, container, memory[uid], busy)
+        return uses
+
+    def _part_held(self, pod_uid: str, index: int) -> float:
+        """What the pod holds of GPU *index*: its share there, else the whole GPU."""
+        return next((h.share.milli / 1000 for h in self.gpus.shares()
+                     if h.pod_uid == pod_uid and h.share.gpu_index == index), 1.0)
 
     def _pod_of(self, pid: int, pods: dict[str, PodInfo]) -> tuple[PodInfo, str] | None:
         ref = container_of(pid, self.config.proc_root)
@@ -338,7 +366,7 @@ class NodeAgent:
                 labels=(str(proc.gpu_index), gpu.uuid if gpu else "", str(proc.pid),
                         pod.name if pod else "", pod.namespace if pod else "", container,
                         pod.job if pod else "", pod.queue if pod else ""),
-                memory_used_mib=proc.memory_used_mib, sm_util_percent=proc.sm_util_percent or 0.0))
+                memory_used_mib=proc.memory_used_mib, sm_util_percent=proc.sm_util_percent))
         pod_rows = [PodRow(labels=(u.pod.name, u.pod.namespace, u.pod.job, u.pod.queue),
                            memory_used_mib=u.memory_mib,
                            memory_requested_mib=self._requested_mib(u.pod))

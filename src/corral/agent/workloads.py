@@ -20,6 +20,10 @@ from typing import Any
 THROUGHPUT_PREFIX = "corral-throughput:"
 ALLOC_PREFIX = "corral-alloc:"
 WARMUP_S = 2.0
+INPUT_WAIT_S = 0.04
+"""``input-bound``: the host's wait for each batch (a slow data pipeline)."""
+REQUEST_EVERY_S = 0.02
+"""``inference``: the time between two requests."""
 
 
 def _gemm(torch: Any) -> Callable[[], None]:
@@ -59,8 +63,19 @@ def _conv(torch: Any) -> Callable[[], None]:
     return _train_step(torch, model, batch, torch.randint(0, 100, (64,), device="cuda"))
 
 
-def _transformer(torch: Any) -> Callable[[], None]:
-    """A training step of a 4-layer transformer encoder on 32 sequences of 256 tokens."""
+def _input_bound(torch: Any) -> Callable[[], None]:
+    """The convolutional training step, its host waiting INPUT_WAIT_S for every batch: a job
+    starved by its data pipeline, which leaves the GPU mostly idle."""
+    step = _conv(torch)
+
+    def starved() -> None:
+        step()
+        time.sleep(INPUT_WAIT_S)
+    return starved
+
+
+def _encoder(torch: Any) -> Any:
+    """A 4-layer transformer encoder with an 8192-token vocabulary, on the GPU."""
     nn = torch.nn
 
     class Model(nn.Module):
@@ -74,12 +89,32 @@ def _transformer(torch: Any) -> Callable[[], None]:
         def forward(self, tokens: Any) -> Any:
             return self.head(self.encoder(self.embed(tokens))).flatten(0, 1)
 
+    return Model().cuda()
+
+
+def _transformer(torch: Any) -> Callable[[], None]:
+    """A training step of the transformer encoder on 32 sequences of 256 tokens."""
     tokens = torch.randint(0, 8192, (32, 256), device="cuda")
-    return _train_step(torch, Model().cuda(), tokens, tokens.flatten())
+    return _train_step(torch, _encoder(torch), tokens, tokens.flatten())
+
+
+def _inference(torch: Any) -> Callable[[], None]:
+    """Serving: a forward pass of the transformer encoder on 8 sequences of 256 tokens, its
+    answer awaited, then REQUEST_EVERY_S until the next request."""
+    model = _encoder(torch).eval()
+    tokens = torch.randint(0, 8192, (8, 256), device="cuda")
+
+    def serve() -> None:
+        with torch.no_grad():
+            model(tokens)
+        torch.cuda.synchronize()
+        time.sleep(REQUEST_EVERY_S)
+    return serve
 
 
 WORKLOADS: dict[str, Callable[[Any], Callable[[], None]]] = {
-    "gemm": _gemm, "copy": _copy, "conv": _conv, "transformer": _transformer}
+    "gemm": _gemm, "copy": _copy, "conv": _conv, "transformer": _transformer,
+    "input-bound": _input_bound, "inference": _inference}
 
 
 def run(name: str, seconds: float) -> float:

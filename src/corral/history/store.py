@@ -110,7 +110,7 @@ class HistoryStore:
                 gpu_util=_weighted(old["gpu_util"], pods, row["gpu_util"]),
                 gpu_util_peak=_peak(old["gpu_util_peak"], row["gpu_util_peak"]),
                 gpu_mem_peak_mib=_peak(old["gpu_mem_peak_mib"], row["gpu_mem_peak_mib"]),
-                gpu_share_achieved=(old["gpu_share_achieved"] or 0.0) + row["gpu_share_achieved"],
+                gpu_share_achieved=_summed(old["gpu_share_achieved"], row["gpu_share_achieved"]),
                 profiled_pods=pods + 1))
 
     def attempts(self, since: float | None = None,
@@ -204,15 +204,26 @@ def _check(row: Mapping[str, Any]) -> None:
         raise ConfigError(f"job {row['job_id']}: expected submit <= start <= end")
 
 
-def _weighted(average: float | None, count: int, value: float) -> float:
-    """The average of *count* values with *value* added (a missing average counts as none)."""
+def _weighted(average: float | None, count: int, value: float | None) -> float | None:
+    """The average of *count* values with *value* added (a missing average counts as none, a
+    missing value changes nothing)."""
+    if value is None:
+        return average
     if average is None or count == 0:
         return value
     return (average * count + value) / (count + 1)
 
 
-def _peak(current: float | None, value: float) -> float:
-    return value if current is None else max(current, value)
+def _peak(current: float | None, value: float | None) -> float | None:
+    if value is None or current is None:
+        return current if value is None else value
+    return max(current, value)
+
+
+def _summed(current: float | None, value: float | None) -> float | None:
+    if value is None or current is None:
+        return current if value is None else value
+    return current + value
 
 
 def _batches(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:

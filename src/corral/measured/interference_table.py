@@ -136,8 +136,7 @@ def read_interference_table(path: str | Path) -> InterferenceTable:
 
 
 def default_interference_table() -> InterferenceTable:
-    """The table shipped with Corral (a placeholder until a measured one replaces it: see its
-    ``source`` metadata)."""
+    """The table shipped with Corral: measured on an H200 under MPS (see its header)."""
     source = resources.files("corral.measured").joinpath("tables", DEFAULT_TABLE)
     return parse_interference_table(source.read_text(encoding="utf-8"),
                                     f"corral/measured/tables/{DEFAULT_TABLE}")
@@ -191,8 +190,9 @@ class RuleCheck:
     """Does "pack only while summed utilisation <= *max_utilisation*" keep every co-located
     workload within *max_slowdown*, on this table?
 
-    ``holds`` is None when no row has both utilisations measured (nothing to check), True when
-    every row within the threshold keeps its slowdown within the bound, False otherwise.
+    ``holds`` is None when no row within the threshold was measured (nothing to check: rows
+    without utilisation, or only pairs above the threshold), True when every row within the
+    threshold keeps its slowdown within the bound, False otherwise.
     ``beyond_ok`` says how many rows the rule would forbid although they were within the bound
     (what the rule costs in packing).
     """
@@ -210,7 +210,7 @@ class RuleCheck:
 
     @property
     def holds(self) -> bool | None:
-        if not self.within and not self.beyond:
+        if not self.within:
             return None
         return not self.violations
 
@@ -229,8 +229,9 @@ class RuleCheck:
         if not self.measured:
             head += "\nthe table is a placeholder, not a measurement: this says nothing yet"
         if self.holds is None:
-            return (f"{head}\nundetermined: no row has both workloads' utilisation measured "
-                    f"({self.unknown} rows without it)")
+            return (f"{head}\nundetermined: no pair within the threshold was measured "
+                    f"({len(self.beyond)} above it, {self.beyond_ok} of them within the bound "
+                    f"anyway; {self.unknown} rows without utilisation)")
         verdict = "HOLDS" if self.holds else "DOES NOT HOLD"
         lines = [head, f"{verdict}: {len(self.within)} pairs within the threshold, worst "
                        f"slowdown {self.worst_within or 0:.3f}; {len(self.violations)} beyond "

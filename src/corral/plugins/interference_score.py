@@ -50,8 +50,8 @@ _Tenant = tuple[str, str | None, int]
 
 @dataclass(frozen=True, slots=True)
 class InterferenceScoreArgs:
-    """``table``: an interference table file ("" = the one shipped with Corral, which is a
-    placeholder until measured: see its header); ``max_utilisation``: the summed utilisation
+    """``table``: an interference table file ("" = the one shipped with Corral, measured on an
+    H200: see its header); ``max_utilisation``: the summed utilisation
     (0-1 of one GPU) above which a co-location scores 0 (above 1 switches the rule off);
     ``job_classes``: job-name pattern -> workload class of the table."""
 

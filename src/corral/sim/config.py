@@ -5,7 +5,7 @@ file (``corral simulate --sim-config FILE``)::
 
     preemption_overhead_s = 30      # checkpoint + restore, charged when a preempted job resumes
     spread_slowdown = 0.1           # speed /= 1 + 0.1 per node beyond the fewest possible
-    share_slowdown = 0.0            # speed /= 1 + x per other job sharing one of its GPUs
+    share_slowdown = 0.126          # speed /= 1 + x per other job sharing one of its GPUs
     reference_gpu_type = ""         # the type trace durations were measured on ("" = any)
     cold_cache_slowdown = 1.0       # a cold-cache epoch takes 1 + x times as long as a warm one
     job_epochs = 10                 # epochs per job: its first epoch is duration / job_epochs
@@ -19,10 +19,12 @@ file (``corral simulate --sim-config FILE``)::
 Trace durations are what jobs took, so a job on the reference GPU type, unshared, on the fewest
 nodes its gang can use runs exactly at trace speed (factor 1). The spread penalty is mild and
 round, within the range measured for communication-bound training (Tiresias §2, Gandiva §3).
-The sharing penalty defaults to 0 because the only trace with fractional requests (Alibaba
-openb) measured its durations while pods already shared GPUs, so a penalty would count the
-interference twice; set it to study interference (Gandiva and FGD report 10-30% for common
-co-locations). Profiled tables from the node agent will replace these constants.
+The sharing penalty defaults to what was measured: the mean slowdown of the interference table
+shipped with Corral (reference workloads in pairs under MPS on a real GPU, written by ``corral
+profile interference``; 0.126 for the shipped H200 table), so the default follows the table.
+The only trace with fractional requests (Alibaba openb) recorded its durations while pods
+already shared GPUs: to replay it as FGD's simulator does, without counting interference
+twice, set ``share_slowdown = 0``.
 
 Data caching applies only to jobs that name a dataset (``Job.dataset``, or with
 ``dataset_from`` their user's or queue's): a job that starts on nodes whose data cache lacks
@@ -37,6 +39,7 @@ mostly train on the same data.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import tomllib
 from collections.abc import Mapping
@@ -45,7 +48,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from corral.measured import default_interference_table
 from corral.model import ConfigError
+
+
+@functools.cache
+def measured_share_slowdown() -> float:
+    """The shipped interference table's mean slowdown per co-tenant (its mean slowdown - 1)."""
+    return max(0.0, default_interference_table().mean_slowdown - 1.0)
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,7 @@ class SimConfig:
 
     preemption_overhead_s: float = 30.0
     spread_slowdown: float = 0.1
-    share_slowdown: float = 0.0
+    share_slowdown: float = field(default_factory=measured_share_slowdown)
     reference_gpu_type: str = ""
     gpu_speed: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     cold_cache_slowdown: float = 1.0
