@@ -401,6 +401,8 @@ def placeable_tasks(state: ClusterState, job: Job) -> int:
     for need, free in ((job.cpu_milli, state.cpu_free), (job.memory_mib, state.mem_free)):
         if need:
             per_node = np.minimum(per_node, free // need)
+    if job.max_tasks_per_node is not None:
+        per_node = np.minimum(per_node, job.max_tasks_per_node)
     return int(np.maximum(per_node, 0)[mask].sum())
 
 
