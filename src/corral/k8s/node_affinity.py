@@ -119,14 +119,21 @@ class NodeConstraints:
         Taints are checked before labels, as kube-scheduler's filters run, so each node
         counts once, under its first reason.
         """
-        for taint in taints:
-            if not any(t.tolerates(taint) for t in self.tolerations):
-                return f"node(s) had untolerated taint {{{taint.key}: {taint.value}}}"
+        taint = self.untolerated(taints)
+        if taint is not None:
+            return f"node(s) had untolerated taint {{{taint.key}: {taint.value}}}"
+        return "" if self.matches_node(name, labels) else DIDNT_MATCH
+
+    def untolerated(self, taints: Iterable[Taint]) -> Taint | None:
+        """The first of *taints* the pod does not tolerate (None: it tolerates them all)."""
+        return next((taint for taint in taints
+                     if not any(t.tolerates(taint) for t in self.tolerations)), None)
+
+    def matches_node(self, name: str, labels: Mapping[str, str]) -> bool:
+        """True when the node selector and the required node affinity both take the node."""
         if any(labels.get(k) != v for k, v in self.selector):
-            return DIDNT_MATCH
-        if self.terms is not None and not any(t.matches(name, labels) for t in self.terms):
-            return DIDNT_MATCH
-        return ""
+            return False
+        return self.terms is None or any(t.matches(name, labels) for t in self.terms)
 
 
 NO_CONSTRAINTS = NodeConstraints()
