@@ -17,6 +17,11 @@ Bindings are *assumed* (kube-scheduler's word) the moment the applier is told to
 the next cycle already sees the capacity taken; a failed binding is *forgotten* and the pod is
 pending again. Capacity is counted per GPU: the GPUs a bound pod holds are the ones recorded on
 it (``corral.dev/gpu-index``) or, for whole GPUs the kubelet picks, any free ones of its node.
+
+Bound and assumed pods are also kept in :class:`~corral.k8s.placed_pods.PlacedPods`, for pod
+affinity, anti-affinity and topology spread: a pending unit whose nodes depend on them is
+synced again whenever they change, and each Start is checked against them before it is
+assumed (:meth:`ClusterCache.rule_conflict`).
 """
 
 from __future__ import annotations
@@ -376,9 +381,9 @@ class ClusterCache:
         pods or the nodes change (members kept one per node need no such luck: the core keeps
         them apart, see ``max_tasks_per_node``).
         """
+        if job_id not in self._rule_bound and not self.placed.anti_terms:
+            return ""  # no member has rules, and no placed pod holds an anti-affinity term
         planned = self._planned(job_id, placement)
-        if not self.placed.anti_terms and all(p.rules is None for p, _ in planned):
-            return ""
         for pod, slot in planned:
             why = self._why_not_now(pod, slot.node)
             if why:

@@ -7,6 +7,9 @@ pod event: pods by label value and by namespace (a selector's most selective req
 the candidates), and the required anti-affinity terms placed pods carry, with the nodes of the
 pods that carry them (few distinct terms, however many replicas share them). *Placed* means
 bound, whoever bound it, or assumed bound by this scheduler; finished pods hold no place.
+
+The label and namespace indexes are built the first time a selector is asked about, and kept
+from then on: a cluster whose pods have no such rules pays one dictionary entry per pod.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class PlacedPods:
         self._pods: dict[str, PlacedPod] = {}
         self._by_label: dict[tuple[str, str], set[str]] = {}
         self._by_namespace: dict[str, set[str]] = {}
+        self._indexed = False
         self._anti: dict[AffinityTerm, dict[str, int]] = {}
         self.version = 0
         """Grows with every change (the cache recomputes rule-bound pods' nodes on it)."""
@@ -58,9 +62,8 @@ class PlacedPods:
         if old is not None:
             self._drop(old)
         self._pods[pod.key] = pod
-        for item in pod.labels.items():
-            self._by_label.setdefault(item, set()).add(pod.key)
-        self._by_namespace.setdefault(pod.namespace, set()).add(pod.key)
+        if self._indexed:
+            self._add_to_index(pod)
         for term in pod.anti_affinity:
             holders = self._anti.setdefault(term, {})
             holders[pod.node] = holders.get(pod.node, 0) + 1
@@ -79,6 +82,10 @@ class PlacedPods:
         """Placed pods in *namespaces* (None: all) that *selector* matches (None: none)."""
         if selector is None:
             return
+        if not self._indexed:
+            self._indexed = True
+            for pod in self._pods.values():
+                self._add_to_index(pod)
         candidates: set[str] | None = None
         if namespaces is not None:
             candidates = self._union(self._by_namespace, namespaces)
@@ -101,16 +108,22 @@ class PlacedPods:
             return found[0]
         return set().union(*found)
 
-    def _drop(self, pod: PlacedPod) -> None:
+    def _add_to_index(self, pod: PlacedPod) -> None:
         for item in pod.labels.items():
-            keys = self._by_label[item]
+            self._by_label.setdefault(item, set()).add(pod.key)
+        self._by_namespace.setdefault(pod.namespace, set()).add(pod.key)
+
+    def _drop(self, pod: PlacedPod) -> None:
+        if self._indexed:
+            for item in pod.labels.items():
+                keys = self._by_label[item]
+                keys.discard(pod.key)
+                if not keys:
+                    del self._by_label[item]
+            keys = self._by_namespace[pod.namespace]
             keys.discard(pod.key)
             if not keys:
-                del self._by_label[item]
-        keys = self._by_namespace[pod.namespace]
-        keys.discard(pod.key)
-        if not keys:
-            del self._by_namespace[pod.namespace]
+                del self._by_namespace[pod.namespace]
         for term in pod.anti_affinity:
             holders = self._anti[term]
             holders[pod.node] -= 1

@@ -103,12 +103,8 @@ class PodRuleFilter:
                                                               strict=True))
 
 
-def repelled_by_placed(pod: PodRecord, placed: PlacedPods) -> bool:
-    """True when some placed pod's anti-affinity term matches *pod*: then even a pod without
-    rules of its own may not go everywhere."""
-    return any(t.matches(pod.namespace, pod.labels) for t in placed.anti_terms)
-
-
 def needs_filter(pod: PodRecord, placed: PlacedPods) -> bool:
-    """True when *pod*'s nodes depend on the placed pods."""
-    return pod.rules is not None or (bool(placed.anti_terms) and repelled_by_placed(pod, placed))
+    """True when *pod*'s nodes depend on the placed pods: it has rules, or a placed pod's
+    anti-affinity term matches it (then even a pod without rules may not go everywhere)."""
+    return pod.rules is not None or \
+        any(t.matches(pod.namespace, pod.labels) for t in placed.anti_terms)
