@@ -151,6 +151,19 @@ def test_a_gang_larger_than_its_eligible_nodes_can_never_fit():
     assert state.min_nodes(job("y", tasks=12, eligible_nodes=frozenset({"n0", "n1"}))) == 2
 
 
+@pytest.mark.parametrize("policy", ["fifo", "corral", "priority-preempt", "backfill"])
+def test_a_per_node_cap_spreads_a_gang_over_distinct_nodes_under_every_policy(policy):
+    # Best fit and locality would put all three tasks on one node; the cap forbids it.
+    result, _ = run_cycle(policy, nodes(8, 8, 8, 8), [job("x", tasks=3, max_tasks_per_node=1)])
+    assert sorted(t for _, t in placed_nodes(result, "x")) == [1, 1, 1]
+
+
+def test_a_gang_capped_per_node_needs_as_many_nodes_as_tasks():
+    result, state = run_cycle("fifo", nodes(8, 8), [job("x", tasks=3, max_tasks_per_node=1)])
+    assert result.waiting["x"].code is Code.UNRESOLVABLE
+    assert state.min_nodes(job("y", tasks=4, max_tasks_per_node=2)) == 2
+
+
 def test_a_failure_on_some_nodes_is_not_taken_for_a_failure_on_others():
     # n0 is full; the same request restricted to n0 fails, restricted to n1 it starts.
     sched = scheduler("greedy")

@@ -164,7 +164,8 @@ class ClusterState:
 
     def capacity_tasks(self, job: Job) -> np.ndarray:
         """Tasks of *job* each node could host if it were empty (0 where it may not go)."""
-        fit = np.where(self.allowed_mask(job), np.int64(1 << 40), 0)
+        cap = job.max_tasks_per_node
+        fit = np.where(self.allowed_mask(job), np.int64(1 << 40 if cap is None else cap), 0)
         if job.gpu_milli >= MILLI:
             fit = np.minimum(fit, self.gpu_count // job.whole_gpus_per_task)
         elif job.gpu_milli > 0:

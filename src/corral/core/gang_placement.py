@@ -20,15 +20,15 @@ GANG = "GangPlacement"
 
 
 def feasible_tasks(profile: Profile, state: CycleState, job: Job) -> np.ndarray:
-    """Tasks of *job* each node can host now: the minimum over the profile's filters, and none
-    outside ``job.eligible_nodes``.
+    """Tasks of *job* each node can host now: the minimum over the profile's filters, at most
+    ``job.max_tasks_per_node``, and none outside ``job.eligible_nodes``.
 
     Eligibility is applied here, by the core, rather than by a Filter plugin a policy lists:
     it is a fact about the job that its backend states (a Kubernetes kubelet refuses a pod on a
     node its selector does not match), not a placement choice a policy may weigh or leave out,
     so no policy file, bundled or written by a user, can forget it; and ``capacity_tasks``
     (whether a job can ever fit) must apply the same mask anyway. A job without the
-    restriction pays one attribute test.
+    restriction pays one attribute test (the per-node cap likewise).
     """
     fit = None
     for plugin in profile.filters:
@@ -37,6 +37,8 @@ def feasible_tasks(profile: Profile, state: CycleState, job: Job) -> np.ndarray:
             fit = part if fit is None else np.minimum(fit, part)
     if fit is None:
         fit = np.full(len(state.cluster.nodes), job.tasks, dtype=np.int64)
+    if job.max_tasks_per_node is not None:
+        fit = np.minimum(fit, job.max_tasks_per_node)
     if job.eligible_nodes is not None:
         fit = fit * state.cluster.node_mask(job.eligible_nodes)
     return fit

@@ -17,6 +17,11 @@ Bindings are *assumed* (kube-scheduler's word) the moment the applier is told to
 the next cycle already sees the capacity taken; a failed binding is *forgotten* and the pod is
 pending again. Capacity is counted per GPU: the GPUs a bound pod holds are the ones recorded on
 it (``corral.dev/gpu-index``) or, for whole GPUs the kubelet picks, any free ones of its node.
+
+Bound and assumed pods are also kept in :class:`~corral.k8s.placed_pods.PlacedPods`, for pod
+affinity, anti-affinity and topology spread: a pending unit whose nodes depend on them is
+synced again whenever they change, and each Start is checked against them before it is
+assumed (:meth:`ClusterCache.rule_conflict`).
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from corral.k8s import conventions as names
 from corral.k8s.gangs import GangInfo, GangRef, gang_from_api
 from corral.k8s.node_eligibility import Eligibility, NodeEligibility
 from corral.k8s.nodes import TOLERATED_TAINTS, NodeInfo, node_from_api
+from corral.k8s.placed_pods import PlacedPod, PlacedPods
+from corral.k8s.pod_rules import PodRuleFilter, needs_filter
 from corral.k8s.pods import PodRecord, TaskRequest, pod_from_api
 from corral.k8s.queue_crd import QueueObject, queue_from_api, queue_tree
 from corral.model import DEFAULT_QUEUE, MILLI, InvalidSpec, Job, Queue, QueueTree
@@ -114,6 +121,16 @@ class ClusterCache:
         self.eligibility = NodeEligibility(())
         """Eligible nodes per pod constraints, for the nodes as they were at the last sync."""
         self._eligibility_stale = True
+        self.placed = PlacedPods()
+        """Pods bound or assumed, indexed for pod affinity and topology spread."""
+        self._placed_seen = -1
+        self._rule_bound: set[str] = set()
+        """Pending units whose nodes depend on the placed pods (re-synced when they change)."""
+        self._rule_memo: dict[tuple, Eligibility] = {}
+        self._rule_memo_of: tuple[int, NodeEligibility] | None = None
+        self.self_conflicts: dict[str, tuple[tuple, str]] = {}
+        """Gang -> (its pending members and nodes then, why): members whose rules broke one
+        another when placed together, held back until the gang or the nodes change."""
         self.estimate: Callable[[Job, float], DurationEstimate] | None = None
         """Predicts a job's run time as it enters the state, for policies that read estimates
         (set by the loop; None: no estimates)."""
@@ -299,7 +316,25 @@ class ClusterCache:
                 log.warning("binding of pod %s to %s was never confirmed; forgetting it",
                             key, slot.node)
                 self.forget(key)
+        self._resync_rule_bound()
         return self._apply(now)
+
+    def _resync_rule_bound(self) -> None:
+        """Mark dirty the pending units whose nodes the placed pods changed since the last
+        sync: those with rules of their own, and those a changed anti-affinity term matches.
+        Once per cycle, never between a cycle's placements (they are checked one by one, see
+        :meth:`rule_conflict`)."""
+        placed = self.placed
+        if placed.version != self._placed_seen:
+            self._placed_seen = placed.version
+            self._dirty.update(self._rule_bound)
+        if placed.changed_anti:
+            terms, placed.changed_anti = placed.changed_anti, set()
+            for unit in self.pending_units():
+                if unit not in self._dirty and any(
+                        t.matches(p.namespace, p.labels)
+                        for p in self.members(unit) for t in terms):
+                    self._dirty.add(unit)
 
     def _apply(self, now: float) -> ClusterState | None:
         if self._rebuild:
@@ -332,8 +367,58 @@ class ClusterCache:
         ref = _gang_ref(unit)
         return None if ref is None else self._gang_object(ref)
 
-    def assume(self, job_id: str, placement: Placement, now: float) -> GangBinding:
-        """Book a Start decision: its pods are bound (assumed) until told otherwise."""
+    def rule_conflict(self, job_id: str, placement: Placement) -> str:
+        """Why a Start decision would break a pod affinity, anti-affinity or topology spread
+        rule now ('' if it would not; then :meth:`assume` it before checking the next one).
+
+        A job's nodes were worked out before the cycle, from the pods placed then, so two
+        placements of one cycle may break each other's rules (two replicas that repel each
+        other, on one node). Checked in decision order against everything placed, earlier
+        decisions of this cycle included, such a decision is not bound: the pods wait for the
+        next cycle, whose nodes count the placements made now. A gang is checked whole (all or
+        nothing) and its members against each other; members that break one another's rules
+        would be placed the same way again, so the gang is held back, saying why, until its
+        pods or the nodes change (members kept one per node need no such luck: the core keeps
+        them apart, see ``max_tasks_per_node``).
+        """
+        if job_id not in self._rule_bound and not self.placed.anti_terms:
+            return ""  # no member has rules, and no placed pod holds an anti-affinity term
+        planned = self._planned(job_id, placement)
+        for pod, slot in planned:
+            why = self._why_not_now(pod, slot.node)
+            if why:
+                return (f"pod {pod.key}: not bound to {slot.node}, where the pods placed "
+                        f"before it in this cycle leave it out ({why}); retried next cycle")
+        added: list[str] = []
+        try:
+            for pod, slot in planned:
+                why = self._why_not_now(pod, slot.node) if added else ""
+                if why:
+                    ref = _gang_ref(job_id)
+                    reason = (f"gang {ref.key if ref else job_id}: its members' pod affinity, "
+                              f"anti-affinity or topology spread rules rule one another out "
+                              f"(pod {pod.key} on {slot.node}: {why}); Corral keeps members "
+                              "apart only one per node, so the gang waits until its pods or "
+                              "the nodes change")
+                    self.self_conflicts[job_id] = (self._conflict_key(
+                        [p for p, _ in planned]), reason)
+                    self._dirty.add(job_id)
+                    return reason
+                self.placed.put(_placed_pod(pod, slot.node))
+                added.append(pod.key)
+        finally:
+            for key in added:
+                self.placed.discard(key)
+        return ""
+
+    def _why_not_now(self, pod: PodRecord, node: str) -> str:
+        info = self.nodes.get(node)
+        if info is None or not needs_filter(pod, self.placed):
+            return ""
+        return PodRuleFilter(pod, self.eligibility, self.placed).why_not(info)
+
+    def _planned(self, job_id: str, placement: Placement) -> list[tuple[PodRecord, Slot]]:
+        """A Start decision's pods, each with the slot it gets."""
         assert self.state is not None
         # The pods the job was built from: the oldest pending ones that are not being deleted.
         pods = [p for p in self.members(job_id) if not self._bound(p) and not p.deleting]
@@ -344,8 +429,12 @@ class ClusterCache:
             for task in range(grant.tasks):
                 gpus = grant.gpus[task * per_task:(task + 1) * per_task] if per_task else ()
                 slots.append(Slot(nodes[grant.node].name, tuple(gpus)))
+        return list(zip(pods, slots, strict=False))
+
+    def assume(self, job_id: str, placement: Placement, now: float) -> GangBinding:
+        """Book a Start decision: its pods are bound (assumed) until told otherwise."""
         bindings = []
-        for pod, slot in zip(pods, slots, strict=False):
+        for pod, slot in self._planned(job_id, placement):
             self.assumed[pod.key] = (slot, now + ASSUME_TTL_S)
             self.bound_at.setdefault(pod.key, now)
             memory = pod.request.gpu_memory_mib
@@ -423,6 +512,7 @@ class ClusterCache:
             self._members.setdefault(unit, set()).add(key)
         if new:
             self._unit_of[key] = new
+        self._index(key)
         self._dirty.update(old)
         self._dirty.update(new)
         for unit in (*old, *new):  # a gang's pending part depends on its bound part
@@ -430,6 +520,15 @@ class ClusterCache:
                 base = unit.removesuffix("#bound")
                 self._dirty.update((base, base + "#bound"))
         self.changes += 1
+
+    def _index(self, key: str) -> None:
+        """Keep the placed-pod index in step with the pod under *key*."""
+        pod = self.pods.get(key)
+        node = self._node_of(pod) if pod is not None and not pod.finished else ""
+        if pod is None or not node:
+            self.placed.discard(key)
+        else:
+            self.placed.put(_placed_pod(pod, node))
 
     def _gang_units(self, ref: GangRef) -> tuple[str, ...]:
         kinds = [ref.kind] if ref.kind != names.SCHEDULER_PLUGINS.name else \
@@ -542,6 +641,8 @@ class ClusterCache:
         self.problems.pop(unit, None)
         self.held_back.pop(unit, None)
         self.narrowed.pop(unit, None)
+        self._rule_bound.discard(unit)
+        conflict = self.self_conflicts.pop(unit, None)
         pods = self.members(unit)
         if not pods:
             return None
@@ -565,10 +666,15 @@ class ClusterCache:
                 self.held_back[unit] = why
                 return None
             pods = self._quorum(unit, pods)
+            if conflict is not None and conflict[0] == self._conflict_key(pods):
+                self.self_conflicts[unit] = conflict
+                self.held_back[unit] = conflict[1]
+                return None
             eligible = self._eligible(unit, pods)
             if eligible is None:
                 return None
-        job = self._job(unit, pods, running, None if eligible is None else eligible.nodes)
+        job = self._job(unit, pods, running, None if eligible is None else eligible.nodes,
+                        None if running else self._per_node_cap(pods))
         if job is None:
             return None
         if not running:
@@ -614,6 +720,9 @@ class ClusterCache:
         of a gang normally share a spec; where they differ, a node must suit every one."""
         constraints = frozenset(p.constraints for p in pods)
         eligible = self.eligibility.of(constraints)
+        if eligible.count and any(needs_filter(p, self.placed) for p in pods):
+            self._rule_bound.add(unit)
+            eligible = self._narrowed_by_rules(pods, eligible)
         if eligible.count:
             return eligible
         why = eligible.message()
@@ -622,6 +731,41 @@ class ClusterCache:
         ref = _gang_ref(unit)
         self.held_back[unit] = f"gang {ref.key}: {why}" if ref is not None else why
         return None
+
+    def _narrowed_by_rules(self, pods: list[PodRecord], eligible: Eligibility) -> Eligibility:
+        """*eligible* less the nodes the members' rules about other pods rule out, memoised
+        per kind of member while neither the placed pods nor the nodes change (replicas of one
+        spec cost one evaluation a cycle)."""
+        current = (self.placed.version, self.eligibility)
+        if self._rule_memo_of is None or self._rule_memo_of[0] != current[0] or \
+                self._rule_memo_of[1] is not current[1]:
+            self._rule_memo.clear()
+            self._rule_memo_of = current
+        kinds = {(p.namespace, tuple(sorted(p.labels.items())), p.rules, p.constraints): p
+                 for p in pods}
+        key = (eligible.nodes, *kinds)
+        known = self._rule_memo.get(key)
+        if known is None:
+            filters = [PodRuleFilter(p, self.eligibility, self.placed) for p in kinds.values()]
+            known = self._rule_memo[key] = self.eligibility.narrow(
+                eligible, lambda info: next((w for f in filters if (w := f.why_not(info))), ""))
+        return known
+
+    def _per_node_cap(self, pods: list[PodRecord]) -> int | None:
+        """1 when members of a gang repel each other by a label unique to each node
+        (``kubernetes.io/hostname`` anti-affinity among replicas), so the core keeps them on
+        distinct nodes; None otherwise."""
+        if len(pods) < 2:
+            return None
+        for pod in pods:
+            for term in pod.rules.anti_affinity if pod.rules is not None else ():
+                if self.eligibility.unique_per_node(term.topology_key) and \
+                        any(term.matches(p.namespace, p.labels) for p in pods):
+                    return 1
+        return None
+
+    def _conflict_key(self, pods: list[PodRecord]) -> tuple:
+        return tuple((p.key, p.resource_version) for p in pods), self.eligibility
 
     def _check_partial(self, unit: str, now: float) -> None:
         ref = _gang_ref(unit)
@@ -635,8 +779,9 @@ class ClusterCache:
             self.partial_since.pop(unit, None)
 
     def _job(self, unit: str, pods: list[PodRecord], running: bool,
-             eligible_nodes: frozenset[str] | None) -> Job | None:
-        """The core's job for *unit*'s pods (if pending, restricted to *eligible_nodes*)."""
+             eligible_nodes: frozenset[str] | None, per_node: int | None = None) -> Job | None:
+        """The core's job for *unit*'s pods (if pending, restricted to *eligible_nodes* and at
+        most *per_node* tasks a node)."""
         first = pods[0]
         request = _largest(p.request for p in pods)
         ours = not unit.startswith("other/")
@@ -653,7 +798,8 @@ class ClusterCache:
                        memory_mib=request.memory_mib, gpu_types=types,
                        priority=max(p.priority for p in pods), queue=queue, user=first.user,
                        name=first.job_name or first.name, preemptible=ours,
-                       dataset=first.dataset, eligible_nodes=eligible_nodes)
+                       dataset=first.dataset, max_tasks_per_node=per_node,
+                       eligible_nodes=eligible_nodes)
         except InvalidSpec as exc:
             self.problems[unit] = str(exc)
             return None
@@ -715,12 +861,20 @@ def _placement(state: ClusterState, job: Job, slots: list[Slot]) -> Placement:
                            for node, gpus in by_node.items()))
 
 
+def _placed_pod(pod: PodRecord, node: str) -> PlacedPod:
+    return PlacedPod(pod.key, pod.namespace, pod.labels, node, pod.deleting,
+                     pod.rules.anti_affinity if pod.rules is not None else ())
+
+
 def _differs(old: PodRecord, new: PodRecord) -> bool:
-    """True when a pod changed in a way the state sees (not just its resourceVersion)."""
+    """True when a pod changed in a way the state or the placed-pod index sees (not just its
+    resourceVersion)."""
     return (old.node, old.phase, old.deleting, old.request, old.error, old.gang, old.queue,
-            old.priority, old.gpu_types, old.scheduler, old.gpu_indices, old.constraints) != \
+            old.priority, old.gpu_types, old.scheduler, old.gpu_indices, old.constraints,
+            old.rules, old.labels) != \
         (new.node, new.phase, new.deleting, new.request, new.error, new.gang, new.queue,
-         new.priority, new.gpu_types, new.scheduler, new.gpu_indices, new.constraints)
+         new.priority, new.gpu_types, new.scheduler, new.gpu_indices, new.constraints,
+         new.rules, new.labels)
 
 
 __all__ = ["DEFAULT_QUEUE", "Binding", "ClusterCache", "GangBinding", "Slot"]

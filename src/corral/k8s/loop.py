@@ -10,8 +10,9 @@ One asyncio event loop runs everything, so the cache has a single writer:
 4. each cycle: sync the cache into the core state, undo gangs partly bound past their timeout,
    run :meth:`Scheduler.cycle`, then hand the decisions to the applier: evictions first; a Start
    that needs capacity a victim still holds waits for a later cycle (the victims must be gone
-   first, or the node would be over-committed); every other Start is assumed in the cache and
-   bound in the background while the next cycle already runs;
+   first, or the node would be over-committed), and so does one that the Starts before it
+   would make break a pod affinity or topology spread rule; every other Start is assumed in
+   the cache and bound in the background while the next cycle already runs;
 5. only the Lease holder runs step 4; standbys keep their cache warm for a fast take-over.
 """
 
@@ -249,6 +250,11 @@ class LiveScheduler:
                 if busy_nodes and busy_nodes.intersection(decision.placement.nodes):
                     self.stats.deferred += 1
                     continue
+                conflict = cache.rule_conflict(decision.job_id, decision.placement)
+                if conflict:
+                    self.stats.deferred += 1
+                    self._report(decision.job_id, conflict)
+                    continue
                 work = cache.assume(decision.job_id, decision.placement, now)
                 self.stats.started += 1
                 self._spawn(self.applier.bind_gang(work))
@@ -401,6 +407,8 @@ def placeable_tasks(state: ClusterState, job: Job) -> int:
     for need, free in ((job.cpu_milli, state.cpu_free), (job.memory_mib, state.mem_free)):
         if need:
             per_node = np.minimum(per_node, free // need)
+    if job.max_tasks_per_node is not None:
+        per_node = np.minimum(per_node, job.max_tasks_per_node)
     return int(np.maximum(per_node, 0)[mask].sum())
 
 

@@ -13,8 +13,8 @@ scheduler would let it and the kubelet never refuses it for a selector it does n
 
 A spec the API server should have refused (an unknown operator, Gt with a value that is not an
 integer) is an :class:`~corral.model.InvalidSpec` naming the field, so the pod waits with that
-reason instead of being placed by a guess. Preferred affinity, inter-pod (anti-)affinity and
-topology spread are not read.
+reason instead of being placed by a guess. Preferred affinity is not read; inter-pod
+(anti-)affinity and topology spread are :mod:`corral.k8s.pod_rules`'.
 """
 
 from __future__ import annotations
@@ -119,14 +119,21 @@ class NodeConstraints:
         Taints are checked before labels, as kube-scheduler's filters run, so each node
         counts once, under its first reason.
         """
-        for taint in taints:
-            if not any(t.tolerates(taint) for t in self.tolerations):
-                return f"node(s) had untolerated taint {{{taint.key}: {taint.value}}}"
+        taint = self.untolerated(taints)
+        if taint is not None:
+            return f"node(s) had untolerated taint {{{taint.key}: {taint.value}}}"
+        return "" if self.matches_node(name, labels) else DIDNT_MATCH
+
+    def untolerated(self, taints: Iterable[Taint]) -> Taint | None:
+        """The first of *taints* the pod does not tolerate (None: it tolerates them all)."""
+        return next((taint for taint in taints
+                     if not any(t.tolerates(taint) for t in self.tolerations)), None)
+
+    def matches_node(self, name: str, labels: Mapping[str, str]) -> bool:
+        """True when the node selector and the required node affinity both take the node."""
         if any(labels.get(k) != v for k, v in self.selector):
-            return DIDNT_MATCH
-        if self.terms is not None and not any(t.matches(name, labels) for t in self.terms):
-            return DIDNT_MATCH
-        return ""
+            return False
+        return self.terms is None or any(t.matches(name, labels) for t in self.terms)
 
 
 NO_CONSTRAINTS = NodeConstraints()
@@ -172,19 +179,24 @@ def _toleration(raw: Mapping[str, Any]) -> Toleration:
 def _term(raw: Any, where: str) -> Term:
     if not isinstance(raw, Mapping):
         raise InvalidSpec(f"{where} must be a node selector term (matchExpressions, matchFields)")
-    return Term(_requirements(raw.get("matchExpressions"), f"{where}.matchExpressions", False),
-                _requirements(raw.get("matchFields"), f"{where}.matchFields", True))
+    return Term(requirements_from_api(raw.get("matchExpressions"), f"{where}.matchExpressions",
+                                      LABEL_OPERATORS),
+                requirements_from_api(raw.get("matchFields"), f"{where}.matchFields",
+                                      FIELD_OPERATORS, fields=True))
 
 
-def _requirements(raw: Any, where: str, fields: bool) -> tuple[Requirement, ...]:
+def requirements_from_api(raw: Any, where: str, allowed: frozenset[str], *,
+                          fields: bool = False) -> tuple[Requirement, ...]:
+    """A list of requirements (``matchExpressions``) with operators from *allowed*;
+    InvalidSpec naming the entry the API server would have refused."""
     if raw is None:
         return ()
     if not isinstance(raw, list | tuple):
         raise InvalidSpec(f"{where} must be a list")
-    return tuple(_requirement(r, f"{where}[{i}]", fields) for i, r in enumerate(raw))
+    return tuple(_requirement(r, f"{where}[{i}]", allowed, fields) for i, r in enumerate(raw))
 
 
-def _requirement(raw: Any, where: str, field: bool) -> Requirement:
+def _requirement(raw: Any, where: str, allowed: frozenset[str], field: bool) -> Requirement:
     """One requirement, checked as the API server validates it."""
     if not isinstance(raw, Mapping):
         raise InvalidSpec(f"{where} must have key, operator and values")
@@ -193,7 +205,6 @@ def _requirement(raw: Any, where: str, field: bool) -> Requirement:
         raise InvalidSpec(f"{where}.key must be a non-empty string")
     if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
         raise InvalidSpec(f"{where}.values must be a list of strings")
-    allowed = FIELD_OPERATORS if field else LABEL_OPERATORS
     if operator not in allowed:
         raise InvalidSpec(f"{where}.operator: unknown operator {operator!r}; "
                           f"one of {', '.join(sorted(allowed))}")

@@ -6,16 +6,19 @@ the nodes change), so a memo never outlives the nodes it was computed on. The an
 :class:`Eligibility`: the node names for :attr:`~corral.model.Job.eligible_nodes` (None when
 every usable node is eligible, so an unconstrained pod costs the core nothing) and, for the
 nodes left out, kube-scheduler's reasons, counted per reason as its "0/12 nodes are available"
-message does.
+message does. For pods with rules about other pods, :meth:`NodeEligibility.narrow` takes a
+further filter (:mod:`corral.k8s.pod_rules`), and the nodes' label facts those rules ask for
+(spread domains, whether a label is unique per node) are memoised here too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from corral.k8s.node_affinity import NodeConstraints
 from corral.k8s.nodes import CORDONED, NodeInfo
+from corral.k8s.topology_spread import SpreadConstraint, counted_domains
 
 UNSCHEDULABLE_NODE = "node(s) were unschedulable"
 NOT_READY_NODE = "node(s) were not ready"
@@ -49,8 +52,55 @@ class NodeEligibility:
 
     def __init__(self, nodes: Iterable[NodeInfo]) -> None:
         self._nodes = sorted(nodes, key=lambda i: i.node.name)
+        self._by_name = {i.node.name: i for i in self._nodes}
         self._usable = sum(1 for i in self._nodes if i.schedulable)
         self._memo: dict[frozenset[NodeConstraints], Eligibility] = {}
+        self._domains: dict[tuple[SpreadConstraint, NodeConstraints | None], dict[str, str]] = {}
+        self._unique: dict[str, bool] = {}
+
+    def labels_of(self, name: str) -> Mapping[str, str] | None:
+        """The labels of node *name* (None for a node not known)."""
+        info = self._by_name.get(name)
+        return None if info is None else info.node.labels
+
+    def counted_domains(self, constraint: SpreadConstraint,
+                        constraints: NodeConstraints) -> Mapping[str, str]:
+        """Node name -> domain for the nodes a spread *constraint* counts (every node the
+        scheduler knows, usable or not, as kube-scheduler counts them), memoised."""
+        honoured = constraints if constraint.honour_affinity or constraint.honour_taints \
+            else None
+        found = self._domains.get((constraint, honoured))
+        if found is None:
+            found = self._domains[constraint, honoured] = counted_domains(
+                constraint, constraints, self._nodes)
+        return found
+
+    def unique_per_node(self, key: str) -> bool:
+        """True when no two nodes share a value of label *key*: its domains are single nodes
+        (``kubernetes.io/hostname``, or any label unique to each node)."""
+        unique = self._unique.get(key)
+        if unique is None:
+            values = [v for i in self._nodes if (v := i.node.labels.get(key)) is not None]
+            unique = self._unique[key] = len(values) == len(set(values))
+        return unique
+
+    def narrow(self, eligible: Eligibility, why_not: Callable[[NodeInfo], str]) -> Eligibility:
+        """*eligible* less the nodes *why_not* gives a reason for, counted under it."""
+        names = eligible.nodes
+        kept: list[str] = []
+        excluded = dict(eligible.excluded)
+        for info in self._nodes:
+            if not info.schedulable or (names is not None and info.node.name not in names):
+                continue
+            why = why_not(info)
+            if why:
+                excluded[why] = excluded.get(why, 0) + 1
+            else:
+                kept.append(info.node.name)
+        if len(kept) == eligible.count:
+            return eligible
+        reasons = tuple(sorted(excluded.items(), key=lambda r: (-r[1], r[0])))
+        return Eligibility(frozenset(kept), len(kept), eligible.total, reasons)
 
     def of(self, constraints: frozenset[NodeConstraints]) -> Eligibility:
         """Where a pod, or a gang whose members have these constraints, may go: a node must

@@ -1,13 +1,13 @@
 """A Pod API object as the scheduler keeps it: identity, what one task asks for, its gang,
-queue and priority, the nodes it may go to, and where it is bound.
+queue and priority, the nodes it may go to, its rules about other pods, and where it is bound.
 
 A pod's request is the API's effective request: per resource the larger of the sum over its
 containers and the largest init container, plus the pod overhead. Whole GPUs come from
 ``nvidia.com/gpu``; a share of one GPU from ``corral.dev/gpu-share`` with the
 ``corral.dev/gpu-fraction`` (and optional ``corral.dev/gpu-memory``) annotations, as
-docs/gpu-sharing.md documents them. A request or node affinity that cannot be read leaves the
-pod with an ``error`` naming the field; it waits, with that reason, and nothing else is
-affected.
+docs/gpu-sharing.md documents them. A request, node affinity or inter-pod rule that cannot be
+read leaves the pod with an ``error`` naming the field; it waits, with that reason, and nothing
+else is affected.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from corral.k8s import conventions as names
 from corral.k8s.gangs import GangRef, gang_of_pod
 from corral.k8s.node_affinity import NO_CONSTRAINTS, NodeConstraints, constraints_from_spec
+from corral.k8s.pod_rules import PodRules, rules_from_spec
 from corral.k8s.quantity import count, cpu_milli, memory_mib
 from corral.model import DEFAULT_QUEUE, MILLI, InvalidSpec, gpus_to_milli
 
@@ -63,6 +64,9 @@ class PodRecord:
     """GPU indices recorded on the pod by a scheduler (``corral.dev/gpu-index``)."""
     constraints: NodeConstraints = NO_CONSTRAINTS
     """Its node selector, required node affinity and tolerations (read while it is unbound)."""
+    rules: PodRules | None = None
+    """Its required pod (anti-)affinity and topology spread (None: none). Read bound or not:
+    a placed pod's anti-affinity keeps matching pods off its domain."""
     unschedulable_message: str = ""
     """The message of its ``PodScheduled=False`` condition ('' without one)."""
     resource_version: str = ""
@@ -102,6 +106,12 @@ def pod_from_api(obj: Mapping[str, Any]) -> PodRecord:
             constraints = constraints_from_spec(spec)
         except InvalidSpec as exc:
             error = error or f"pod {namespace}/{name}: {exc}"
+    try:
+        rules = rules_from_spec(spec, namespace, labels)
+    except InvalidSpec as exc:
+        rules = None  # a bound pod keeps its place; a pending one waits, saying why
+        if not spec.get("nodeName"):
+            error = error or f"pod {namespace}/{name}: {exc}"
     selector = spec.get("nodeSelector") or {}
     product = selector.get(names.GPU_PRODUCT_LABEL)
     try:
@@ -131,6 +141,7 @@ def pod_from_api(obj: Mapping[str, Any]) -> PodRecord:
         dataset=labels.get(names.DATASET_LABEL, ""),
         gpu_indices=indices,
         constraints=constraints,
+        rules=rules,
         unschedulable_message=_unschedulable_message(status),
         resource_version=meta.get("resourceVersion", ""),
         labels=labels,

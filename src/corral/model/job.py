@@ -25,6 +25,9 @@ class Job:
     placement. ``eligible_nodes`` names the only nodes its tasks may use (None: any node); a
     backend derives it from whatever restricts placement beyond resources (Kubernetes node
     selectors, affinity, taints), so the core needs no notion of those.
+    ``max_tasks_per_node`` caps the tasks one node may take (None: no cap): a gang whose
+    members must not share a node (Kubernetes anti-affinity among them by hostname) is placed
+    on distinct nodes by the core itself, not rejected after the fact.
     """
 
     id: str
@@ -44,8 +47,9 @@ class Job:
     outcome: str = ""
     time_limit: float | None = None
     dataset: str = ""
+    max_tasks_per_node: int | None = None
     eligible_nodes: frozenset[str] | None = None
-    shape: tuple[int, int, int, int, tuple[str, ...], frozenset[str] | None] = field(
+    shape: tuple[int, int, int, int, tuple[str, ...], int | None, frozenset[str] | None] = field(
         init=False, repr=False, compare=False)
     """What placement depends on: jobs of one shape fit, or fail to fit, alike."""
     total_gpu_milli: int = field(init=False, repr=False, compare=False)
@@ -68,11 +72,16 @@ class Job:
         if self.eligible_nodes is not None and not isinstance(self.eligible_nodes, frozenset):
             raise InvalidSpec(f"job {self.id}: eligible_nodes must be a frozenset of node names "
                               "or None")
+        if self.max_tasks_per_node is not None and (
+                not isinstance(self.max_tasks_per_node, int) or self.max_tasks_per_node < 1):
+            raise InvalidSpec(f"job {self.id}: max_tasks_per_node must be an integer >= 1 or "
+                              f"None, got {self.max_tasks_per_node!r}")
         # A frozenset caches its hash, so a shape with thousands of node names still hashes
         # cheaply every cycle; a backend that hands equal sets out as one object keeps the
         # shape comparisons that follow a hash match cheap too.
         object.__setattr__(self, "shape", (self.tasks, self.gpu_milli, self.cpu_milli,
-                                           self.memory_mib, self.gpu_types, self.eligible_nodes))
+                                           self.memory_mib, self.gpu_types,
+                                           self.max_tasks_per_node, self.eligible_nodes))
         object.__setattr__(self, "total_gpu_milli", self.tasks * self.gpu_milli)
 
     def without_duration(self) -> Job:
