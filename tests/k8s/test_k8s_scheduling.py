@@ -75,6 +75,71 @@ def test_a_gang_starts_with_its_minimum_and_the_rest_follow_as_they_fit() -> Non
     run(scenario)
 
 
+def _record_starts(scheduler) -> dict[int, list[str]]:
+    """Cycle number -> the pods assumed in that cycle, filled as the scheduler runs."""
+    starts: dict[int, list[str]] = {}
+    assume = scheduler.cache.assume
+
+    def recording(job_id, placement, now):
+        work = assume(job_id, placement, now)
+        starts.setdefault(scheduler.stats.cycles, []).extend(b.pod.name for b in work.bindings)
+        return work
+
+    scheduler.cache.assume = recording
+    return starts
+
+
+def _gang_with_extras(emu, gpus: int) -> None:
+    """Gang ``wide`` (minMember 2, six pods of 1 GPU) on one node of *gpus* GPUs; the pods
+    exist before the scheduler starts, the PodGroup is created later (nothing starts before)."""
+    emu.create(node("n0", gpus))
+    for i in range(6):
+        emu.create(pod(f"wide-{i}", 1, group="wide"))
+
+
+def test_members_beyond_the_minimum_start_together_in_the_next_cycle() -> None:
+    async def scenario() -> None:
+        async with emulated() as emu:
+            _gang_with_extras(emu, 8)
+            async with live(emu) as scheduler:
+                starts = _record_starts(scheduler)
+                emu.create(podgroup("wide", 2))
+                await until(lambda: len(bound_to(emu)) == 6)
+                await scheduler.settle()
+            assert len(starts) == 2, f"pods started per cycle: {starts}"
+            first, then = sorted(starts)
+            assert then == first + 1
+            assert sorted(starts[first]) == ["wide-0", "wide-1"]
+            assert sorted(starts[then]) == [f"wide-{i}" for i in range(2, 6)]
+            assert gpus_used(emu) == {"n0": 6}
+    run(scenario)
+
+
+def test_members_beyond_the_minimum_start_as_they_fit_and_the_rest_say_why() -> None:
+    async def scenario() -> None:
+        async with emulated() as emu:
+            _gang_with_extras(emu, 4)
+            async with live(emu) as scheduler:
+                starts = _record_starts(scheduler)
+                emu.create(podgroup("wide", 2))
+                await until(lambda: len(bound_to(emu)) == 4)
+                await until(lambda: {"wide-4", "wide-5"} <= {
+                    e["involvedObject"]["name"] for e in emu.objects("events")
+                    if e["reason"] == names.EVENT_WAITING})
+                await scheduler.settle()
+                waiting = scheduler.status()["waiting"]
+            assert len(starts) == 2, f"pods started per cycle: {starts}"
+            first, then = sorted(starts)
+            assert then == first + 1
+            assert sorted(starts[first]) == ["wide-0", "wide-1"]
+            assert sorted(starts[then]) == ["wide-2", "wide-3"]
+            assert sorted(bound_to(emu)) == [f"default/wide-{i}" for i in range(4)]
+            assert sorted(waiting) == [f"gang/scheduler-plugins/default/wide#pod/wide-{i}"
+                                       for i in (4, 5)]
+            assert all(waiting.values())
+    run(scenario)
+
+
 def test_a_member_that_cannot_be_bound_gets_its_gang_undone_after_the_timeout() -> None:
     async def scenario() -> None:
         async with emulated() as emu:

@@ -8,7 +8,10 @@ the world. Only a change to the set of usable nodes or to the queues rebuilds th
 A *unit* is one entry of the state:
 
 - ``pod/<ns>/<name>``: a lone pod of ours, pending or bound;
-- ``gang/<kind>/<ns>/<name>``: the pending members of a gang, as one job of that many tasks;
+- ``gang/<kind>/<ns>/<name>``: the pending members of a gang, as one job of that many tasks,
+  until the gang's minimum is bound (or assumed);
+- ``gang/<kind>/<ns>/<name>#pod/<pod>``: once it is, each pending member on its own, a job of
+  one task, so any number of them start in one cycle, each as it fits;
 - ``gang/<kind>/<ns>/<name>#bound``: its bound members, one running job (evicted whole);
 - ``other/<ns>/<name>``: a pod another scheduler bound; it takes capacity, is never preempted,
   and counts against no queue.
@@ -52,6 +55,8 @@ log = logging.getLogger(__name__)
 
 UNMANAGED_QUEUE = "corral.dev/unmanaged"
 """The hidden leaf queue of pods other schedulers bound: it holds capacity, owns no quota."""
+EXTRA = "#pod/"
+"""Marks the unit of a gang member beyond the minimum: ``<gang unit>#pod/<pod name>``."""
 ASSUME_TTL_S = 60.0
 """An assumed binding the watch has not confirmed in this long is dropped (as kube-scheduler's
 assume cache expires), so a lost event cannot hold capacity forever."""
@@ -141,6 +146,8 @@ class ClusterCache:
         """Unit id -> keys of the pods it is built from."""
         self._unit_of: dict[str, tuple[str, ...]] = {}
         """Pod key -> the units it belongs to now."""
+        self._extras: dict[str, set[str]] = {}
+        """Gang unit -> keys of its pending members filed as units of their own."""
         self._in_state: dict[str, _InState] = {}
         self.slots: dict[str, Slot] = {}
         self.assumed: dict[str, tuple[Slot, float]] = {}
@@ -283,7 +290,10 @@ class ClusterCache:
                 if old is not None and (old.min_member, old.timeout_s) == \
                         (info.min_member, info.timeout_s):
                     return
-        self._dirty.update(self._gang_units(ref))
+        units = self._gang_units(ref)
+        for unit in units:
+            self._refile(unit)
+        self._dirty.update(units)
         self.changes += 1
 
     def replace_queues(self, objects: Iterable[Mapping[str, Any]]) -> None:
@@ -443,7 +453,9 @@ class ClusterCache:
             bindings.append(Binding(pod, slot.node, slot.gpus, memory))
             self._touch(pod.key, pod)
         self._apply(now)
-        return GangBinding(job_id, self.gang_info(job_id), tuple(bindings))
+        # A member beyond the minimum binds on its own: its gang already runs.
+        gang = None if EXTRA in job_id else self.gang_info(job_id)
+        return GangBinding(job_id, gang, tuple(bindings))
 
     def forget(self, pod_key: str) -> None:
         """A binding that did not happen: the pod waits again (if it still exists)."""
@@ -495,21 +507,48 @@ class ClusterCache:
             return ()
         if pod.gang is not None:
             base = f"gang/{pod.gang.kind}/{pod.gang.key}"
-            return (base + "#bound",) if self._bound(pod) else (base,)
+            if self._bound(pod):
+                return (base + "#bound",)
+            return (f"{base}{EXTRA}{pod.name}",) if self._quorate(base) else (base,)
         return (f"pod/{pod.key}",)
 
+    def _quorate(self, base: str) -> bool:
+        """True when gang unit *base* has its minimum bound or assumed: its other members are
+        then independent of one another, and each is a unit (a job) of its own."""
+        ref = _gang_ref(base)
+        info = self._gang_object(ref) if ref is not None else None
+        return info is not None and \
+            len(self._members.get(base + "#bound", ())) >= info.min_member
+
+    def _refile(self, unit: str) -> None:
+        """Re-file the pending members of gang unit *unit* if its bound part crossed its
+        minimum either way (as one job again, or as a job apiece)."""
+        if not unit.startswith("gang/") or "#" in unit:
+            return
+        stale = self._members.get(unit, ()) if self._quorate(unit) else \
+            self._extras.get(unit, ())
+        for key in list(stale):
+            self._file(key, self.pods.get(key))
+
     def _touch(self, key: str, pod: PodRecord | None) -> None:
-        """Re-file a pod under its units and mark old and new units dirty."""
+        """Re-file a pod under its units and mark old and new units dirty; the pending members
+        of a gang whose bound part it joined or left may move between units."""
+        old, new = self._file(key, pod)
+        for unit in {_gang_base(u) for u in (*old, *new) if u.endswith("#bound")}:
+            self._refile(unit)
+
+    def _file(self, key: str, pod: PodRecord | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """File a pod under its units now, mark old and new units dirty; (old, new) units."""
         old = self._unit_of.pop(key, ())
         new = self._units_for(pod) if pod is not None else ()
         for unit in old:
-            members = self._members.get(unit)
-            if members is not None:
-                members.discard(key)
-                if not members:
-                    del self._members[unit]
+            _discard(self._members, unit, key)
+            if EXTRA in unit:
+                _discard(self._extras, _gang_base(unit), key)
         for unit in new:
             self._members.setdefault(unit, set()).add(key)
+            if EXTRA in unit:
+                self._extras.setdefault(_gang_base(unit), set()).add(key)
         if new:
             self._unit_of[key] = new
         self._index(key)
@@ -517,9 +556,10 @@ class ClusterCache:
         self._dirty.update(new)
         for unit in (*old, *new):  # a gang's pending part depends on its bound part
             if unit.startswith("gang/"):
-                base = unit.removesuffix("#bound")
+                base = _gang_base(unit)
                 self._dirty.update((base, base + "#bound"))
         self.changes += 1
+        return old, new
 
     def _index(self, key: str) -> None:
         """Keep the placed-pod index in step with the pod under *key*."""
@@ -594,7 +634,7 @@ class ClusterCache:
     def _sync_unit(self, unit: str, now: float) -> None:
         state = self.state
         assert state is not None
-        if unit.startswith("gang/") and not unit.endswith("#bound"):
+        if unit.startswith("gang/") and "#" not in unit:
             self._check_partial(unit, now)
         desired = self._desired(unit, now)
         current = self._in_state.get(unit)
@@ -661,11 +701,12 @@ class ClusterCache:
                 return None
             if not pods:
                 return None
-            why = self._gang_wait(unit, len(pods))
-            if why:
-                self.held_back[unit] = why
-                return None
-            pods = self._quorum(unit, pods)
+            if EXTRA not in unit:  # an extra member waits for no other: its gang runs
+                why = self._gang_wait(unit, len(pods))
+                if why:
+                    self.held_back[unit] = why
+                    return None
+                pods = self._quorum(unit, pods)
             if conflict is not None and conflict[0] == self._conflict_key(pods):
                 self.self_conflicts[unit] = conflict
                 self.held_back[unit] = conflict[1]
@@ -688,13 +729,13 @@ class ClusterCache:
     def _quorum(self, unit: str, pending: list[PodRecord]) -> list[PodRecord]:
         """The pending members of *unit* to start together now, oldest first: a gang needs
         its minimum (``minMember``, ``minCount``) running at once, not all its pods; once that
-        many are bound, the rest start one by one as they fit."""
+        many are bound, the others are units of their own (see :meth:`_quorate`)."""
         ref = _gang_ref(unit)
         info = self._gang_object(ref) if ref is not None else None
         if info is None:
             return pending
         bound = len(self._members.get(unit + "#bound", ()))
-        return pending[:max(info.min_member - bound, 1)]
+        return pending[:info.min_member - bound]
 
     def _gang_wait(self, unit: str, pending: int) -> str:
         """Why a gang's pending members cannot be tried yet ('' if they can)."""
@@ -833,8 +874,21 @@ _NONE = _InState((), False, 0.0)
 def _gang_ref(unit: str) -> GangRef | None:
     if not unit.startswith("gang/"):
         return None
-    kind, namespace, name = unit.removeprefix("gang/").removesuffix("#bound").split("/", 2)
+    kind, namespace, name = _gang_base(unit).removeprefix("gang/").split("/", 2)
     return GangRef(kind, namespace, name)
+
+
+def _gang_base(unit: str) -> str:
+    """The gang unit that *unit* (its bound part, or one extra member) belongs to."""
+    return unit.split("#", 1)[0]
+
+
+def _discard(index: dict[str, set[str]], unit: str, key: str) -> None:
+    members = index.get(unit)
+    if members is not None:
+        members.discard(key)
+        if not members:
+            del index[unit]
 
 
 def _largest(requests: Iterable[TaskRequest]) -> TaskRequest:
