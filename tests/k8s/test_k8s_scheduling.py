@@ -140,6 +140,34 @@ def test_members_beyond_the_minimum_start_as_they_fit_and_the_rest_say_why() -> 
     run(scenario)
 
 
+def test_a_gang_that_falls_below_its_minimum_takes_its_extra_members_back() -> None:
+    async def scenario() -> None:
+        async with emulated() as emu:
+            emu.create(node("n0", 3))
+            for i in range(6):
+                emu.create(pod(f"wide-{i}", 1, group="wide"))
+            emu.create(podgroup("wide", 3))
+            async with live(emu) as scheduler:
+                await until(lambda: len(bound_to(emu)) == 3)
+                await until(lambda: sorted(scheduler.status()["waiting"]) == [
+                    f"gang/scheduler-plugins/default/wide#pod/wide-{i}" for i in (3, 4, 5)])
+                assert sum(scheduler.status()["pending"].values()) == 3  # a job apiece
+                # Another scheduler's pod takes the GPUs two running members free as they end:
+                # the gang is below its minimum again, its pending members one job again.
+                emu.create(pod("hog", 2, scheduler="default-scheduler", node_name="n0"))
+                emu.delete("pods", "wide-0", "default")
+                emu.delete("pods", "wide-1", "default")
+                await until(lambda: sum(scheduler.status()["pending"].values()) == 1)
+                # Once it ends, two of them restore the minimum together; the last is extra.
+                emu.delete("pods", "hog", "default")
+                await until(lambda: len(bound_to(emu)) == 3)
+                await until(lambda: list(scheduler.status()["waiting"]) == [
+                    "gang/scheduler-plugins/default/wide#pod/wide-5"])
+            assert sorted(bound_to(emu)) == [f"default/wide-{i}" for i in (2, 3, 4)]
+            assert gpus_used(emu) == {"n0": 3}
+    run(scenario)
+
+
 def test_a_member_that_cannot_be_bound_gets_its_gang_undone_after_the_timeout() -> None:
     async def scenario() -> None:
         async with emulated() as emu:

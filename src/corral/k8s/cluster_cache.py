@@ -735,7 +735,7 @@ class ClusterCache:
         if info is None:
             return pending
         bound = len(self._members.get(unit + "#bound", ()))
-        return pending[:info.min_member - bound]
+        return pending[:max(info.min_member - bound, 1)]  # >= 1 while the unit has pods
 
     def _gang_wait(self, unit: str, pending: int) -> str:
         """Why a gang's pending members cannot be tried yet ('' if they can)."""
