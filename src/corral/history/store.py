@@ -7,7 +7,8 @@ empty SQLite file or PostgreSQL database needs no set-up.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from itertools import islice
@@ -108,9 +109,10 @@ class HistoryStore:
             pods = old["profiled_pods"] or 0
             conn.execute(update(attempts).where(key).values(
                 gpu_util=_weighted(old["gpu_util"], pods, row["gpu_util"]),
-                gpu_util_peak=_peak(old["gpu_util_peak"], row["gpu_util_peak"]),
-                gpu_mem_peak_mib=_peak(old["gpu_mem_peak_mib"], row["gpu_mem_peak_mib"]),
-                gpu_share_achieved=_summed(old["gpu_share_achieved"], row["gpu_share_achieved"]),
+                gpu_util_peak=_merged(old["gpu_util_peak"], row["gpu_util_peak"], max),
+                gpu_mem_peak_mib=_merged(old["gpu_mem_peak_mib"], row["gpu_mem_peak_mib"], max),
+                gpu_share_achieved=_merged(old["gpu_share_achieved"], row["gpu_share_achieved"],
+                                           operator.add),
                 profiled_pods=pods + 1))
 
     def attempts(self, since: float | None = None,
@@ -214,16 +216,12 @@ def _weighted(average: float | None, count: int, value: float | None) -> float |
     return (average * count + value) / (count + 1)
 
 
-def _peak(current: float | None, value: float | None) -> float | None:
+def _merged(current: float | None, value: float | None,
+            combine: Callable[[float, float], float]) -> float | None:
+    """*current* and *value* combined; a missing one yields the other."""
     if value is None or current is None:
         return current if value is None else value
-    return max(current, value)
-
-
-def _summed(current: float | None, value: float | None) -> float | None:
-    if value is None or current is None:
-        return current if value is None else value
-    return current + value
+    return combine(current, value)
 
 
 def _batches(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
