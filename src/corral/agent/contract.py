@@ -13,6 +13,10 @@ SHARE_RESOURCE = f"{GROUP}/gpu-share"
 WHOLE_GPU_RESOURCE = "nvidia.com/gpu"
 """Whole GPUs, served as NVIDIA's device plugin serves them, so whole-GPU pods need no change."""
 MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
+RESERVED_TAINT = f"{GROUP}/reserved"
+"""``NoSchedule`` taint that reserves a GPU node for Corral: the stock kube-scheduler keeps its
+pods off, so two schedulers never race for one node's GPUs. Corral's own pods are taken to
+tolerate it (the kubelet enforces only ``NoExecute`` taints at admission)."""
 """MIG instances per profile (``nvidia.com/mig-1g.10gb``), NVIDIA's "mixed" naming."""
 
 # Written by the user (the request).
