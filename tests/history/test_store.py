@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from builders import job
-from corral.history import HistoryStore, attempts_from_trace
+from corral.history import HistoryError, HistoryStore, attempts_from_trace
 from corral.model import ConfigError
 from corral.traces.reader import Trace
 
@@ -65,7 +64,7 @@ def test_a_failing_batch_leaves_whole_earlier_batches_only(db_url, rows):
     attempts = rows(250)
     attempts[150]["user"] = None  # breaks the second batch inside its transaction
     with HistoryStore(db_url) as store:
-        with pytest.raises(IntegrityError):
+        with pytest.raises(HistoryError, match=r"NOT NULL|not-null"):
             store.add_attempts(attempts, batch_rows=100)
         assert [row["job_id"] for row in store.attempts()] == [str(i) for i in range(100)]
         attempts[150]["user"] = "u0"

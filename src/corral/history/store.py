@@ -2,12 +2,20 @@
 
 Opening a store brings its schema up to date with the package's Alembic migrations, so an
 empty SQLite file or PostgreSQL database needs no set-up.
+
+A database URL may carry a password (``postgresql+psycopg://USER:PASSWORD@HOST/DB``): every
+message and error the store gives shows the URL with the password as ``***``, and database
+errors are re-raised as :class:`HistoryError` with the driver's words (the password scrubbed
+from them too) and without the original exception chained, so a log line or a traceback
+never carries it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
@@ -16,12 +24,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import URL, Engine, and_, create_engine, func, make_url, select, update
+from sqlalchemy import URL, Connection, Engine, and_, create_engine, func, make_url, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from corral.history.schema import OUTCOMES, attempts, trials
-from corral.model import ConfigError
+from corral.model import ConfigError, CorralError
 
 DEFAULT_URL = "sqlite:///corral-history.db"
 """An SQLite file in the current directory: embedded, zero set-up."""
@@ -32,6 +40,11 @@ BATCH_ROWS = 500
 STATS_KEYS = ("user", "queue")
 _TRIAL_FIELDS = {"job_key", "gpu_type", "gpus", "share", "throughput", "unit", "measured_at",
                  "source"}
+
+
+class HistoryError(CorralError):
+    """The history database could not be reached or refused a statement (the message names
+    the database with its password hidden)."""
 
 
 @dataclass(frozen=True)
@@ -56,13 +69,15 @@ class HistoryStore:
     """One row per job attempt, keyed by (source, job id, attempt)."""
 
     def __init__(self, url: str = DEFAULT_URL) -> None:
+        self.url = masked_url(url)
+        """The database URL as it may be shown: its password hidden."""
+        self._secrets = _secrets(url)
         try:
             self._engine: Engine = create_engine(_with_driver(url))
-            self._insert = _insert_ignoring_duplicates(self._engine.dialect.name, url)
+            self._insert = _insert_ignoring_duplicates(self._engine.dialect.name, self.url)
             _upgrade(self._engine)
-        except (ArgumentError, SQLAlchemyError, ImportError) as exc:
-            raise ConfigError(f"history database {url!r}: {_first_line(exc)}") from None
-        self.url = url
+        except (ArgumentError, SQLAlchemyError, ImportError, ValueError) as exc:
+            raise ConfigError(f"history database {self.url}: {self._scrub(exc)}") from None
 
     def close(self) -> None:
         self._engine.dispose()
@@ -72,6 +87,22 @@ class HistoryStore:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+    @contextlib.contextmanager
+    def _connection(self, *, begin: bool = False) -> Iterator[Connection]:
+        """A connection (in a transaction with *begin*); database errors become HistoryError."""
+        try:
+            with self._engine.begin() if begin else self._engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise HistoryError(f"history database {self.url}: {self._scrub(exc)}") from None
+
+    def _scrub(self, exc: BaseException) -> str:
+        """The first line of *exc*'s message without the URL's password in any spelling."""
+        text = _first_line(exc)
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return _mask_userinfo(text)
 
     def add_attempts(self, rows: Iterable[Mapping[str, Any]],
                      batch_rows: int = BATCH_ROWS) -> int:
@@ -84,7 +115,7 @@ class HistoryStore:
         for batch in _batches(rows, batch_rows):
             for row in batch:
                 _check(row)
-            with self._engine.begin() as conn:
+            with self._connection(begin=True) as conn:
                 # RETURNING yields the inserted rows only: rowcount is unknown for batches.
                 added += len(conn.execute(self._insert, batch).all())
         return added
@@ -100,7 +131,7 @@ class HistoryStore:
         _check(row)
         key = and_(attempts.c.source == row["source"], attempts.c.job_id == row["job_id"],
                    attempts.c.attempt == row["attempt"])
-        with self._engine.begin() as conn:
+        with self._connection(begin=True) as conn:
             stored = conn.execute(select(attempts).where(key)).first()
             if stored is None:
                 conn.execute(attempts.insert().values(**row, profiled_pods=1))
@@ -127,7 +158,7 @@ class HistoryStore:
             query = query.order_by(*(column.desc() for column in order)).limit(latest)
         else:
             query = query.order_by(*order)
-        with self._engine.connect() as conn:
+        with self._connection() as conn:
             rows = [dict(row._mapping) for row in conn.execute(query)]
         return rows[::-1] if latest is not None else rows
 
@@ -143,7 +174,7 @@ class HistoryStore:
                 raise ConfigError(f"trial result for {row['job_key']!r}: throughput must be "
                                   "> 0, gpus >= 0 and share in (0, 1]")
         if batch:
-            with self._engine.begin() as conn:
+            with self._connection(begin=True) as conn:
                 conn.execute(trials.insert(), batch)
         return len(batch)
 
@@ -152,11 +183,11 @@ class HistoryStore:
         query = select(trials).order_by(trials.c.measured_at, trials.c.id)
         if job_key is not None:
             query = query.where(trials.c.job_key == job_key)
-        with self._engine.connect() as conn:
+        with self._connection() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     def count(self) -> int:
-        with self._engine.connect() as conn:
+        with self._connection() as conn:
             return conn.execute(select(func.count()).select_from(attempts)).scalar_one()
 
     def stats(self, by: str = "user", since: float | None = None) -> list[StatsRow]:
@@ -189,6 +220,34 @@ def _upgrade(engine: Engine) -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+def masked_url(url: str | URL) -> str:
+    """*url* as it may be printed: its password replaced by ``***`` (SQLAlchemy's own masking);
+    a URL SQLAlchemy cannot parse has whatever stands between ``user:`` and ``@`` masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return _mask_userinfo(str(url))
+
+
+_USERINFO = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def _mask_userinfo(text: str) -> str:
+    return _USERINFO.sub(r"\1***@", text)
+
+
+def _secrets(url: str) -> tuple[str, ...]:
+    """The spellings of *url*'s password a message could quote: decoded, and as written."""
+    try:
+        password = make_url(url).password
+    except (ArgumentError, ValueError):
+        return ()
+    if not password:
+        return ()
+    raw = str(url).partition("://")[2].rpartition("@")[0].partition(":")[2]
+    return tuple(sorted({str(password), raw} - {""}, key=len, reverse=True))
 
 
 def _with_driver(url: str) -> URL:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from corral.history import HistoryStore
+from corral.history import HistoryError, HistoryStore
 from corral.k8s.cluster_cache import ClusterCache
 from corral.k8s.pods import PodRecord
 
@@ -98,10 +98,18 @@ class HistoryWriter:
             while True:
                 await asyncio.sleep(FLUSH_EVERY_S)
                 if self.buffer:
-                    try:
-                        await asyncio.to_thread(self.flush)
-                    except Exception:  # a database hiccup must not stop the scheduler
-                        log.exception("writing job history failed; rows kept for next time")
+                    await self._flush_logged()
         finally:
             if self.buffer:
-                await asyncio.to_thread(self.flush)
+                await self._flush_logged()
+
+    async def _flush_logged(self) -> None:
+        """Flush; a failure is logged (the store's errors name the database with its password
+        hidden) and the rows are kept for the next flush."""
+        try:
+            await asyncio.to_thread(self.flush)
+        except HistoryError as exc:  # a database hiccup must not stop the scheduler
+            log.warning("writing job history failed; %d rows kept for next time: %s",
+                        len(self.buffer), exc)
+        except Exception:
+            log.exception("writing job history failed; rows kept for next time")
