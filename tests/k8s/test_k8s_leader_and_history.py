@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
+from typing import Any
 
 from k8s_builders import bound_to, emulated, kill, live, node, pod, podgroup, run, until
 
 from corral.history import HistoryStore
 from corral.history.trace_export import write_trace
+from corral.k8s.client import ApiError
+from corral.k8s.loop import LiveScheduler
 from corral.k8s.pods import pod_from_api
 from corral.k8s.status_report import summarise
 from corral.traces import read_trace
@@ -17,26 +21,55 @@ FAST_LEASE = {"leader_elect": True, "lease_duration_s": 1.5, "renew_deadline_s":
               "retry_s": 0.1}
 
 
+def cut_off_from_the_lease(scheduler: LiveScheduler) -> Callable[[], None]:
+    """Make the Lease unreachable to *scheduler* (its other requests still go through), as a
+    stalled renewal would; the returned function heals it."""
+    client = scheduler.client
+    send = client._send
+
+    async def partitioned(method: str, path: str, *args: Any) -> Any:
+        if "/leases" in path:
+            raise ApiError(0, "Unreachable", f"{method} {path}: cut off by the test")
+        return await send(method, path, *args)
+
+    client._send = partitioned  # type: ignore[method-assign]
+    return lambda: delattr(client, "_send")
+
+
 def test_two_replicas_never_both_lead_and_the_standby_takes_over() -> None:
+    """The leader binds; cut off from the Lease, it stops leading before the standby takes
+    over, and binds nothing more even once it can read the Lease again; when the new leader
+    shuts down it hands the Lease back at once."""
+    async def never_both(a: LiveScheduler, b: LiveScheduler) -> None:
+        for _ in range(20):
+            assert not (a.is_leader() and b.is_leader())
+            await asyncio.sleep(0.05)
+
     async def scenario() -> None:
         async with emulated() as emu:
             emu.create(node("n0", 8))
             async with live(emu, identity="a", **FAST_LEASE) as a, \
                     live(emu, identity="b", **FAST_LEASE) as b:
                 await until(lambda: a.is_leader() or b.is_leader())
-                for _ in range(20):
-                    assert not (a.is_leader() and b.is_leader())
-                    await asyncio.sleep(0.05)
+                await never_both(a, b)
                 leader, standby = (a, b) if a.is_leader() else (b, a)
                 emu.create(pod("p1", 1))
                 await until(lambda: "default/p1" in bound_to(emu))
                 assert (leader.stats.started, standby.stats.started) == (1, 0)
-                await kill(leader)
+                heal = cut_off_from_the_lease(leader)
                 await until(standby.is_leader, timeout=10)
+                assert not leader.is_leader()
                 emu.create(pod("p2", 1))
                 await until(lambda: "default/p2" in bound_to(emu))
-                assert standby.stats.started == 1
-            assert len(emu.bindings) == 2 and emu.binding_conflicts == 0
+                heal()
+                await never_both(a, b)
+                assert (leader.stats.started, standby.stats.started) == (1, 1)
+                await kill(standby)
+                await until(leader.is_leader, timeout=10)
+                emu.create(pod("p3", 1))
+                await until(lambda: "default/p3" in bound_to(emu))
+                assert (leader.stats.started, standby.stats.started) == (2, 1)
+            assert len(emu.bindings) == 3 and emu.binding_conflicts == 0
     run(scenario)
 
 

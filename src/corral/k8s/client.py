@@ -6,12 +6,17 @@ JSON through it rather than its generated models, because turning every watched 
 model objects costs more CPU than the rest of a scheduling cycle. Every refused call raises
 :class:`ApiError` with the HTTP status, so callers can treat ``409 Conflict`` and ``404`` as
 the ordinary outcomes they are.
+
+A client may carry a *write fence* (:attr:`KubeClient.write_fence`), asked immediately before
+every request that is not a GET: the live scheduler installs its leader elector there, so no
+writer, present or future, can send a bind, eviction, patch or Event while this replica does
+not hold the Lease. A write it stops raises :class:`WriteRefused`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -31,7 +36,8 @@ replace the whole list."""
 
 
 class ApiError(CorralError):
-    """The API server answered with an error status (or could not be reached: status 0)."""
+    """The API server answered with an error status (or could not be reached, or the request
+    was not sent: status 0)."""
 
     def __init__(self, status: int, reason: str, message: str = "") -> None:
         super().__init__(f"{status} {reason}: {message}" if message else f"{status} {reason}")
@@ -50,6 +56,19 @@ class ApiError(CorralError):
     @property
     def gone(self) -> bool:
         return self.status == 410
+
+
+class WriteRefused(ApiError):
+    """A write the client's fence did not send: this replica does not lead now. Status 0, as an
+    unreachable server, so every caller already treats it as a write that did not happen."""
+
+    def __init__(self, method: str, path: str) -> None:
+        super().__init__(0, "NotLeader", f"{method} {path} not sent: this replica does not "
+                                         "hold the Lease now")
+
+
+WriteFence = Callable[[str, str], bool]
+"""(method, path) -> whether that write may be sent now."""
 
 
 def resource_path(group: str, version: str, plural: str, namespace: str | None = None,
@@ -71,6 +90,8 @@ class KubeClient:
 
     def __init__(self, api: k8s_client.ApiClient) -> None:
         self.api = api
+        self.write_fence: WriteFence | None = None
+        """Asked immediately before every non-GET request is sent; None lets every write go."""
 
     @classmethod
     async def connect(cls, kubeconfig: str | None = None, *, in_cluster: bool = False,
@@ -102,11 +123,17 @@ class KubeClient:
     async def request(self, method: str, path: str, *, query: Mapping[str, Any] | None = None,
                       body: Any = None, content_type: str = "application/json",
                       timeout: float = REQUEST_TIMEOUT_S) -> dict[str, Any]:
-        """Send one request; the decoded JSON answer, or ApiError."""
+        """Send one request; the decoded JSON answer, or ApiError (WriteRefused when the write
+        fence stops it)."""
+        if method != "GET" and self.write_fence is not None and \
+                not self.write_fence(method, path):
+            raise WriteRefused(method, path)
         response = await self._send(method, path, query, body, content_type,
                                     aiohttp.ClientTimeout(total=timeout))
         try:
             data = await response.read()
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise ApiError(0, "Unreachable", f"{method} {path}: {exc}") from None
         finally:
             response.release()
         decoded = _decode(data)

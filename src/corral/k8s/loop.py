@@ -104,6 +104,7 @@ class LiveScheduler:
                 namespace=self.options.lease_namespace, name=self.options.lease_name,
                 lease_duration=self.options.lease_duration_s,
                 renew_deadline=self.options.renew_deadline_s, retry=self.options.retry_s)
+            client.write_fence = self.elector.allows_write  # every write, checked as it is sent
         self.applier = Applier(client, self.cache, self.events, self.metrics,
                                is_leader=self.is_leader, concurrency=self.options.concurrency,
                                grace_seconds=self.options.grace_seconds)
