@@ -53,7 +53,8 @@ def make_agent(short_dir: Path, kubelet: FakeKubelet,
                            mps_control=str(FAKE_MPS_CONTROL), metrics_addr="127.0.0.1",
                            metrics_port=0, interval_s=0.1, proc_root=short_dir / "proc",
                            annotate_step_mib=1.0,
-                           pod_resources_socket=short_dir / "pod-resources.sock")
+                           pod_resources_socket=short_dir / "pod-resources.sock",
+                           state_dir=short_dir / "state")
         agent = NodeAgent(dataclasses.replace(base, **config), nvml or FakeNvml(recording()),
                           kube, clock)
         agents.append(agent)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from corral.agent import contract
-from corral.agent.kube import ContainerInfo, PodInfo, TrialRunInfo, pod_from_json
+from corral.agent.kube import ContainerInfo, KubeError, PodInfo, TrialRunInfo, pod_from_json
 
 
 class FakeKubeApi:
@@ -25,6 +25,11 @@ class FakeKubeApi:
         self.deleted: list[str] = []
         self.now = 0.0
         """The creation time given to new pods."""
+        self.taints: list[dict[str, str]] = []
+        """The node's taints (one node: the tests' agents run on one)."""
+        self.node_version = 1
+        self.taint_writes = 0
+        self.refuse_taints = False
         self._uids = itertools.count(1)
 
     def add(self, pod: PodInfo) -> PodInfo:
@@ -50,6 +55,25 @@ class FakeKubeApi:
     def pod_event(self, pod: PodInfo, reason: str, message: str, warning: bool = True) -> None:
         self.events.append((pod.name, reason, message))
 
+    def node_taints(self, node: str) -> tuple[list[dict[str, str]], str]:
+        return [dict(t) for t in self.taints], str(self.node_version)
+
+    def set_node_taints(self, node: str, taints: Sequence[Mapping[str, str]],
+                        resource_version: str) -> None:
+        """As the API server applies a patch carrying ``resourceVersion``: 409 unless the node
+        is still at that version; :attr:`refuse_taints` plays a denying admission policy."""
+        if self.refuse_taints:
+            raise KubeError(f"PATCH nodes/{node}: HTTP 403 Forbidden", 403)
+        if resource_version != str(self.node_version):
+            raise KubeError(f"PATCH nodes/{node}: HTTP 409 Conflict", 409)
+        self.taints = [dict(t) for t in taints]
+        self.node_version += 1
+        self.taint_writes += 1
+
+    def taint_node(self, taint: Mapping[str, str]) -> None:
+        """Another writer (a person, a controller) adds a taint."""
+        self.taints.append(dict(taint))
+        self.node_version += 1
 
     # -- the trial controller's calls ---------------------------------------------------------
     def add_trial(self, trial: TrialRunInfo) -> None:

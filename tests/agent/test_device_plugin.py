@@ -164,7 +164,7 @@ def test_an_unhealthy_gpu_is_withdrawn_in_list_and_watch(make_agent, kubelet, ku
 
 
 def test_restart_loses_no_allocation(make_agent, kubelet, kube, short_dir):
-    """Shares come back from the pods' annotations, whole GPUs from the kubelet's checkpoint."""
+    """Shares come back from the agent's bookings file, whole GPUs from the kubelet's checkpoint."""
     first = make_agent()
     kube.add(share_pod("shared", 0, 600))
     kubelet.allocate(SHARE, ["gpu0-0"])

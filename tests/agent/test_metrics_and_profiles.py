@@ -156,3 +156,26 @@ def test_readings_written_as_a_recording_replay_as_they_were():
         recording(original.driver_version(), original.gpus(), readings))))
     assert replay.gpus() == original.gpus() and replay.driver_version() == "580.159.04"
     assert [replay.read() for _ in range(26)] == readings
+
+
+def test_metrics_events_and_profiles_use_the_booked_share_not_the_annotations(running_pods,
+                                                                              kube, short_dir):
+    """Pod a was booked at 250 milli and 20480 MiB; its owner then raises both annotations
+    (to values GPU 0 could even hold). What the agent reports stays what it booked."""
+    agent = running_pods
+    kube.annotate_pod(kube.pods[UID_A], {contract.GPU_MILLI: "500",
+                                         contract.GPU_MEMORY_MIB: "61440"})
+    agent.tick()
+    agent.tick()  # pid 4001 (pod a) now uses 30720 MiB: over the booked 20480 MiB
+    metrics = scrape(agent)
+    assert value(metrics, "corral_pod_gpu_share_milli", pod="a") == 250
+    assert value(metrics, "corral_pod_gpu_share_milli", pod="b") == 500
+    assert value(metrics, "corral_pod_gpu_memory_over_request_mib", pod="a") == 10240
+    assert ("a", contract.EVENT_MEMORY_OVER_REQUEST,
+            "uses 30720 MiB of GPU memory, more than the 20480 MiB it asked for") in kube.events
+    kube.set_phase(UID_A, "Succeeded")
+    agent.tick()
+    with HistoryStore(f"sqlite:///{short_dir / 'history.db'}") as store:
+        [row] = store.attempts()
+    assert row["gpu_milli"] == 250
+    assert row["gpu_util"] == pytest.approx(0.92)  # of the booked 0.25, as without the edit

@@ -6,17 +6,23 @@ streams so the kubelet sees withdrawn and freed devices at once.
 
 Invariants, enforced here rather than trusted to the scheduler: a GPU hosting shares is never
 handed out whole (and the reverse); the shares on one GPU add up to at most 1000 milli and to
-at most its memory; nothing new lands on an unhealthy GPU.
+at most its memory; nothing new lands on an unhealthy GPU. A share, once booked at Allocate,
+changes only when its pod ends: the books never read a pod's annotations again (see
+:mod:`corral.agent.bookings`), and every change of them is written to the node's bookings file
+before it takes effect. Where the kubelet says a pod holds a share that no booking explains, the
+GPU is taken whole until the pod ends (:class:`Unaccounted`): over-reserve, never under.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from corral.agent.bookings import Booking, BookingFile
 from corral.agent.nvml import GpuInfo
-from corral.agent.shares import MILLI_PER_GPU, GpuShare, ShareRefused
+from corral.agent.shares import MILLI_PER_GPU, ShareRefused
 
 CLAIM_GRACE_S = 120.0
 """How long a fresh whole-GPU claim is kept without the kubelet's checkpoint confirming it: the
@@ -27,14 +33,21 @@ class AllocationRefused(ShareRefused):
     """Whole GPUs or MIG instances that cannot be handed out (shared, unhealthy, unknown)."""
 
 
+log = logging.getLogger(__name__)
+
+
 @dataclass(frozen=True)
-class ShareHolder:
-    """A fractional pod and the share it holds."""
+class Unaccounted:
+    """A pod that holds a share device (as the kubelet, or failing that the pod's own mark,
+    says) but has no booking: its share is unknown, so *gpu_indices* (every GPU it may be on)
+    are taken whole until it ends."""
 
     pod_uid: str
     namespace: str
     name: str
-    share: GpuShare
+    gpu_indices: tuple[int, ...]
+    evidence: str
+    """What says it holds a share (for the log)."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +63,7 @@ class Claim:
 class NodeGpus:
     """The node's GPUs and who holds them (see the module docstring)."""
 
-    def __init__(self, gpus: Iterable[GpuInfo]) -> None:
+    def __init__(self, gpus: Iterable[GpuInfo], record: BookingFile | None = None) -> None:
         self.gpus = {gpu.index: gpu for gpu in gpus}
         self._by_uuid = {gpu.uuid: gpu.index for gpu in self.gpus.values()}
         self._mig_parent = {mig.uuid: gpu.index for gpu in self.gpus.values()
@@ -58,7 +71,12 @@ class NodeGpus:
         self._changed = threading.Condition()
         self.version = 0
         self._unhealthy: dict[int, str] = {}
-        self._shares: dict[str, ShareHolder] = {}
+        self._record = record
+        self._shares: dict[str, Booking] = {}
+        if record is not None:
+            self._shares = {b.pod_uid: b for b in record.load(
+                {i: g.memory_total_mib for i, g in self.gpus.items()})}
+        self._unaccounted: dict[str, Unaccounted] = {}
         self._claims: dict[str, Claim] = {}
 
     # -- reading --------------------------------------------------------------------------
@@ -66,12 +84,21 @@ class NodeGpus:
         with self._changed:
             return dict(self._unhealthy)
 
-    def shares(self) -> list[ShareHolder]:
+    def shares(self) -> list[Booking]:
+        """The bookings of the fractional pods on the node."""
         with self._changed:
             return list(self._shares.values())
 
-    def shares_on(self, index: int) -> list[ShareHolder]:
+    def shares_on(self, index: int) -> list[Booking]:
         return [h for h in self.shares() if h.share.gpu_index == index]
+
+    def booking(self, pod_uid: str) -> Booking | None:
+        with self._changed:
+            return self._shares.get(pod_uid)
+
+    def unaccounted(self) -> list[Unaccounted]:
+        with self._changed:
+            return list(self._unaccounted.values())
 
     def claims(self) -> list[Claim]:
         with self._changed:
@@ -87,7 +114,7 @@ class NodeGpus:
         gpu = self.gpus[index]
         with self._changed:
             return (index not in self._unhealthy and not gpu.mig_enabled
-                    and gpu.uuid not in self._claims)
+                    and gpu.uuid not in self._claims and not self._taken_by(index))
 
     def wait_for_change(self, seen: int, timeout: float,
                         stop: threading.Event | None = None) -> int:
@@ -114,8 +141,9 @@ class NodeGpus:
             self._bump()
             return True
 
-    def add_share(self, holder: ShareHolder) -> None:
-        """Record *holder*'s share, or raise :class:`ShareRefused` if the GPU cannot take it."""
+    def add_share(self, holder: Booking) -> None:
+        """Book *holder*'s share (in memory and in the bookings file), or raise
+        :class:`ShareRefused` if the GPU cannot take it or the booking cannot be written."""
         share = holder.share
         gpu = self.gpus.get(share.gpu_index)
         with self._changed:
@@ -132,6 +160,10 @@ class NodeGpus:
                                    "MIG instances instead of a share")
             if gpu.uuid in self._claims:
                 raise ShareRefused(f"GPU {share.gpu_index} is held whole by another pod")
+            if taker := self._taken_by(share.gpu_index):
+                raise ShareRefused(f"GPU {share.gpu_index} is taken whole: pod "
+                                   f"{taker.namespace}/{taker.name} holds a share of it that the "
+                                   "agent has no booking for")
             others = [h.share for h in self._shares.values()
                       if h.share.gpu_index == share.gpu_index]
             milli = sum(s.milli for s in others) + share.milli
@@ -142,12 +174,20 @@ class NodeGpus:
             if memory > gpu.memory_total_mib:
                 raise ShareRefused(f"GPU {share.gpu_index}: shares would hold {memory} MiB of "
                                    f"its {gpu.memory_total_mib} MiB")
-            self._shares[holder.pod_uid] = holder
+            shares = {**self._shares, holder.pod_uid: holder}
+            if self._record is not None:
+                try:
+                    self._record.save(shares.values())
+                except OSError as exc:
+                    raise ShareRefused(f"cannot record the booking in "
+                                       f"{self._record.path}: {exc}") from None
+            self._shares = shares
             self._bump()
 
     def remove_share(self, pod_uid: str) -> None:
         with self._changed:
-            if self._shares.pop(pod_uid, None) is not None:
+            if pod_uid in self._shares:
+                self._set_shares({u: b for u, b in self._shares.items() if u != pod_uid})
                 self._bump()
 
     def claim(self, device_ids: Iterable[str], now: float) -> None:
@@ -177,29 +217,53 @@ class NodeGpus:
         if device_id in self._by_uuid and any(
                 h.share.gpu_index == index for h in self._shares.values()):
             return f"GPU {index} hosts fractional pods"
+        if taker := self._taken_by(index):
+            return f"GPU {index} taken by pod {taker.namespace}/{taker.name}, whose share " \
+                   "has no booking"
         return ""
 
-    def reconcile(self, live_shares: Iterable[ShareHolder],
-                  checkpoint: dict[str, str], now: float) -> None:
+    def _taken_by(self, index: int) -> Unaccounted | None:
+        """The first unaccounted-for pod that may be on GPU *index*; lock held."""
+        return next((u for u in self._unaccounted.values() if index in u.gpu_indices), None)
+
+    def reconcile(self, live: set[str], listed_at: float, share_holders: Iterable[Unaccounted],
+                  checkpoint: Mapping[str, str], now: float) -> None:
         """Make the books match the pods that still run.
 
-        *live_shares*: the fractional pods on the node that are allocated and not finished
-        (from their annotations); *checkpoint*: device id -> pod uid, for the whole devices the
-        kubelet's checkpoint lists for pods that still run. Fresh claims not yet in the
-        checkpoint are kept for :data:`CLAIM_GRACE_S`.
+        *live*: the uids of the node's pods that have not finished, as listed at *listed_at*
+        (a booking made since then is kept: its pod may not have been listed yet);
+        *share_holders*: the live pods the kubelet says hold a share device, each with every
+        GPU it may be on; those without a booking are kept as :class:`Unaccounted`, their GPUs
+        taken whole. Bookings are never read from the pods again. *checkpoint*: device id ->
+        pod uid, for the whole devices the kubelet lists for pods that still run. Fresh claims
+        not yet listed are kept for :data:`CLAIM_GRACE_S`.
         """
-        shares = {h.pod_uid: h for h in live_shares}
         claims = {d: Claim(device_id=d, since=now, pod_uid=uid) for d, uid in checkpoint.items()}
         with self._changed:
+            shares = {u: b for u, b in self._shares.items() if u in live or b.since > listed_at}
+            unaccounted = {h.pod_uid: h for h in share_holders if h.pod_uid not in shares}
             for device_id, old in self._claims.items():
                 if device_id not in claims and not old.pod_uid \
                         and now - old.since < CLAIM_GRACE_S:
                     claims[device_id] = old
-            if shares != self._shares or claims.keys() != self._claims.keys():
-                self._shares, self._claims = shares, claims
+            changed = shares.keys() != self._shares.keys() \
+                or unaccounted != self._unaccounted or claims.keys() != self._claims.keys()
+            if shares.keys() != self._shares.keys():
+                self._set_shares(shares)
+            self._unaccounted, self._claims = unaccounted, claims
+            if changed:
                 self._bump()
-            else:
-                self._claims = claims
+
+    def _set_shares(self, shares: dict[str, Booking]) -> None:
+        """Replace the bookings by *shares*, a subset of them (pods that ended); lock held.
+        Failing to write the file is only logged: it then books more than the node holds,
+        until the next write, never less."""
+        self._shares = shares
+        if self._record is not None:
+            try:
+                self._record.save(shares.values())
+            except OSError as exc:
+                log.error("cannot write the bookings file %s: %s", self._record.path, exc)
 
     def gpu_of(self, device_id: str) -> int | None:
         """The GPU index of a GPU or MIG UUID (None if unknown)."""

@@ -2,8 +2,9 @@
 
 Allocate is not told the pod, so after a restart the agent learns the holders of whole GPUs and
 MIG instances from this file (``kubelet_internal_checkpoint`` in the device-plugin directory),
-which the kubelet rewrites after every allocation. Shares need it not: their pods carry
-``corral.dev/gpu-allocated``.
+which the kubelet rewrites after every allocation, where the PodResources API does not answer.
+For shares it says which pod holds which share slot, not the share itself: that is in the
+agent's own bookings file (:mod:`corral.agent.bookings`).
 """
 
 from __future__ import annotations
@@ -53,3 +54,13 @@ def held_devices(entries: Iterable[CheckpointEntry], resources: Iterable[str],
     return {device: entry.pod_uid for entry in entries
             if entry.resource in wanted and entry.pod_uid in live_pods
             for device in entry.device_ids}
+
+
+def devices_by_pod(entries: Iterable[CheckpointEntry], resource: str,
+                   live_pods: set[str]) -> dict[str, tuple[str, ...]]:
+    """Pod uid -> the devices of *resource* it holds, for the pods in *live_pods*."""
+    held: dict[str, tuple[str, ...]] = {}
+    for entry in entries:
+        if entry.resource == resource and entry.pod_uid in live_pods:
+            held[entry.pod_uid] = held.get(entry.pod_uid, ()) + entry.device_ids
+    return held

@@ -13,11 +13,13 @@ SHARE_RESOURCE = f"{GROUP}/gpu-share"
 WHOLE_GPU_RESOURCE = "nvidia.com/gpu"
 """Whole GPUs, served as NVIDIA's device plugin serves them, so whole-GPU pods need no change."""
 MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
+"""MIG instances per profile (``nvidia.com/mig-1g.10gb``), NVIDIA's "mixed" naming."""
 RESERVED_TAINT = f"{GROUP}/reserved"
 """``NoSchedule`` taint that reserves a GPU node for Corral: the stock kube-scheduler keeps its
 pods off, so two schedulers never race for one node's GPUs. Corral's own pods are taken to
 tolerate it (the kubelet enforces only ``NoExecute`` taints at admission)."""
-"""MIG instances per profile (``nvidia.com/mig-1g.10gb``), NVIDIA's "mixed" naming."""
+RESERVED_TAINT_VALUE = "corral"
+"""The value of :data:`RESERVED_TAINT` the node agent writes (``--reserve-node``)."""
 
 # Written by the user (the request).
 FRACTION = f"{GROUP}/gpu-fraction"
@@ -29,8 +31,9 @@ GPU_MEMORY_MIB = f"{GROUP}/gpu-memory-mib"
 ASSIGNED_NODE = f"{GROUP}/assigned-node"
 # Written by the agent.
 ALLOCATED = f"{GROUP}/gpu-allocated"
-"""The share device the kubelet allocated to the pod: marks it as no longer waiting for Allocate,
-and lets a restarted agent rebuild its shares from the pods alone."""
+"""The share device the kubelet allocated to the pod: marks it as no longer waiting for Allocate.
+The tenant can edit it like any annotation, so the agent books from its own record on the node
+(:mod:`corral.agent.bookings`), never from this."""
 MEMORY_USED_MIB = f"{GROUP}/gpu-memory-used-mib"
 NODE_GPU_HEALTH = f"{GROUP}/gpu-health"
 
@@ -44,3 +47,6 @@ USER_LABEL = f"{GROUP}/user"
 EVENT_SHARE_REFUSED = "CorralGpuShareRefused"
 EVENT_MEMORY_OVER_REQUEST = "CorralGpuMemoryOverRequest"
 EVENT_MPS_RESTARTED = "CorralMpsRestarted"
+EVENT_BOOKING_EDITED = "CorralBookingEdited"
+"""A pod's ``corral.dev`` annotations were edited after the kubelet allocated its share: the
+agent ignores the edit (it enforces what it booked at Allocate) and says so on the pod."""

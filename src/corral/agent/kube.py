@@ -1,4 +1,5 @@
-"""The agent's narrow view of the Kubernetes API: the pods on its node, annotations, Events.
+"""The agent's narrow view of the Kubernetes API: the pods on its node, annotations, Events,
+and its own node's taints.
 
 :class:`InClusterKubeApi` speaks plain HTTPS with the pod's service-account token, so the agent
 needs no Kubernetes client library; the RBAC in deploy/agent/ allows exactly these calls.
@@ -12,7 +13,7 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,6 +94,16 @@ class KubeApi(Protocol):
     def annotate_node(self, node: str, annotations: Mapping[str, str | None]) -> None: ...
 
     def pod_event(self, pod: PodInfo, reason: str, message: str, warning: bool = True) -> None: ...
+
+    def node_taints(self, node: str) -> tuple[list[dict[str, str]], str]:
+        """The node's taints (``key``, ``value``, ``effect``) and its ``resourceVersion``."""
+        ...
+
+    def set_node_taints(self, node: str, taints: Sequence[Mapping[str, str]],
+                        resource_version: str) -> None:
+        """Replace the node's taints, provided it is still at *resource_version*
+        (:class:`KubeError` with status 409 if another writer came first)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -185,6 +196,19 @@ class InClusterKubeApi:
             "source": {"component": self._component, "host": pod.node_name},
             "firstTimestamp": now, "lastTimestamp": now, "count": 1,
         })
+
+    def node_taints(self, node: str) -> tuple[list[dict[str, str]], str]:
+        body = self._call("GET", f"/api/v1/nodes/{node}")
+        return ([dict(taint) for taint in body.get("spec", {}).get("taints") or ()],
+                body["metadata"]["resourceVersion"])
+
+    def set_node_taints(self, node: str, taints: Sequence[Mapping[str, str]],
+                        resource_version: str) -> None:
+        # A merge patch carrying resourceVersion is applied only at that version (409 else):
+        # taints are one list, replaced whole, so a concurrent writer must not be overwritten.
+        self._call("PATCH", f"/api/v1/nodes/{node}",
+                   {"metadata": {"resourceVersion": resource_version},
+                    "spec": {"taints": [dict(t) for t in taints]}})
 
     # -- the trial controller's calls --------------------------------------------------------
     def trial_runs(self, node: str) -> list[TrialRunInfo]:

@@ -62,6 +62,8 @@ class PodRow:
     """Values for :data:`POD_LABELS`."""
     memory_used_mib: float
     memory_requested_mib: float
+    share_milli: float = 0.0
+    """The fractional pod's share as booked at Allocate (0 for whole-GPU pods)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,10 @@ class AgentCollector:
         yield _family("corral_pod_gpu_memory_used_mib",
                       "GPU memory a pod's processes use (in MiB).", POD_LABELS,
                       ((r.labels, r.memory_used_mib) for r in snap.pods))
+        yield _family("corral_pod_gpu_share_milli",
+                      "Milli-GPUs of compute a fractional pod was booked for at Allocate.",
+                      POD_LABELS, ((r.labels, r.share_milli) for r in snap.pods
+                                   if r.share_milli > 0))
         yield _family("corral_pod_gpu_memory_over_request_mib",
                       "GPU memory a pod uses beyond what it asked for, where nothing "
                       "hard-limits it (in MiB; 0 within its request).", POD_LABELS,

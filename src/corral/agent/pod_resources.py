@@ -62,3 +62,15 @@ def held_devices_from(holdings: Iterable[DeviceHolding], resources: Iterable[str
     return {device: live[(h.namespace, h.pod)] for h in holdings
             if h.resource in wanted and (h.namespace, h.pod) in live
             for device in h.device_ids}
+
+
+def devices_by_pod_from(holdings: Iterable[DeviceHolding], resource: str,
+                        pods: Iterable[PodInfo]) -> dict[str, tuple[str, ...]]:
+    """Pod uid -> the devices of *resource* it holds, for the pods in *pods* that still run."""
+    live = {(p.namespace, p.name): p.uid for p in pods if not p.finished}
+    held: dict[str, tuple[str, ...]] = {}
+    for h in holdings:
+        if h.resource == resource and (h.namespace, h.pod) in live:
+            uid = live[(h.namespace, h.pod)]
+            held[uid] = held.get(uid, ()) + h.device_ids
+    return held

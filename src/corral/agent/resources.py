@@ -3,7 +3,8 @@
 - :class:`WholeGpus` (``nvidia.com/gpu``): GPUs by UUID, as NVIDIA's plugin serves them. A GPU
   hosting a share is listed unhealthy here, so the kubelet never hands it out whole.
 - :class:`GpuShares` (``corral.dev/gpu-share``): a few share slots per GPU. The slot the kubelet
-  picks does not choose the GPU: the pod's ``corral.dev/gpu-index`` does, read at Allocate.
+  picks does not choose the GPU: the pod's ``corral.dev/gpu-index`` does, read at Allocate and
+  booked (:mod:`corral.agent.bookings`); the pod's annotations are never read again.
 - :class:`MigInstances` (``nvidia.com/mig-<profile>``): MIG instances by UUID, on GPUs with
   MIG on (shares never land there).
 
@@ -20,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from corral.agent import contract
-from corral.agent.allocations import NodeGpus, ShareHolder
+from corral.agent.allocations import NodeGpus
+from corral.agent.bookings import Booking, placement_of
 from corral.agent.kube import KubeApi, KubeError, PodInfo
 from corral.agent.mps import CONTAINER_PIPE_DIR, MpsDaemons, MpsError, client_env
 from corral.agent.shares import ShareRefused, read_share
@@ -122,8 +124,10 @@ class GpuShares:
     name = contract.SHARE_RESOURCE
 
     def __init__(self, gpus: NodeGpus, kube: KubeApi, mps: MpsDaemons, node: str,
-                 slots_per_gpu: int = SLOTS_PER_GPU) -> None:
+                 slots_per_gpu: int = SLOTS_PER_GPU,
+                 clock: Callable[[], float] = time.time) -> None:
         self._gpus = gpus
+        self._clock = clock
         self._kube = kube
         self._mps = mps
         self._node = node
@@ -142,13 +146,15 @@ class GpuShares:
         try:
             share = read_share(pod.annotations, {i: self._gpus.gpus[i].memory_total_mib
                                                  for i in self._indices})
-            self._gpus.add_share(ShareHolder(pod.uid, pod.namespace, pod.name, share))
+            self._gpus.add_share(Booking(pod.uid, pod.namespace, pod.name, share,
+                                         device_id=device_ids[0], since=self._clock(),
+                                         placement=placement_of(pod.annotations)))
         except ShareRefused as exc:
             self._tell(pod, str(exc))
             raise
         try:
             self._mps.ensure(share.gpu_index)
-            # The mark that this pod is served; a restarted agent rebuilds its shares from it.
+            # The mark that this pod is served (the booking, not this, is what counts).
             self._kube.annotate_pod(pod, {contract.ALLOCATED: device_ids[0]})
         except (MpsError, KubeError) as exc:
             self._gpus.remove_share(pod.uid)
@@ -177,10 +183,12 @@ class GpuShares:
             pods = self._kube.pods_on_node(self._node)
         except KubeError as exc:
             raise ShareRefused(f"cannot list the pods on node {self._node}: {exc}") from None
+        served = {h.pod_uid for h in self._gpus.shares()} | \
+            {u.pod_uid for u in self._gpus.unaccounted()}
         waiting = sorted((p for p in pods if not p.finished and p.asks_for(self.name)
                           and contract.ALLOCATED not in p.annotations
                           and p.annotations.get(contract.ASSIGNED_NODE, self._node) == self._node
-                          and p.uid not in {h.pod_uid for h in self._gpus.shares()}),
+                          and p.uid not in served),
                          key=lambda p: (p.created, p.namespace, p.name))
         if not waiting:
             raise ShareRefused(f"no pod on node {self._node} is waiting for a GPU share")
@@ -195,16 +203,9 @@ def slot_id(index: int, slot: int) -> str:
     return f"gpu{index}-{slot}"
 
 
-def live_shares(pods: Sequence[PodInfo], gpu_memory_mib: dict[int, int]) -> list[ShareHolder]:
-    """The shares held by unfinished pods marked allocated: how a restarted agent recovers."""
-    holders = []
-    for pod in pods:
-        if pod.finished or contract.ALLOCATED not in pod.annotations:
-            continue
-        try:
-            share = read_share(pod.annotations, gpu_memory_mib)
-        except ShareRefused:  # cannot have been allocated with these annotations: edited since
-            continue
-        holders.append(ShareHolder(pod.uid, pod.namespace, pod.name, share))
-    return holders
-
+def slot_gpu(device_id: str) -> int | None:
+    """The GPU index a share slot id names (``gpu3-7`` -> 3), None if it is not one."""
+    head, _, slot = device_id.partition("-")
+    if not (head.startswith("gpu") and head[3:].isdigit() and slot.isdigit()):
+        return None
+    return int(head[3:])

@@ -41,6 +41,13 @@ def node_agent(
         "--trials/--no-trials", help="Run the TrialRuns that target this node (needs the "
                                      "TrialRun resource, deploy/agent/trialrun-crd.yaml).")] =
         False,
+    state_dir: Annotated[Path, typer.Option(
+        help="A host directory only the agent writes: the shares it booked at Allocate, read "
+             "back after a restart.")] = Path("/var/lib/corral/agent"),
+    reserve_node: Annotated[bool, typer.Option(
+        "--reserve-node/--no-reserve-node",
+        help="Taint this node corral.dev/reserved=corral:NoSchedule at start if it is not, "
+             "so the stock kube-scheduler keeps its pods off (never removed).")] = False,
     replay: Annotated[Path | None, typer.Option(
         help="Replay a recording of NVML readings (fake NVML, see corral.agent.fake_nvml) "
              "instead of the GPUs' own.", show_default=False)] = None,
@@ -56,7 +63,8 @@ def node_agent(
     config = AgentConfig(node=node, plugin_dir=plugin_dir, mps_root=mps_root,
                          mps_control=mps_control, metrics_addr=metrics_addr,
                          metrics_port=metrics_port, interval_s=interval, history_url=history_db,
-                         pod_resources_socket=pod_resources_socket, trials=trials)
+                         pod_resources_socket=pod_resources_socket, trials=trials,
+                         state_dir=state_dir, reserve_node=reserve_node)
     try:
         nvml = FakeNvml.from_file(replay) if replay else PynvmlBackend()
         agent = NodeAgent(config, nvml, InClusterKubeApi())
