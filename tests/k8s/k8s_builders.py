@@ -16,8 +16,11 @@ from corral.policies import load_policy
 
 def node(name: str, gpus: int = 8, product: str = "A100", *, cpu: str = "64",
          memory: str = "512Gi", gpu_memory_mib: int = 81920,
-         labels: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
-    obj = {"apiVersion": "v1", "kind": "Node",
+         labels: dict[str, str] | None = None, gpu_share: bool = True,
+         **extra: Any) -> dict[str, Any]:
+    """A GPU node; with *gpu_share* its agent advertises ``corral.dev/gpu-share`` (it enforces
+    fractional GPUs)."""
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "Node",
            "metadata": {"name": name, "labels": {"nvidia.com/gpu.product": product,
                                                  "nvidia.com/gpu.memory": str(gpu_memory_mib),
                                                  **(labels or {})}},
@@ -25,6 +28,8 @@ def node(name: str, gpus: int = 8, product: str = "A100", *, cpu: str = "64",
            "status": {"allocatable": {"nvidia.com/gpu": str(gpus), "cpu": cpu,
                                       "memory": memory},
                       "conditions": [{"type": "Ready", "status": "True"}]}}
+    if gpu_share:
+        obj["status"]["allocatable"]["corral.dev/gpu-share"] = str(gpus * 10)
     for key, value in extra.items():
         obj[key] = value
     return obj
@@ -74,8 +79,10 @@ def full_node_of_low_priority_gang(emulator: Emulator) -> None:
 
 
 def queue(name: str, gpus: int | None = None, *, borrowing: int | None = None,
-          parent: str | None = None, default: bool = False) -> dict[str, Any]:
-    spec: dict[str, Any] = {}
+          parent: str | None = None, default: bool = False,
+          namespaces: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A Queue; *namespaces* is its namespaceSelector (default ``{}``: every namespace)."""
+    spec: dict[str, Any] = {"namespaceSelector": {} if namespaces is None else namespaces}
     if gpus is not None:
         spec["quota"] = {"nvidia.com/gpu": str(gpus)}
     if borrowing is not None:

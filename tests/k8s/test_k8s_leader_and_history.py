@@ -81,13 +81,14 @@ def test_ended_jobs_are_written_to_history_and_export_as_a_replayable_trace(tmp_
             emu.create(podgroup("g", 2))
             for i in range(2):
                 emu.create(pod(f"g-{i}", 2, group="g", queue="team-a"))
-            emu.create(pod("solo", 1, labels={"corral.dev/user": "ada"}))
+            emu.create(pod("solo", 1, namespace="ada",  # the user is the namespace, not a label
+                           labels={"corral.dev/user": "someone-else"}))
             async with live(emu, history=store) as scheduler:
                 await until(lambda: len(bound_to(emu)) == 3)
                 await scheduler.settle()
                 for name, phase in (("g-0", "Succeeded"), ("g-1", "Failed"),
                                     ("solo", "Succeeded")):
-                    obj = emu.get("pods", name, "default")
+                    obj = emu.get("pods", name, "ada" if name == "solo" else "default")
                     obj["status"]["phase"] = phase
                     emu.update(obj)
                 assert scheduler.history is not None
@@ -103,11 +104,11 @@ def test_ended_jobs_are_written_to_history_and_export_as_a_replayable_trace(tmp_
     run(keep)
     store = store_box[0]
     rows = {r["job_id"]: r for r in store.attempts()}
-    assert set(rows) == {"default/g", "default/solo"}
+    assert set(rows) == {"default/g", "ada/solo"}
     assert (rows["default/g"]["tasks"], rows["default/g"]["gpu_milli"],
             rows["default/g"]["outcome"], rows["default/g"]["queue"],
             rows["default/g"]["gpu_type"]) == (2, 2000, "failed", "team-a", "H100")
-    assert (rows["default/solo"]["user"], rows["default/solo"]["outcome"]) == ("ada", "completed")
+    assert (rows["ada/solo"]["user"], rows["ada/solo"]["outcome"]) == ("ada", "completed")
     out = io.StringIO()
     assert write_trace(store.attempts(), out) == 2
     trace_file = tmp_path / "exported.csv"

@@ -85,18 +85,18 @@ def test_predicted_sjf_live_starts_the_job_its_history_says_is_short(store) -> N
             emu.create(node("n0", 1))
             emu.create(pod("other", 1, scheduler="default-scheduler", node_name="n0"))
             for user in ("bob", "alice"):  # bob's long job is created first
-                emu.create(pod(f"{user}-job", 1, labels={"corral.dev/user": user,
-                                                         "corral.dev/job": f"{user}-train"}))
+                emu.create(pod(f"{user}-job", 1, namespace=user,
+                               labels={"corral.dev/job": f"{user}-train"}))
             async with live(emu, "predicted-sjf", history=store) as scheduler:
                 assert scheduler.estimates is not None and scheduler.estimates.learnt == 300
                 await until(lambda: scheduler.cache.state is not None and
                             len(scheduler.cache.state.estimates) == 3)
                 state = scheduler.cache.state
                 assert state is not None
-                assert state.estimates["pod/default/alice-job"].p50 < \
-                    state.estimates["pod/default/bob-job"].p50
+                assert state.estimates["pod/alice/alice-job"].p50 < \
+                    state.estimates["pod/bob/bob-job"].p50
                 emu.delete("pods", "other", "default")
-                await until(lambda: "default/alice-job" in bound_to(emu))
-                assert "default/bob-job" not in bound_to(emu)
+                await until(lambda: "alice/alice-job" in bound_to(emu))
+                assert "bob/bob-job" not in bound_to(emu)
 
     run(scenario)

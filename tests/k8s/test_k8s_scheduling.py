@@ -282,29 +282,30 @@ def test_queue_quota_is_respected_and_the_reason_names_the_queue() -> None:
     run(scenario)
 
 
-def test_fractional_pods_get_their_gpu_recorded_before_binding() -> None:
+def test_fractional_pods_get_their_gpu_with_the_binding_and_their_share_on_status() -> None:
     async def scenario() -> None:
         async with emulated() as emu:
             emu.create(node("n0", 2, gpu_memory_mib=40960))
-            seen: dict[str, dict[str, str]] = {}
-
-            def record(ns: str, name: str, target: str) -> None:
-                seen[name] = dict(emu.get("pods", name, ns)["metadata"]["annotations"])
-
-            emu.binding_faults.append(record)
             for i in range(3):
                 emu.create(pod(f"f{i}", limits={names.SHARE_RESOURCE: "1"},
                                annotations={names.FRACTION: "0.5"}))
             async with live(emu, "fgd") as scheduler:
                 await until(lambda: len(bound_to(emu)) == 3)
                 await scheduler.settle()
-            assert set(seen) == {"f0", "f1", "f2"}
-            for annotations in seen.values():
-                assert annotations[names.GPU_MILLI] == "500"
-                assert annotations[names.GPU_MEMORY_MIB] == "20480"
-                assert annotations[names.ASSIGNED_NODE] == "n0"
-            indices = sorted(a[names.GPU_INDEX] for a in seen.values())
-            assert indices.count("0") <= 2 and indices.count("1") <= 2
+            pods = {p["metadata"]["name"]: p for p in emu.objects("pods")}
+            calls = emu.calls
+        assert ("", "pods", "patch") not in calls  # the placement travels with the binding
+        for obj in pods.values():
+            annotations = obj["metadata"]["annotations"]
+            assert annotations[names.GPU_MILLI] == "500"
+            assert annotations[names.GPU_MEMORY_MIB] == "20480"
+            assert annotations[names.ASSIGNED_NODE] == "n0"
+            booked = [c for c in obj["status"]["conditions"]
+                      if c["type"] == names.BOOKED_CONDITION]
+            assert booked and booked[0]["message"] == (
+                f"gpu-milli=500 gpu-memory-mib=0 gpu-index={annotations[names.GPU_INDEX]}")
+        indices = sorted(p["metadata"]["annotations"][names.GPU_INDEX] for p in pods.values())
+        assert indices.count("0") <= 2 and indices.count("1") <= 2
     run(scenario)
 
 

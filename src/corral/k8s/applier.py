@@ -1,14 +1,16 @@
 """Decisions as API calls: bind gangs all or nothing, evict preemption victims, undo partial gangs.
 
 A Start decision reaches the applier only after the cache has *assumed* it, so every member
-already has a reserved place. For each member the applier first records the fractional-GPU
-placement on the pod (``corral.dev/gpu-index``, ``gpu-milli``, ``gpu-memory-mib``,
-``assigned-node``: the node agent reads them at Allocate, so they must be there before the
-binding), then binds through ``pods/binding``. Transient failures are retried; a ``409
-Conflict`` is looked into, not reported (the pod may already be bound where we wanted, or by
-someone else); a pod deleted meanwhile is simply gone. Members that could not be bound are
-forgotten (they wait again, to complete their gang in a later cycle). A gang left bound below
-its minimum is undone after its timeout (:meth:`Applier.undo_gang`), through the Eviction API.
+already has a reserved place. Each member is bound through ``pods/binding``; a fractional pod's
+Binding carries its placement (``corral.dev/gpu-index``, ``gpu-milli``, ``gpu-memory-mib``,
+``assigned-node``: the node agent reads them at Allocate), which the API server writes on the
+pod with its node, and once bound the share is also recorded on the pod's status
+(:data:`~corral.k8s.conventions.BOOKED_CONDITION`), where its owner cannot edit it. Transient
+failures are retried; a ``409 Conflict`` is looked into, not reported (the pod may already be
+bound where we wanted, or by someone else); a pod deleted meanwhile is simply gone. Members
+that could not be bound are forgotten (they wait again, to complete their gang in a later
+cycle). A gang left bound below its minimum is undone after its timeout
+(:meth:`Applier.undo_gang`), through the Eviction API.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from corral.k8s.client import ApiError, KubeClient, resource_path
 from corral.k8s.cluster_cache import Binding, ClusterCache, GangBinding
 from corral.k8s.events import EventRecorder, ObjectRef
 from corral.k8s.metrics import SchedulerMetrics
-from corral.k8s.pods import PodRecord
+from corral.k8s.pods import PodRecord, booked_message
 from corral.model import MILLI
 
 log = logging.getLogger(__name__)
@@ -81,9 +83,8 @@ class Applier:
                 return "failed"
             try:
                 async with self._slots:
-                    if 0 < pod.request.gpu_milli < MILLI:
-                        await self._annotate(binding)
-                    await self.client.bind(pod.namespace, pod.name, binding.node, pod.uid)
+                    await self.client.bind(pod.namespace, pod.name, binding.node, pod.uid,
+                                           _placement_annotations(binding))
             except ApiError as exc:
                 if exc.not_found:
                     self.cache.forget(pod.key)
@@ -108,22 +109,27 @@ class Applier:
             self.metrics.bindings.labels("bound").inc()
             self.events.emit(ObjectRef.pod(pod), "Normal", names.EVENT_SCHEDULED,
                              f"Successfully assigned {pod.key} to {binding.node}")
+            if 0 < pod.request.gpu_milli < MILLI:
+                await self._record_booking(binding)
             return "bound"
         self.cache.forget(pod.key)
         self.metrics.bindings.labels("failed").inc()
         return "failed"
 
-    async def _annotate(self, binding: Binding) -> None:
+    async def _record_booking(self, binding: Binding) -> None:
+        """Write the share a fractional pod was bound with as a condition on its status, which
+        its owner may not write, so a restarted scheduler books what was granted, not what the
+        annotations say by then. Best effort: without it a restart reads the annotations."""
         pod = binding.pod
-        annotations = {
-            names.GPU_INDEX: ",".join(str(g) for g in binding.gpus),
-            names.GPU_MILLI: str(pod.request.gpu_milli),
-            names.ASSIGNED_NODE: binding.node,
-        }
-        if binding.gpu_memory_mib:
-            annotations[names.GPU_MEMORY_MIB] = str(binding.gpu_memory_mib)
-        await self.client.merge_patch(resource_path("", "v1", "pods", pod.namespace, pod.name),
-                                      {"metadata": {"annotations": annotations}})
+        condition = {"type": names.BOOKED_CONDITION, "status": "True", "reason": "Bound",
+                     "message": booked_message(pod.request, binding.gpus)}
+        path = resource_path("", "v1", "pods", pod.namespace, pod.name, "status")
+        try:
+            async with self._slots:
+                await self.client.merge_patch(path, {"status": {"conditions": [condition]}},
+                                              strategic=True)
+        except ApiError as exc:
+            log.info("pod %s: booked share not recorded on its status (%s)", pod.key, exc)
 
     async def _bound_where(self, binding: Binding) -> str:
         """The node a pod is bound to now ('' if none, or if it is gone)."""
@@ -186,6 +192,22 @@ class Applier:
             await self.client.merge_patch(path, {"status": {"phase": phase}})
         except ApiError as exc:
             log.info("PodGroup %s: status not written (%s)", info.ref.key, exc)
+
+
+def _placement_annotations(binding: Binding) -> dict[str, str] | None:
+    """What the node agent reads at Allocate for a fractional pod (None for whole GPUs, whose
+    devices the kubelet picks): carried by the Binding, so they arrive with the node name."""
+    pod = binding.pod
+    if not 0 < pod.request.gpu_milli < MILLI:
+        return None
+    annotations = {
+        names.GPU_INDEX: ",".join(str(g) for g in binding.gpus),
+        names.GPU_MILLI: str(pod.request.gpu_milli),
+        names.ASSIGNED_NODE: binding.node,
+    }
+    if binding.gpu_memory_mib:
+        annotations[names.GPU_MEMORY_MIB] = str(binding.gpu_memory_mib)
+    return annotations
 
 
 def _gang_ref(work: GangBinding) -> ObjectRef:

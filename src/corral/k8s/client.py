@@ -167,11 +167,15 @@ class KubeClient:
             response.close()
 
     # -- the calls the scheduler makes ----------------------------------------------------
-    async def bind(self, namespace: str, name: str, node: str, uid: str = "") -> None:
-        """Bind a pod to *node* through the ``pods/binding`` subresource."""
+    async def bind(self, namespace: str, name: str, node: str, uid: str = "",
+                   annotations: Mapping[str, str] | None = None) -> None:
+        """Bind a pod to *node* through the ``pods/binding`` subresource; the API server copies
+        the Binding's *annotations* onto the pod in the same write."""
         meta: dict[str, Any] = {"name": name, "namespace": namespace}
         if uid:
             meta["uid"] = uid
+        if annotations:
+            meta["annotations"] = dict(annotations)
         body = {"apiVersion": "v1", "kind": "Binding", "metadata": meta,
                 "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
         await self.request("POST", resource_path("", "v1", "pods", namespace, name, "binding"),

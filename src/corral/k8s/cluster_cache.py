@@ -29,6 +29,7 @@ assumed (:meth:`ClusterCache.rule_conflict`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -57,6 +58,8 @@ UNMANAGED_QUEUE = "corral.dev/unmanaged"
 """The hidden leaf queue of pods other schedulers bound: it holds capacity, owns no quota."""
 EXTRA = "#pod/"
 """Marks the unit of a gang member beyond the minimum: ``<gang unit>#pod/<pod name>``."""
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+"""The label the API server puts on every namespace, naming it (so selectors can)."""
 ASSUME_TTL_S = 60.0
 """An assumed binding the watch has not confirmed in this long is dropped (as kube-scheduler's
 assume cache expires), so a lost event cannot hold capacity forever."""
@@ -116,6 +119,16 @@ class ClusterCache:
         self.pods: dict[str, PodRecord] = {}
         self.gangs: dict[GangRef, GangInfo] = {}
         self.queue_objects: dict[str, QueueObject] = {}
+        self.namespace_labels: dict[str, Mapping[str, str]] = {}
+        self.bad_gangs: dict[GangRef, GangInfo] = {}
+        """PodGroups that cannot be read: their identity, and why as the phase (their members
+        wait, saying so, and the PodGroup gets an Event)."""
+        self.bookings: dict[str, PodRecord] = {}
+        """Pod key -> the record it was admitted (assumed or first seen bound) with. What it
+        holds is fixed then: later edits of its labels or annotations, which its owner may
+        make, are ignored (see :meth:`_booked`)."""
+        self.edits_ignored: dict[str, str] = {}
+        """Pod key -> an edit of an admitted pod that was ignored, not yet reported."""
         self.problems: dict[str, str] = {}
         """Objects that could not be read or placed in the model, and why (shown as Events)."""
         self.held_back: dict[str, str] = {}
@@ -223,6 +236,7 @@ class ClusterCache:
         key = f"{meta.get('namespace') or 'default'}/{meta['name']}"
         old = self.pods.get(key)
         if kind == "DELETED":
+            self.bookings.pop(key, None)
             if old is None:
                 return
             del self.pods[key]
@@ -235,7 +249,7 @@ class ClusterCache:
             self.evicted.discard(key)
             self.bound_at.pop(key, None)
             return
-        pod = pod_from_api(obj)
+        pod = self._booked(key, pod_from_api(obj))
         if not self._ours(pod) and not pod.node:
             if old is not None:  # it was ours, or bound, and no longer is
                 del self.pods[key]
@@ -274,6 +288,7 @@ class ClusterCache:
         meta = obj["metadata"]
         ref = GangRef(kind.name, meta.get("namespace") or "default", meta["name"])
         problem = f"podgroup/{kind.name}/{ref.key}"
+        self.bad_gangs.pop(ref, None)
         if event == "DELETED":
             self.gangs.pop(ref, None)
             self.problems.pop(problem, None)
@@ -282,6 +297,8 @@ class ClusterCache:
                 info = gang_from_api(kind, obj)
             except InvalidSpec as exc:
                 self.problems[problem] = str(exc)
+                self.bad_gangs[ref] = GangInfo(ref, 0, uid=meta.get("uid", ""),
+                                               phase=str(exc))
                 self.gangs.pop(ref, None)
             else:
                 self.problems.pop(problem, None)
@@ -317,6 +334,64 @@ class ClusterCache:
                 self.queue_objects.pop(name, None)
         self._rebuild = True
         self.changes += 1
+
+    def replace_namespaces(self, objects: Iterable[Mapping[str, Any]]) -> None:
+        self.namespace_labels.clear()
+        for obj in objects:
+            self.namespace_event("ADDED", obj)
+
+    def namespace_event(self, event: str, obj: Mapping[str, Any]) -> None:
+        """A namespace's labels decide which queues its pods may use."""
+        meta = obj["metadata"]
+        labels = {} if event == "DELETED" else dict(meta.get("labels") or {})
+        if self.namespace_labels.get(meta["name"], {}) == labels:
+            return
+        if labels:
+            self.namespace_labels[meta["name"]] = labels
+        else:
+            self.namespace_labels.pop(meta["name"], None)
+        if self.queue_objects:
+            self._dirty.update(u for u in self._members if not u.startswith("other/"))
+            self.changes += 1
+
+    def queue_refusal(self, namespace: str, queue: str) -> str:
+        """Why pods of *namespace* may not use *queue* ('' if they may, or if the queue is
+        unknown: that is reported as such). Queues from the operator's ``--queues`` file are
+        open to every namespace; Queue objects only to those their namespaceSelector picks."""
+        tree = self.tree
+        if tree is None:
+            return ""
+        try:
+            leaf = tree.leaf_of(queue)
+        except InvalidSpec:
+            return ""
+        obj = self.queue_objects.get(leaf)
+        if obj is None or (self.file_queues is not None and leaf in self.file_queues.queues):
+            return ""
+        labels = {**self.namespace_labels.get(namespace, {}), NAMESPACE_NAME_LABEL: namespace}
+        return obj.refuses(namespace, labels)
+
+    def overcommitted(self) -> dict[str, tuple[int, int, list[PodRecord]]]:
+        """Nodes whose bound pods hold more GPU than they have: node -> (milli-GPUs held,
+        milli-GPUs it has, the pods there, most recently bound first)."""
+        state = self.state
+        if state is None:
+            return {}
+        rows = np.flatnonzero((state.gpu_free < 0).any(axis=1))
+        if not len(rows):
+            return {}
+        names_over = {state.nodes[i].name: int(i) for i in rows}
+        pods: dict[str, list[PodRecord]] = {n: [] for n in names_over}
+        for pod in self.pods.values():
+            if pod.node in pods and pod.holds_capacity:
+                pods[pod.node].append(pod)
+        out = {}
+        for name, i in names_over.items():
+            capacity = int(state.gpu_count[i]) * MILLI
+            used = capacity - int(state.gpu_free[i, :int(state.gpu_count[i])].sum())
+            on = sorted(pods[name], key=lambda p: -self.bound_at.get(p.key, 0.0))
+            out[name] = (used, capacity, on)
+        return out
 
     # -- what the loop asks -----------------------------------------------------------------
     def sync(self, now: float) -> ClusterState | None:
@@ -446,6 +521,9 @@ class ClusterCache:
         bindings = []
         for pod, slot in self._planned(job_id, placement):
             self.assumed[pod.key] = (slot, now + ASSUME_TTL_S)
+            if 0 < pod.request.gpu_milli < MILLI:  # its GPU is recorded on it as it binds
+                pod = dataclasses.replace(pod, gpu_indices=slot.gpus)
+            self.bookings[pod.key] = pod
             self.bound_at.setdefault(pod.key, now)
             memory = pod.request.gpu_memory_mib
             if 0 < pod.request.gpu_milli < MILLI and not memory:
@@ -460,7 +538,10 @@ class ClusterCache:
     def forget(self, pod_key: str) -> None:
         """A binding that did not happen: the pod waits again (if it still exists)."""
         if self.assumed.pop(pod_key, None) is not None:
-            self._touch(pod_key, self.pods.get(pod_key))
+            pod = self.pods.get(pod_key)
+            if pod is None or not pod.node:
+                self.bookings.pop(pod_key, None)  # it waits again: its request is its own
+            self._touch(pod_key, pod)
 
     def unbound_pod(self, key: str) -> PodRecord | None:
         """The pod of ours under *key* if it exists, waits and is not being bound."""
@@ -483,6 +564,34 @@ class ClusterCache:
         return {n.name: int(used[i]) for i, n in enumerate(state.nodes)}
 
     # -- internals ------------------------------------------------------------------------
+    def _booked(self, key: str, pod: PodRecord) -> PodRecord:
+        """*pod* as it was admitted: once assumed or seen bound, what it holds (its request, GPU
+        indices, queue and gang) is fixed, whatever its owner later writes in its labels and
+        annotations; an edit is noted in :attr:`edits_ignored` (reported as a Warning Event).
+        A pod first seen bound (a restart) is booked with the share the scheduler recorded on
+        its status, which tenants cannot write, or else as it reads then."""
+        booking = self.bookings.get(key)
+        if booking is None or booking.uid != pod.uid:
+            if booking is not None:
+                del self.bookings[key]
+            if not pod.node or not self._ours(pod) or pod.finished:
+                return pod
+            booking = pod if pod.booked is None else dataclasses.replace(
+                pod, request=pod.booked[0], gpu_indices=pod.booked[1], error="")
+            self.bookings[key] = booking
+        edited = [name for name, was, now in (
+            ("GPU request", booking.request, pod.request),
+            (names.GPU_INDEX, booking.gpu_indices, pod.gpu_indices),
+            ("queue", booking.queue, pod.queue), ("gang", booking.gang, pod.gang))
+            if was != now]
+        if edited:
+            self.edits_ignored[key] = (
+                f"pod {key}: edit of its {', '.join(edited)} ignored; it keeps what it was "
+                f"admitted with ({_booking_text(booking)})")
+        return dataclasses.replace(pod, request=booking.request, error=booking.error,
+                                   gpu_indices=booking.gpu_indices, queue=booking.queue,
+                                   gang=booking.gang)
+
     def _ours(self, pod: PodRecord) -> bool:
         return pod.scheduler == self.scheduler_name
 
@@ -584,6 +693,13 @@ class ClusterCache:
         if info is None and ref.kind == names.VOLCANO.name:
             info = self.gangs.get(GangRef(names.SCHEDULER_PLUGINS.name, ref.namespace, ref.name))
         return info
+
+    def _bad_gang(self, ref: GangRef) -> GangInfo | None:
+        bad = self.bad_gangs.get(ref)
+        if bad is None and ref.kind == names.VOLCANO.name:
+            bad = self.bad_gangs.get(GangRef(names.SCHEDULER_PLUGINS.name, ref.namespace,
+                                             ref.name))
+        return bad
 
     def _tree(self) -> QueueTree | None:
         queues: list[Queue] = []
@@ -701,6 +817,11 @@ class ClusterCache:
                 return None
             if not pods:
                 return None
+            why = next((w for p in pods if (w := self.queue_refusal(p.namespace, p.queue))),
+                       "")
+            if why:
+                self.held_back[unit] = why
+                return None
             if EXTRA not in unit:  # an extra member waits for no other: its gang runs
                 why = self._gang_wait(unit, len(pods))
                 if why:
@@ -745,6 +866,9 @@ class ClusterCache:
         info = self._gang_object(ref)
         kind = next(k for k in names.GANG_KINDS if k.name == ref.kind)
         if info is None:
+            bad = self._bad_gang(ref)
+            if bad is not None:
+                return f"gang {ref.key}: {bad.phase}"
             if kind.name not in self.served_gang_kinds and \
                     names.SCHEDULER_PLUGINS.name not in self.served_gang_kinds:
                 return (f"gang {ref.key}: the API server does not serve {kind.group} "
@@ -832,6 +956,9 @@ class ClusterCache:
                 self.tree.leaf_of(queue)
             except InvalidSpec:
                 queue = UNMANAGED_QUEUE  # its queue went away; it still holds capacity
+            else:
+                if self.queue_refusal(first.namespace, queue):  # relabelled while we were down
+                    queue = UNMANAGED_QUEUE  # never charged to a queue it may not use
         types = first.gpu_types if all(p.gpu_types == first.gpu_types for p in pods) else ()
         try:
             return Job(id=unit, submit=max(0.0, min(p.created for p in pods)), tasks=len(pods),
@@ -913,6 +1040,14 @@ def _placement(state: ClusterState, job: Job, slots: list[Slot]) -> Placement:
     milli = min(job.gpu_milli, MILLI)  # whole-GPU tasks list each GPU once, at 1000
     return Placement(tuple(NodeGrant(node, tasks[node], tuple(gpus), milli)
                            for node, gpus in by_node.items()))
+
+
+def _booking_text(pod: PodRecord) -> str:
+    request = pod.request
+    gpus = f"{request.gpu_milli / MILLI:g} GPU" if request.gpu_milli else "no GPU"
+    if pod.gpu_indices:
+        gpus += f" (GPU {','.join(map(str, pod.gpu_indices))})"
+    return f"{gpus}, queue {pod.queue}"
 
 
 def _placed_pod(pod: PodRecord, node: str) -> PlacedPod:

@@ -1,7 +1,7 @@
 """The names the scheduler reads and writes on API objects: the ecosystem's, and Corral's own.
 
 Names the node agent shares with the scheduler (the fractional-GPU annotations, the
-``corral.dev/gpu-share`` resource, the queue, job and user labels) come from
+``corral.dev/gpu-share`` resource, the queue and job labels) come from
 :mod:`corral.agent.contract`, the one place they are defined; the data cache's node annotation
 from :mod:`corral.datacache.report`. Everything else the scheduler alone uses is here.
 """
@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from corral.agent.contract import (
     ASSIGNED_NODE,
+    EVENT_BOOKING_EDITED,
     FRACTION,
     GPU_INDEX,
     GPU_MEMORY_MIB,
@@ -20,8 +21,8 @@ from corral.agent.contract import (
     JOB_LABELS,
     MEMORY,
     QUEUE_LABELS,
+    RESERVED_TAINT,
     SHARE_RESOURCE,
-    USER_LABEL,
     WHOLE_GPU_RESOURCE,
 )
 from corral.datacache.report import ANNOTATION as CACHED_DATASETS
@@ -29,6 +30,7 @@ from corral.datacache.report import ANNOTATION as CACHED_DATASETS
 __all__ = [
     "ASSIGNED_NODE",
     "CACHED_DATASETS",
+    "EVENT_BOOKING_EDITED",
     "FRACTION",
     "GPU_INDEX",
     "GPU_MEMORY_MIB",
@@ -37,8 +39,8 @@ __all__ = [
     "JOB_LABELS",
     "MEMORY",
     "QUEUE_LABELS",
+    "RESERVED_TAINT",
     "SHARE_RESOURCE",
-    "USER_LABEL",
     "WHOLE_GPU_RESOURCE",
 ]
 
@@ -104,6 +106,14 @@ EVENT_BIND_FAILED = "CorralBindFailed"
 EVENT_GANG_UNDONE = "CorralGangUndone"
 EVENT_BAD_SPEC = "CorralInvalidSpec"
 EVENT_EVICTION_BLOCKED = "CorralEvictionBlocked"
+EVENT_OVERCOMMIT = "CorralOvercommit"
+"""Another scheduler bound a pod onto GPUs Corral had booked: the node holds more than it has."""
+
+BOOKED_CONDITION = f"{GROUP}/Booked"
+"""Pod condition the scheduler writes on a fractional pod it bound, through ``pods/status``
+(which a pod's owner may not write): the share it was admitted with, e.g.
+``gpu-milli=600 gpu-memory-mib=49152 gpu-index=3``. A restarted scheduler books the pod from
+it, not from annotations its owner may have edited meanwhile."""
 
 LEASE_NAME = "corral-scheduler"
 COMPONENT = "corral-scheduler"

@@ -41,6 +41,7 @@ from corral.k8s.history_writer import HistoryWriter
 from corral.k8s.leader import LeaderElector
 from corral.k8s.live_estimates import HistoryEstimates
 from corral.k8s.metrics import SchedulerMetrics
+from corral.k8s.nodes import TOLERATED_TAINTS
 from corral.k8s.pod_conditions import PodConditionWriter
 from corral.k8s.reflector import Reflector, served
 from corral.model import MILLI, Job, QueueTree
@@ -65,7 +66,7 @@ class Options:
     renew_deadline_s: float = 10.0
     retry_s: float = 2.0
     queues: QueueTree | None = None
-    tolerated_taints: tuple[str, ...] = ("nvidia.com/gpu",)
+    tolerated_taints: tuple[str, ...] = tuple(sorted(TOLERATED_TAINTS))
     watch_timeout_s: int = 300
     gang_kinds: tuple[names.GangKind, ...] = field(default=names.GANG_KINDS)
     history: HistoryStore | None = None
@@ -128,6 +129,7 @@ class LiveScheduler:
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()
         self._reported: dict[str, str] = {}
+        self._overcommitted: set[str] = set()
         self.ready = asyncio.Event()
         """Set once every reflector has listed (the scheduler then knows what is bound)."""
 
@@ -187,6 +189,8 @@ class LiveScheduler:
 
         add(resource_path("", "v1", "nodes"), "nodes", cache.replace_nodes, cache.node_event)
         add(resource_path("", "v1", "pods"), "pods", cache.replace_pods, cache.pod_event)
+        add(resource_path("", "v1", "namespaces"), "namespaces", cache.replace_namespaces,
+            cache.namespace_event)
         group, version, plural = names.QUEUE_API
         if await served(self.client, group, version, plural):
             add(resource_path(group, version, plural), "queues", cache.replace_queues,
@@ -234,6 +238,7 @@ class LiveScheduler:
         state = cache.sync(now)
         self._undo_overdue_gangs(now)
         self._report_problems()
+        self._report_overcommit()
         decisions = 0
         if state is not None and state.pending:
             result = self.scheduler.cycle(state, now)
@@ -352,6 +357,20 @@ class LiveScheduler:
             self._report(unit, message)
 
     def _report_problems(self) -> None:
+        cache = self.cache
+        for ref, bad in cache.bad_gangs.items():
+            key = f"podgroup/{ref.kind}/{ref.key}"
+            if self._reported.get(key) != bad.phase:
+                self._reported[key] = bad.phase
+                self.events.emit(ObjectRef.gang(bad), "Warning", names.EVENT_BAD_SPEC,
+                                 bad.phase)
+        edits, cache.edits_ignored = cache.edits_ignored, {}
+        for key, message in edits.items():
+            pod = cache.pods.get(key)
+            if pod is not None:
+                log.warning("%s", message)
+                self.events.emit(ObjectRef.pod(pod), "Warning", names.EVENT_BOOKING_EDITED,
+                                 message)
         for unit, message in list(self.cache.held_back.items()):
             self._report(unit, message)
         for key, message in list(self.cache.problems.items()):
@@ -360,6 +379,26 @@ class LiveScheduler:
             elif self._reported.get(key) != message:
                 self._reported[key] = message
                 log.warning("%s: %s", key, message)
+
+    def _report_overcommit(self) -> None:
+        """Make a race with another scheduler visible: a node whose bound pods hold more GPU
+        than it has (another scheduler bound onto GPUs Corral had booked, or the other way
+        round, inside the moment between a decision and its binding). Counted once per node
+        each time it happens, with a Warning Event on the pods there."""
+        over = self.cache.overcommitted()
+        for node, (used, capacity, pods) in over.items():
+            if node in self._overcommitted:
+                continue
+            self.metrics.overcommit_conflicts.inc()
+            message = (f"node {node}: pods bound by more than one scheduler hold "
+                       f"{used / MILLI:g} of its {capacity / MILLI:g} GPUs; reserve GPU nodes "
+                       f"for Corral with the {names.RESERVED_TAINT} taint (see the docs)")
+            log.warning("%s (pods: %s)", message, ", ".join(p.key for p in pods))
+            for pod in pods[:16]:
+                self.events.emit(ObjectRef.pod(pod), "Warning", names.EVENT_OVERCOMMIT,
+                                 message)
+        self._overcommitted = set(over)
+        self.metrics.overcommitted_nodes.set(len(over))
 
     def _report(self, unit: str, message: str, *, bad: bool = False) -> None:
         """An Event on the unit's pods (and its gang object) saying why it waits, and the same

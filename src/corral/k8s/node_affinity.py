@@ -37,6 +37,9 @@ AFFINITY_PATH = "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDurin
 DIDNT_MATCH = "node(s) didn't match Pod's node affinity/selector"
 """kube-scheduler's words (NodeAffinity's ErrReasonPod), so messages read as users know them."""
 
+NO_SHARE_RESOURCE = "Insufficient corral.dev/gpu-share"
+"""kube-scheduler's words for a node without the extended resource a pod requests."""
+
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 """What Go's ``strconv.ParseInt(s, 10, 64)`` accepts (Python's int() also takes '1_0', ' 1')."""
 
@@ -112,13 +115,20 @@ class NodeConstraints:
     terms: tuple[Term, ...] | None = None
     """The required node affinity's terms (None: the pod has none)."""
     tolerations: tuple[Toleration, ...] = ()
+    gpu_share: bool = False
+    """The pod takes a share of one GPU: only a node whose agent advertises the share resource
+    enforces it (MPS limits), so no other node may take it, whatever its free capacity."""
 
-    def why_not(self, name: str, labels: Mapping[str, str], taints: Iterable[Taint]) -> str:
+    def why_not(self, name: str, labels: Mapping[str, str], taints: Iterable[Taint],
+                shares_gpus: bool = True) -> str:
         """Why the node may not take the pod, in kube-scheduler's words ('' if it may).
 
         Taints are checked before labels, as kube-scheduler's filters run, so each node
-        counts once, under its first reason.
+        counts once, under its first reason; a node that cannot enforce a GPU share comes
+        first of all (kube-scheduler's resource fit runs before either).
         """
+        if self.gpu_share and not shares_gpus:
+            return NO_SHARE_RESOURCE
         taint = self.untolerated(taints)
         if taint is not None:
             return f"node(s) had untolerated taint {{{taint.key}: {taint.value}}}"

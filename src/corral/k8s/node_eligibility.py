@@ -119,7 +119,8 @@ class NodeEligibility:
             else:
                 node = info.node
                 why = next((w for c in constraints
-                            if (w := c.why_not(node.name, node.labels, info.taints))), "")
+                            if (w := c.why_not(node.name, node.labels, info.taints,
+                                                   info.shares_gpus))), "")
                 if not why:
                     eligible.append(node.name)
                     continue

@@ -24,12 +24,14 @@ CORDONED = "cordoned"
 NOT_READY = "not Ready"
 DEFAULT_GPU_TYPE = "GPU"
 """The GPU type of a node without a GFD product label."""
-TOLERATED_TAINTS = frozenset({"nvidia.com/gpu"})
+TOLERATED_TAINTS = frozenset({"nvidia.com/gpu", names.RESERVED_TAINT})
 """Taint keys every pod of Corral's is taken to tolerate, whatever its tolerations say. GPU pods
 get exactly this toleration from the API server's ExtendedResourceToleration admission plugin
 (for each extended resource they request), and clusters that taint GPU nodes with it mean
 "GPU pods only": Corral's pods are GPU pods, and where that admission plugin is off they would
-otherwise be kept off every GPU node. Other taints are matched against the pod's tolerations."""
+otherwise be kept off every GPU node. :data:`~corral.k8s.conventions.RESERVED_TAINT` reserves a
+node for Corral (the stock scheduler keeps off it; Corral's pods are taken to tolerate it).
+Other taints are matched against the pod's tolerations."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,8 @@ class NodeInfo:
     resource_version: str = ""
     taints: tuple[Taint, ...] = ()
     """NoSchedule / NoExecute taints, less the ones every pod is taken to tolerate."""
+    shares_gpus: bool = False
+    """Its agent advertises ``corral.dev/gpu-share``: it enforces fractional GPUs."""
 
 
 def node_from_api(obj: Mapping[str, Any],
@@ -61,6 +65,7 @@ def node_from_api(obj: Mapping[str, Any],
         cpu = cpu_milli(resources.get("cpu", 0))
         memory = memory_mib_floor(resources.get("memory", 0))
         gpu_memory = int(labels.get(names.GPU_MEMORY_LABEL, "0") or 0)
+        shares = count(resources.get(names.SHARE_RESOURCE, 0), names.SHARE_RESOURCE) > 0
     except (InvalidSpec, ValueError) as exc:
         raise InvalidSpec(f"node {name}: {exc}") from None
     topology = next((labels[k] for k in names.TOPOLOGY_LABELS if labels.get(k)), "")
@@ -70,7 +75,7 @@ def node_from_api(obj: Mapping[str, Any],
                 datasets=MappingProxyType(cached_datasets(name, annotations)))
     why_not = _unschedulable(spec, status)
     return NodeInfo(node, gpu_memory, not why_not, why_not, meta.get("resourceVersion", ""),
-                    node_taints(spec, tolerated))
+                    node_taints(spec, tolerated), shares)
 
 
 def cached_datasets(node: str, annotations: Mapping[str, str]) -> dict[str, float]:

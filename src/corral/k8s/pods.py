@@ -13,7 +13,7 @@ else is affected.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -69,6 +69,9 @@ class PodRecord:
     a placed pod's anti-affinity keeps matching pods off its domain."""
     unschedulable_message: str = ""
     """The message of its ``PodScheduled=False`` condition ('' without one)."""
+    booked: tuple[TaskRequest, tuple[int, ...]] | None = None
+    """The share and GPUs the scheduler recorded on its status when it bound it (its owner
+    cannot write there); None for other pods, whose request and GPUs are what they say."""
     resource_version: str = ""
     labels: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -100,12 +103,15 @@ def pod_from_api(obj: Mapping[str, Any]) -> PodRecord:
         request = task_request(spec, annotations)
     except InvalidSpec as exc:
         request, error = TaskRequest(), f"pod {namespace}/{name}: {exc}"
+    booked = _booked(spec, status) if spec.get("nodeName") else None
     constraints = NO_CONSTRAINTS
     if not spec.get("nodeName"):  # where a bound pod could have gone no longer matters
         try:
             constraints = constraints_from_spec(spec)
         except InvalidSpec as exc:
             error = error or f"pod {namespace}/{name}: {exc}"
+        if 0 < request.gpu_milli < MILLI:
+            constraints = replace(constraints, gpu_share=True)
     try:
         rules = rules_from_spec(spec, namespace, labels)
     except InvalidSpec as exc:
@@ -115,7 +121,7 @@ def pod_from_api(obj: Mapping[str, Any]) -> PodRecord:
     selector = spec.get("nodeSelector") or {}
     product = selector.get(names.GPU_PRODUCT_LABEL)
     try:
-        indices = tuple(int(i) for i in annotations.get(names.GPU_INDEX, "").split(",") if i)
+        indices = _indices(annotations.get(names.GPU_INDEX, ""))
     except ValueError:
         indices = ()
     priority = spec.get("priority")
@@ -133,7 +139,7 @@ def pod_from_api(obj: Mapping[str, Any]) -> PodRecord:
         error=error,
         gang=gang_of_pod(obj),
         queue=next((labels[k] for k in names.QUEUE_LABELS if labels.get(k)), DEFAULT_QUEUE),
-        user=labels.get(names.USER_LABEL, ""),
+        user=namespace,  # the tenant; a label would let one pod pass for another's
         job_name=next((labels[k] for k in names.JOB_LABELS if labels.get(k)), ""),
         priority=priority if isinstance(priority, int) else 0,
         priority_class=spec.get("priorityClassName") or "",
@@ -143,6 +149,7 @@ def pod_from_api(obj: Mapping[str, Any]) -> PodRecord:
         constraints=constraints,
         rules=rules,
         unschedulable_message=_unschedulable_message(status),
+        booked=booked,
         resource_version=meta.get("resourceVersion", ""),
         labels=labels,
     )
@@ -153,6 +160,38 @@ def _unschedulable_message(status: Mapping[str, Any]) -> str:
         if condition.get("type") == names.POD_SCHEDULED and condition.get("status") == "False":
             return condition.get("message") or ""
     return ""
+
+
+def booked_message(request: TaskRequest, gpus: tuple[int, ...]) -> str:
+    """The message of the :data:`~corral.k8s.conventions.BOOKED_CONDITION` for a share (its
+    GPU memory as requested: 0 for "its share of the GPU")."""
+    return (f"gpu-milli={request.gpu_milli} gpu-memory-mib={request.gpu_memory_mib} "
+            f"gpu-index={','.join(map(str, gpus))}")
+
+
+def _booked(spec: Mapping[str, Any], status: Mapping[str, Any]
+            ) -> tuple[TaskRequest, tuple[int, ...]] | None:
+    """The share and GPUs of the scheduler's booked-share condition, with the CPU and memory of
+    the spec (which cannot change); None without a readable one."""
+    for condition in status.get("conditions") or ():
+        if isinstance(condition, Mapping) and condition.get("type") == names.BOOKED_CONDITION:
+            message = str(condition.get("message") or "")
+            fields = dict(item.split("=", 1) for item in message.split() if "=" in item)
+            try:
+                milli, memory = int(fields["gpu-milli"]), int(fields["gpu-memory-mib"])
+                gpus = _indices(fields.get("gpu-index", ""))
+                totals = _effective(spec)
+            except (KeyError, ValueError, InvalidSpec):
+                return None
+            if not 0 < milli < MILLI or memory < 0:
+                return None
+            return TaskRequest(milli, totals.get("cpu", 0), totals.get("memory", 0),
+                               memory), gpus
+    return None
+
+
+def _indices(text: str) -> tuple[int, ...]:
+    return tuple(int(i) for i in text.split(",") if i)
 
 
 def task_request(spec: Mapping[str, Any], annotations: Mapping[str, str]) -> TaskRequest:

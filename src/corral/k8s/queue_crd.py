@@ -11,9 +11,16 @@
       default: false              # true on one leaf: pods naming no queue go there
       quota: {nvidia.com/gpu: 8, "nvidia.com/gpu:A100": 4, cpu: "64", memory: 256Gi}
       borrowingLimit: {nvidia.com/gpu: 4}   # absent: may borrow any idle capacity
+      namespaceSelector:          # which namespaces' pods may use it (Kueue's ClusterQueue rule)
+        matchLabels: {kubernetes.io/metadata.name: team-a}
 
 Resource names are the ones :class:`~corral.model.QueueTree` uses; amounts are Kubernetes
 quantities. A malformed Queue is reported and left out; the others still apply.
+
+A queue's quota is reachable only from the namespaces its ``namespaceSelector`` matches, as
+Kueue's ClusterQueue: absent, no namespace may use it; ``{}``, every namespace. A pod names its
+queue with a label its owner writes freely, so the label alone must never reach another team's
+quota.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from corral.k8s.label_selector import LabelSelector, selector_from_api
 from corral.k8s.quantity import cpu_milli, memory_mib, parse_quantity
 from corral.model import CPU, GPU, GPU_OF_TYPE, MEMORY, InvalidSpec, Queue, QueueTree
 from corral.model.resources import gpus_to_milli
@@ -30,10 +38,25 @@ from corral.model.resources import gpus_to_milli
 
 @dataclass(frozen=True, slots=True)
 class QueueObject:
-    """A Queue resource: the model queue and whether it is the default leaf."""
+    """A Queue resource: the model queue, whether it is the default leaf, and which namespaces
+    may use it."""
 
     queue: Queue
     default: bool = False
+    namespaces: LabelSelector | None = None
+    """Matches the labels of the namespaces whose pods may use the queue (None: none may)."""
+
+    def refuses(self, namespace: str, labels: Mapping[str, str]) -> str:
+        """Why pods of *namespace* (with its *labels*) may not use this queue ('' if they
+        may)."""
+        name = self.queue.name
+        if self.namespaces is None:
+            return (f"queue {name} admits no namespace (its Queue has no namespaceSelector), so "
+                    f"pods of namespace {namespace} may not use it")
+        if not self.namespaces.matches(labels):
+            return (f"namespace {namespace} may not use queue {name}: the Queue's "
+                    "namespaceSelector does not match it")
+        return ""
 
 
 def queue_from_api(obj: Mapping[str, Any]) -> QueueObject:
@@ -51,9 +74,10 @@ def queue_from_api(obj: Mapping[str, Any]) -> QueueObject:
         queue = Queue(name=name, quota=MappingProxyType(quota), weight=float(weight),
                       borrowing_limit=None if limit is None else MappingProxyType(limit),
                       parent=spec.get("parent") or None)
+        namespaces = selector_from_api(spec.get("namespaceSelector"), "namespaceSelector", {})
     except (InvalidSpec, ValueError) as exc:
         raise InvalidSpec(f"Queue {name}: {exc}") from None
-    return QueueObject(queue, bool(spec.get("default", False)))
+    return QueueObject(queue, bool(spec.get("default", False)), namespaces)
 
 
 def queue_tree(objects: Iterable[QueueObject]) -> QueueTree | None:

@@ -2,9 +2,9 @@
 
 Computed from the API server alone (Queue objects, pods, and the scheduler's own Events), so
 it needs only the user's kubeconfig, not a route to the scheduler. Use is what bound pods of
-Corral's ask for, by queue label; the reason a pod waits is the newest ``CorralWaiting`` or
-``CorralInvalidSpec`` Event about it, else (Events expire, an hour by default) the message of
-its ``PodScheduled=False`` condition.
+Corral's hold, by queue label (pods without one under the Queue marked ``default``); the reason
+a pod waits is the newest ``CorralWaiting`` or ``CorralInvalidSpec`` Event about it, else
+(Events expire, an hour by default) the message of its ``PodScheduled=False`` condition.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from corral.k8s.queue_crd import queue_from_api
 from corral.model import DEFAULT_QUEUE, GPU, MILLI, InvalidSpec
 
 _REASONS = (names.EVENT_WAITING, names.EVENT_BAD_SPEC)
+NO_QUEUE = "(no queue)"
+"""The row of pods that name no queue where no Queue is the default one."""
 
 
 @dataclass
@@ -44,11 +46,15 @@ def summarise(queue_objects: Iterable[Mapping[str, Any]], pod_objects: Iterable[
               scheduler_name: str = names.SCHEDULER_NAME) -> StatusReport:
     """The report from plain API objects (a pure function, so it is tested without a server)."""
     rows: dict[str, QueueRow] = {}
+    default_leaf = NO_QUEUE
     for obj in queue_objects:
         try:
-            queue = queue_from_api(obj).queue
+            read = queue_from_api(obj)
         except InvalidSpec:
             continue
+        queue = read.queue
+        if read.default:
+            default_leaf = queue.name
         limit = (queue.borrowing_limit or {}).get(GPU)
         rows[queue.name] = QueueRow(queue.name, queue.quota.get(GPU, 0) / MILLI
                                     if GPU in queue.quota else None,
@@ -71,17 +77,21 @@ def summarise(queue_objects: Iterable[Mapping[str, Any]], pod_objects: Iterable[
         pod = pod_from_api(obj)
         if pod.scheduler != scheduler_name or pod.finished:
             continue
-        row = rows.get(pod.queue)
+        name = pod.queue
+        if name not in rows and name == DEFAULT_QUEUE:  # no queue label: the default Queue's
+            name = default_leaf
+        row = rows.get(name)
         if row is None:
-            row = rows[pod.queue] = QueueRow(pod.queue, None, None)
+            row = rows[name] = QueueRow(name, None, None)
         if pod.node:
             row.running_pods += 1
-            row.used_gpus += pod.request.gpu_milli / MILLI
+            held = pod.request if pod.booked is None else pod.booked[0]
+            row.used_gpus += held.gpu_milli / MILLI
         else:
             row.pending_pods += 1
             reason = waiting.get(pod.key) or pod.unschedulable_message or "no decision yet"
             reasons.setdefault(reason, []).append(pod.key)
-    ordered = sorted(rows.values(), key=lambda r: (r.name == DEFAULT_QUEUE, r.name))
+    ordered = sorted(rows.values(), key=lambda r: (r.name == NO_QUEUE, r.name))
     return StatusReport(ordered, sorted(((m, len(p), p[0]) for m, p in reasons.items()),
                                         key=lambda r: (-r[1], r[0])))
 

@@ -389,6 +389,10 @@ class Emulator:
                                             f'"{pod["spec"]["nodeName"]}"')
         updated = copy.deepcopy(pod)
         updated["spec"]["nodeName"] = node
+        annotations = (body.get("metadata") or {}).get("annotations")
+        if annotations:  # as the API server does: a Binding's annotations land on the pod
+            updated["metadata"]["annotations"] = {
+                **(updated["metadata"].get("annotations") or {}), **annotations}
         status = updated.setdefault("status", {})
         status["conditions"] = [c for c in status.get("conditions") or ()
                                 if c.get("type") != "PodScheduled"]
