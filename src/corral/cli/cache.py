@@ -8,14 +8,11 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.table import Table
 
 from corral.cli.console import print_error, stdout
 from corral.datacache import POLICIES, open_cache, open_store
 from corral.datacache.ledger import Ledger
 from corral.datacache.report import ANNOTATION, STATS_FILE, cache_report, node_annotation
-from corral.datacache.simulate import simulate
-from corral.datacache.sizes import SizeDist, parse_size
 from corral.model import ConfigError, CorralError
 
 BAD_INPUT = 2
@@ -44,6 +41,9 @@ def simulate_command(
 ) -> None:
     """Per-epoch hit ratio of each policy and cache size, reading a dataset once per epoch in a
     fresh random order (the access pattern of data-parallel training)."""
+    from corral.datacache.simulate import simulate  # numpy: for this command only
+    from corral.datacache.sizes import SizeDist
+
     try:
         sizes = [float(x) for x in cache_gb.split(",") if x.strip()]
         runs = simulate(dataset_gb, sizes, epochs, SizeDist.parse(file_size_dist),
@@ -55,6 +55,8 @@ def simulate_command(
     if json_output:
         print(json.dumps([run.to_json() for run in runs]))
         return
+    from rich.table import Table
+
     table = Table(title=f"Hit ratio per epoch (%), dataset {dataset_gb:g} GiB, "
                         f"files {file_size_dist}")
     for column in ("policy", "cache GiB", *(f"epoch {e + 1}" for e in range(epochs))):
@@ -85,6 +87,7 @@ def mount_command(
     """Mount SOURCE read-only at MOUNTPOINT, reading through the cache (until unmounted with
     `fusermount3 -u MOUNTPOINT` or Ctrl-C)."""
     from corral.datacache.mount import mount
+    from corral.datacache.sizes import parse_size
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     name = dataset or source.rstrip("/").rsplit("/", 1)[-1] or "dataset"
@@ -115,6 +118,8 @@ def stats_command(
     if json_output:
         print(json.dumps(report))
         return
+    from rich.table import Table
+
     table = Table(title=f"Cache: policy {report['policy']}, {report['used']:,} of "
                         f"{report['capacity']:,} bytes used"
                         + (" (disk full: pass-through)" if report["pass_through"] else ""))

@@ -1,38 +1,38 @@
 """Where the CLI writes: results on stdout, progress and errors on stderr.
 
 Keeping them apart lets ``corral simulate --json > summary.json`` capture clean JSON while the
-user still sees progress and errors in the terminal.
+user still sees progress and errors in the terminal. Rich is imported on the first console
+made, so ``corral --version`` and the live scheduler's start do not wait for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def stdout() -> Console:
     """A console on the current ``sys.stdout`` (made per call so test runners can swap it)."""
+    from rich.console import Console
+
     return Console()
 
 
 def stderr() -> Console:
     """A console on the current ``sys.stderr``."""
+    from rich.console import Console
+
     return Console(stderr=True)
 
 
 def print_error(message: str) -> None:
     """One red ``error: ...`` line on stderr, never wrapped, whatever the message holds."""
+    from rich.markup import escape
+
     line = " ".join(message.split())
     stderr().print(f"[bold red]error:[/] {escape(line)}", soft_wrap=True, highlight=False)
 
@@ -43,6 +43,16 @@ def job_progress(description: str) -> Iterator[Callable[[int, int], None]]:
 
     It draws only on a terminal: redirected output gets no control codes.
     """
+    from rich.markup import escape
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     console = stderr()
     with Progress(
         TextColumn("[progress.description]{task.description}"),

@@ -9,13 +9,10 @@ from datetime import UTC, datetime
 from typing import Annotated, NoReturn
 
 import typer
-from rich.table import Table
 
 from corral.cli.console import print_error, stderr, stdout
-from corral.history import DEFAULT_URL, HistoryStore, attempts_from_trace
-from corral.history.trace_export import write_trace
+from corral.history import DEFAULT_URL  # the store (SQLAlchemy) loads in the commands
 from corral.model import ConfigError, CorralError
-from corral.traces import read_trace
 
 BAD_INPUT = 2
 
@@ -34,6 +31,9 @@ def import_trace(
     db: DbOption = DEFAULT_URL,
 ) -> None:
     """Load a trace's jobs, one completed attempt each; importing twice adds nothing."""
+    from corral.history import HistoryStore, attempts_from_trace
+    from corral.traces import read_trace  # pandas: for this command only
+
     try:
         loaded = read_trace(trace)
         with HistoryStore(db) as store:
@@ -58,6 +58,8 @@ def stats(
 ) -> None:
     """GPU-hours, jobs, and median and p90 run duration per user or queue; where the node
     agent profiled jobs, also their average and peak GPU utilisation and peak GPU memory."""
+    from corral.history import HistoryStore
+
     try:
         cutoff = parse_since(since) if since is not None else None
         with HistoryStore(db) as store:
@@ -68,6 +70,8 @@ def stats(
         typer.echo(json.dumps([asdict(row) for row in rows], indent=2))
         return
     profiled = any(row.profiled for row in rows)
+    from rich.table import Table
+
     table = Table(title=f"Job history by {by}")
     columns = [by, "jobs", "GPU-hours", "median duration (s)", "p90 duration (s)"]
     if profiled:  # only stores the node agent wrote to have these
@@ -102,6 +106,9 @@ def export(
     db: DbOption = DEFAULT_URL,
 ) -> None:
     """Export stored attempts, e.g. a live cluster's, for corral simulate --trace."""
+    from corral.history import HistoryStore
+    from corral.history.trace_export import write_trace  # loads the trace readers (pandas)
+
     if format_ != "trace":
         _fail(f"--format {format_!r}: the only export format is trace")
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -12,7 +11,6 @@ import socket
 from typing import Annotated, NoReturn
 
 import typer
-from rich.table import Table
 
 from corral.cli.console import print_error, stdout
 from corral.model import CorralError
@@ -60,6 +58,8 @@ def scheduler(
         "text",
 ) -> None:
     """Run the Kubernetes scheduler: pods with schedulerName corral, the same core as simulate."""
+    import asyncio
+
     from corral.core import Scheduler
     from corral.history import DEFAULT_URL, HistoryStore
     from corral.k8s.client import KubeClient
@@ -118,7 +118,10 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not tables.")] = False,
 ) -> None:
     """Queues, their GPU use against quota, and why pods wait (read from the API server)."""
+    import asyncio
     from dataclasses import asdict
+
+    from rich.table import Table
 
     from corral.k8s.client import KubeClient
     from corral.k8s.status_report import cluster_status

@@ -3,19 +3,21 @@
 A thin layer over :func:`corral.api.simulate` and the listing functions, so the command line
 computes exactly what the Python API does. Bad input (any :class:`~corral.model.CorralError`)
 ends in one red ``error:`` line and exit status 2, like a usage error, never a traceback.
+
+Each command imports what it runs inside its own body: the simulator, pandas, the report's
+plots and the sweep's executors load for ``simulate`` or ``compare``, never for
+``corral scheduler`` or ``corral node-agent``, whose start-up is the time to a first bind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.table import Table
 
 from corral import __version__
-from corral.api import simulate as run_simulation
 from corral.cli.agent import node_agent
 from corral.cli.cache import cache_app
 from corral.cli.console import job_progress, print_error, runs_status, stderr, stdout
@@ -25,27 +27,10 @@ from corral.cli.kubernetes import status as kube_status
 from corral.cli.predict import predict_app
 from corral.cli.profile import profile_app
 from corral.cli.trial import trial_app
-from corral.clusters import list_presets
 from corral.model import ConfigError, CorralError
-from corral.policies import list_policies
-from corral.report import summary_json, summary_table, write_run
-from corral.report.comparison import (
-    COMPARISON_FILE,
-    FOLDER_PARTS,
-    REPORT_FILE,
-    comparison_json,
-    fitting_comparison_table,
-    write_comparison,
-)
-from corral.report.comparison import compare as run_comparison
-from corral.report.load_curves import LOAD_CURVES_FILE
-from corral.report.pack_report import pack_table, write_pack
-from corral.sim.config import load_sim_config
-from corral.sim.packing import pack as run_packing
-from corral.sim.result import SimulationResult
-from corral.sweep import LocalProcesses, RayCluster, SweepError, build_grid, run_sweep
-from corral.sweep.grid import loads_from_text, seeds_from_text
-from corral.traces import list_formats
+
+if TYPE_CHECKING:
+    from corral.sim.result import SimulationResult
 
 SWEEP_FILE = "sweep.csv"
 
@@ -162,6 +147,10 @@ def simulate(
     queues: QueuesOption = None,
 ) -> None:
     """Replay a trace on a cluster under a policy and report JCT, queueing and utilisation."""
+    from corral.api import simulate as run_simulation
+    from corral.report import summary_json, summary_table, write_run
+    from corral.sim.config import load_sim_config
+
     try:
         config = load_sim_config(sim_config) if sim_config is not None else None
         with job_progress("simulating") as progress:
@@ -223,6 +212,10 @@ def compare(
         show_default=False)] = None,
 ) -> None:
     """Replay one trace on one cluster under several policies and compare them side by side."""
+    from corral.report.comparison import compare as run_comparison
+    from corral.sweep import SweepError
+    from corral.sweep.grid import loads_from_text
+
     chosen = _listed(policies)
     failed: SweepError | None = None
     try:
@@ -287,6 +280,10 @@ def sweep(
     queues: QueuesOption = None,
 ) -> None:
     """Replay every combination of traces, policies, loads and seeds, here or on Ray."""
+    from corral.report.comparison import FOLDER_PARTS
+    from corral.sweep import LocalProcesses, RayCluster, SweepError, build_grid, run_sweep
+    from corral.sweep.grid import loads_from_text, seeds_from_text
+
     chosen = _listed(policies)
     failed: SweepError | None = None
     try:
@@ -310,8 +307,19 @@ def sweep(
 
 
 def _report(results: list[SimulationResult], out: Path | None, as_json: bool, *, title: str,
-            folder_parts: Sequence[str], table_file: str = COMPARISON_FILE) -> None:
-    """Print *results* as a table or JSON and write them under *out*, for compare and sweep."""
+            folder_parts: Sequence[str], table_file: str | None = None) -> None:
+    """Print *results* as a table or JSON and write them under *out*, for compare and sweep
+    (*table_file* None: comparison.csv, with report.html beside it)."""
+    from corral.report.comparison import (
+        COMPARISON_FILE,
+        REPORT_FILE,
+        comparison_json,
+        fitting_comparison_table,
+        write_comparison,
+    )
+    from corral.report.load_curves import LOAD_CURVES_FILE
+
+    table_file = table_file or COMPARISON_FILE
     if as_json:
         typer.echo(comparison_json(results), nl=False)
     else:
@@ -354,6 +362,9 @@ def pack(
 ) -> None:
     """FGD's packing experiment: tasks arrive in trace order and never leave; per policy,
     GPU allocation and fragmentation against the arrived load."""
+    from corral.report.pack_report import pack_table, write_pack
+    from corral.sim.packing import pack as run_packing
+
     chosen = _listed(policies)
     try:
         with runs_status(len(chosen)):
@@ -378,6 +389,11 @@ def pack(
 @app.command()
 def traces() -> None:
     """List the trace formats Corral reads, the cluster presets and the cluster spec forms."""
+    from rich.table import Table
+
+    from corral.clusters import list_presets
+    from corral.traces import list_formats
+
     console = stdout()
     formats = Table(title="Trace formats (told apart by their header line)", title_justify="left")
     formats.add_column("format", style="bold")
@@ -404,6 +420,10 @@ def traces() -> None:
 @app.command()
 def policies() -> None:
     """List the built-in scheduling policies."""
+    from rich.table import Table
+
+    from corral.policies import list_policies
+
     try:
         known = list_policies()
     except CorralError as exc:

@@ -6,12 +6,9 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from corral.cli.console import print_error, stdout
 from corral.model import CorralError
-from corral.predict import evaluate
-from corral.traces import read_trace
 
 BAD_INPUT = 2
 """Exit status for bad input, as for every other command."""
@@ -33,6 +30,9 @@ def evaluate_command(
         min=1, help="Use only the first N jobs by submit time.", show_default=False)] = None,
 ) -> None:
     """Train on the start of TRACE, then score the model and the fallback on the rest."""
+    from corral.predict import evaluate
+    from corral.traces import read_trace
+
     try:
         result = evaluate(read_trace(trace, limit=limit).jobs, train_fraction)
     except CorralError as exc:
@@ -41,6 +41,8 @@ def evaluate_command(
     if json_output:
         print(json.dumps(result.to_json()))
         return
+    from rich.table import Table
+
     table = Table(title=f"Duration prediction on {result.jobs} test jobs "
                         f"(trained on {result.train_jobs})")
     for column in ("predictor", "MAE (s)", "MdAPE (%)", "within 2x"):

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.table import Table
 
 from corral.cli.console import print_error, stdout
-from corral.history import DEFAULT_URL, HistoryStore
+from corral.history import DEFAULT_URL  # the store (SQLAlchemy) loads in the commands
 from corral.model import ConfigError, CorralError
 
 BAD_INPUT = 2
@@ -43,6 +42,7 @@ def run_trials(
 ) -> None:
     """Run a local command under each configuration and store its measured throughput."""
     from corral.agent.trials import LocalNode, TrialError, parse_config, run_local
+    from corral.history import HistoryStore
 
     try:
         configs = [parse_config(text) for text in config]
@@ -60,6 +60,8 @@ def run_trials(
     except CorralError as exc:
         _fail(str(exc))
     failed = 0
+    from rich.table import Table
+
     table = Table(title=f"Trial runs of {job} on {kind}")
     for column in ("configuration", "throughput", "unit"):
         table.add_column(column)
@@ -131,11 +133,15 @@ def list_trials(
     db: DbOption = DEFAULT_URL,
 ) -> None:
     """The stored trial results."""
+    from corral.history import HistoryStore
+
     try:
         with HistoryStore(db) as store:
             rows = store.trials(job)
     except CorralError as exc:
         _fail(str(exc))
+    from rich.table import Table
+
     table = Table(title="Trial runs")
     for column in ("job", "GPU type", "GPUs", "share", "throughput", "unit", "source"):
         table.add_column(column)
@@ -159,6 +165,7 @@ def export(
     from datetime import UTC, datetime
 
     from corral.agent.trials import throughput_rows
+    from corral.history import HistoryStore
     from corral.measured import ThroughputTable, format_throughput_table
 
     try:

@@ -22,17 +22,13 @@ from importlib.resources import files
 from itertools import islice
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import URL, Connection, Engine, and_, create_engine, func, make_url, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from corral.history import DEFAULT_URL
 from corral.history.schema import OUTCOMES, attempts, trials
 from corral.model import ConfigError, CorralError
-
-DEFAULT_URL = "sqlite:///corral-history.db"
-"""An SQLite file in the current directory: embedded, zero set-up."""
 
 BATCH_ROWS = 500
 """Rows per transaction on import: a killed import keeps the batches committed before it."""
@@ -215,6 +211,11 @@ def _insert_ignoring_duplicates(dialect: str, url: str) -> Any:
 
 
 def _upgrade(engine: Engine) -> None:
+    # Imported here: a process that never opens a store (the node agent without a history
+    # database) does not pay for importing alembic.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(files("corral.history") / "migrations"))
     with engine.begin() as conn:

@@ -7,9 +7,10 @@ still the measured run times. Submit times are seconds from the trace's first su
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from corral.traces.reader import Trace
+if TYPE_CHECKING:  # the trace readers load pandas; the live scheduler imports this package
+    from corral.traces.reader import Trace
 
 _OUTCOME_WORDS = (
     ("preempt", "preempted"),

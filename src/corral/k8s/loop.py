@@ -95,7 +95,7 @@ class LiveScheduler:
         self.cache = ClusterCache(scheduler, scheduler_name=self.options.scheduler_name,
                                   file_queues=self.options.queues,
                                   tolerated_taints=self.options.tolerated_taints, clock=clock)
-        self.events = EventRecorder(client)
+        self.events = EventRecorder(client, drops=self.metrics.events_dropped)
         self.conditions = PodConditionWriter(client, self.cache.unbound_pod,
                                              is_leader=self.is_leader)
         self.elector: LeaderElector | None = None
