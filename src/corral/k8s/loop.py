@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from aiohttp import web
@@ -39,12 +39,14 @@ from corral.k8s.cluster_cache import ClusterCache
 from corral.k8s.events import EventRecorder, ObjectRef
 from corral.k8s.history_writer import HistoryWriter
 from corral.k8s.leader import LeaderElector
-from corral.k8s.live_estimates import HistoryEstimates
 from corral.k8s.metrics import SchedulerMetrics
 from corral.k8s.nodes import TOLERATED_TAINTS
 from corral.k8s.pod_conditions import PodConditionWriter
 from corral.k8s.reflector import Reflector, served
 from corral.model import MILLI, Job, QueueTree
+
+if TYPE_CHECKING:  # the predictor (scikit-learn) loads only for policies that read estimates
+    from corral.k8s.live_estimates import HistoryEstimates
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +122,8 @@ class LiveScheduler:
                             "job history, but no history store is set: jobs wait in submit "
                             "order", scheduler.profile.name)
             else:
+                from corral.k8s.live_estimates import HistoryEstimates
+
                 self.estimates = HistoryEstimates(self.options.history, clock=clock)
                 self.cache.estimate = self.estimates.estimate
         self.reflectors: list[Reflector] = []
