@@ -50,6 +50,12 @@ class SchedulerMetrics:
         self.events_dropped = Counter("corral_events_dropped_total",
                                       "Events not written, by cause (queue_full, spam_filter, "
                                       "write_failed)", ["cause"], registry=r)
+        self.overcommit_conflicts = Counter(
+            "corral_overcommit_conflicts_total",
+            "Times a node was found holding more GPU than it has (another scheduler bound "
+            "onto GPUs Corral had booked)", registry=r)
+        self.overcommitted_nodes = Gauge("corral_overcommitted_nodes",
+                                         "Nodes holding more GPU than they have now", registry=r)
 
     def observe_state(self, state: ClusterState | None, pending: Mapping[str, int]) -> None:
         """Refresh the gauges from the state (once per cycle: cheap numpy sums)."""
