@@ -37,7 +37,19 @@ def scheduler(
     scheduler_name: SchedulerName = "corral",
     metrics_port: Annotated[int, typer.Option(help="Port of /metrics, /healthz, /readyz, "
                                                    "/status.")] = 9404,
-    metrics_addr: Annotated[str, typer.Option(help="Address it listens on.")] = "0.0.0.0",
+    metrics_addr: Annotated[str, typer.Option(
+        help="Address it listens on; anything but loopback needs --authenticate-metrics.")] =
+        "127.0.0.1",
+    authenticate_metrics: Annotated[bool, typer.Option(
+        "--authenticate-metrics",
+        help="Serve over TLS; /metrics and /status need a bearer token the API server accepts "
+             "(TokenReview) and allows get on the path (SubjectAccessReview). /healthz and "
+             "/readyz stay open.")] = False,
+    tls_cert_file: Annotated[str | None, typer.Option(
+        help="TLS certificate (PEM) with --authenticate-metrics (default: self-signed, made at "
+             "start).", show_default=False)] = None,
+    tls_private_key_file: Annotated[str | None, typer.Option(
+        help="Its private key (PEM).", show_default=False)] = None,
     leader_elect: Annotated[bool, typer.Option(help="Hold a Lease so one replica binds.")] =
         True,
     lease_namespace: Annotated[str, typer.Option(envvar="POD_NAMESPACE",
@@ -64,11 +76,15 @@ def scheduler(
     from corral.history import DEFAULT_URL, HistoryStore
     from corral.k8s.client import KubeClient
     from corral.k8s.loop import LiveScheduler, Options
+    from corral.k8s.secure_serving import SecureServing, check_exposure
     from corral.policies import load_policy
     from corral.queues import load_queue_file
 
     _logging(log_format)
+    if (tls_cert_file or tls_private_key_file) and not authenticate_metrics:
+        _fail("--tls-cert-file and --tls-private-key-file serve with --authenticate-metrics")
     try:
+        check_exposure(metrics_addr, authenticated=authenticate_metrics)
         profile = load_policy(policy)
         tree = load_queue_file(queues) if queues else None
         history = None if history_db == "none" else HistoryStore(history_db or DEFAULT_URL)
@@ -87,7 +103,9 @@ def scheduler(
     async def main() -> None:
         client = await KubeClient.connect(kubeconfig, in_cluster=in_cluster, context=context)
         live = LiveScheduler(client, Scheduler(profile), options)
-        runner = await live.serve(metrics_addr, metrics_port)
+        secure = SecureServing.create(client, tls_cert_file, tls_private_key_file) \
+            if authenticate_metrics else None
+        runner = await live.serve(metrics_addr, metrics_port, secure=secure)
         task = asyncio.create_task(live.run())
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -43,6 +43,7 @@ from corral.k8s.metrics import SchedulerMetrics
 from corral.k8s.nodes import TOLERATED_TAINTS
 from corral.k8s.pod_conditions import PodConditionWriter
 from corral.k8s.reflector import Reflector, served
+from corral.k8s.secure_serving import SecureServing, check_exposure
 from corral.model import MILLI, Job, QueueTree
 
 if TYPE_CHECKING:  # the predictor (scikit-learn) loads only for policies that read estimates
@@ -277,8 +278,14 @@ class LiveScheduler:
         self.metrics.cycle_seconds.observe(elapsed)
         self.metrics.observe_state(cache.state, self._pending_by_queue())
 
-    async def serve(self, host: str, port: int) -> web.AppRunner:
-        """Serve ``/metrics`` (Prometheus), ``/healthz``, ``/readyz`` and ``/status`` (JSON)."""
+    async def serve(self, host: str, port: int, *,
+                    secure: SecureServing | None = None) -> web.AppRunner:
+        """Serve ``/metrics`` (Prometheus), ``/healthz``, ``/readyz`` and ``/status`` (JSON).
+
+        Without *secure*, only on a loopback address (anything else is refused: ConfigError);
+        with it, over TLS, ``/metrics`` and ``/status`` to callers the API server authenticates
+        and allows (see :mod:`corral.k8s.secure_serving`)."""
+        check_exposure(host, authenticated=secure is not None)
         async def metrics(_: web.Request) -> web.Response:
             return web.Response(body=self.metrics.exposition(),
                                 content_type="text/plain", charset="utf-8")
@@ -293,14 +300,15 @@ class LiveScheduler:
         async def status(_: web.Request) -> web.Response:
             return web.json_response(self.status())
 
-        app = web.Application()
+        app = web.Application(middlewares=[secure.auth.middleware] if secure else [])
         app.router.add_get("/metrics", metrics)
         app.router.add_get("/healthz", healthz)
         app.router.add_get("/readyz", readyz)
         app.router.add_get("/status", status)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port,
+                          ssl_context=secure.ssl_context if secure else None).start()
         return runner
 
     def status(self) -> dict[str, Any]:
