@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,3 +26,9 @@ def write_dataset(root: Path, files: int = 30, size: int = 1000, seed: int = 0) 
 def dataset(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     root = tmp_path / "source"
     return root, write_dataset(root)
+
+
+@pytest.fixture
+def make_dataset() -> Callable[..., dict[str, bytes]]:
+    """:func:`write_dataset`, for tests that need another size or count of files."""
+    return write_dataset

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import errno
 import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from corral.datacache import DirectoryStore, open_cache
+from corral.datacache.ledger import Ledger
 from corral.datacache.stores import FileInfo
+from corral.datacache.tiers import DirectoryTier, Staged
 from corral.model import ConfigError
 
 
@@ -85,7 +88,7 @@ def test_a_full_disk_degrades_to_pass_through(dataset, tmp_path: Path, monkeypat
     store = DirectoryStore(root)
     cache = open_cache(store, 10_000, "nr", "imgs", tmp_path / "cache")
 
-    def full(key: str, data: bytes) -> object:
+    def full(key: str) -> object:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(cache.tier, "stage", full)
@@ -95,6 +98,48 @@ def test_a_full_disk_degrades_to_pass_through(dataset, tmp_path: Path, monkeypat
             assert cache.read(files[path]) == content[path]
     assert cache.pass_through and cache.used() == 0
     assert sum("cache disk full" in r.message for r in caplog.records) == 1
+
+
+@pytest.mark.parametrize("where", ["ledger", "entry", "both"])
+def test_a_full_ledger_or_entry_write_never_fails_a_read(dataset, tmp_path: Path, monkeypatch,
+                                                        where: str) -> None:
+    """The ledger's own "database or disk is full", and ENOSPC half-way through an entry: every
+    read is served from the source, nothing half-written is kept, the failures are counted."""
+    root, content = dataset
+    store = DirectoryStore(root)
+    cache = open_cache(store, 10_000, "lru", "imgs", tmp_path / "cache")
+    files = infos(store)
+    warm = sorted(files)[:5]
+    for path in warm:
+        cache.read(files[path])
+    if where in ("ledger", "both"):
+        def full_ledger(*args: object) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+        monkeypatch.setattr(Ledger, "count", full_ledger)
+    if where in ("entry", "both"):
+        real = DirectoryTier.stage
+
+        def stage(tier: DirectoryTier, key: str) -> Staged:
+            staged = real(tier, key)
+            first = staged.write
+
+            def write(chunk: bytes) -> None:
+                first(chunk[:100])
+                raise OSError(errno.ENOSPC, "No space left on device")
+            staged.write = write  # type: ignore[method-assign]
+            return staged
+        monkeypatch.setattr(DirectoryTier, "stage", stage)
+    for _ in range(2):
+        for path in sorted(files):
+            assert cache.read(files[path]) == content[path]
+    assert cache.pass_through and cache.write_failures > 0
+    monkeypatch.undo()
+    reopened = open_cache(store, 10_000, "lru", "imgs", tmp_path / "cache")
+    assert not list((tmp_path / "cache" / "tmp").iterdir())
+    on_disk = sum(p.stat().st_size for p in (tmp_path / "cache" / "data").glob("*/*"))
+    assert on_disk == reopened.used() >= 5_000
+    for path in sorted(files):
+        assert reopened.read(files[path]) == content[path]
 
 
 def test_reopening_with_another_size_or_policy_is_refused(dataset, tmp_path: Path) -> None:

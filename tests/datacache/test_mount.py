@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -56,3 +57,45 @@ def test_mount_serves_the_source_read_only_with_live_stats(dataset, tmp_path: Pa
         _unmount(mnt)
         proc.wait(30)
     assert proc.returncode == 0
+
+
+def _alive(mnt: Path) -> bool:
+    try:
+        os.stat(mnt)
+    except OSError:
+        return False
+    return True
+
+
+def test_remounting_over_a_killed_mount_is_one_error_line(dataset, tmp_path: Path) -> None:
+    root, _ = dataset
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    command = [sys.executable, "-m", "corral", "cache", "mount", str(root), str(mnt),
+               "--tier", "memory", "--size", "10000"]
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.ismount(mnt):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"mount did not come up: {proc.stderr.read() if proc.stderr else ''}")
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        deadline = time.monotonic() + 10
+        while _alive(mnt) and time.monotonic() < deadline:
+            time.sleep(0.1)  # the kernel aborts the connection once the daemon is gone
+        with pytest.raises(OSError, match="not connected"):
+            os.stat(mnt)
+        for again in (command, [sys.executable, "-m", "corral", "cache", "stats", str(mnt)]):
+            done = subprocess.run(again, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 2, done.stderr
+            lines = done.stderr.splitlines()
+            assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+            assert f"fusermount3 -u {mnt}" in lines[0]
+    finally:
+        _unmount(mnt)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+    os.stat(mnt)  # cleared as the message says

@@ -12,7 +12,7 @@ import pytest
 
 from corral.datacache import DirectoryStore, open_cache
 from corral.datacache.ledger import Ledger
-from corral.datacache.tiers import DirectoryTier
+from corral.datacache.tiers import DirectoryTier, Staged
 
 CAPACITY = 9_500
 READERS = 4
@@ -61,13 +61,18 @@ def _die_in(step: str, root: str, cache_dir: str) -> None:
     tier = cache.tier
     assert isinstance(tier, DirectoryTier)
     if step == "write":
-        def stage(key: str, data: bytes) -> object:
-            name = DirectoryTier.stage(tier, key, data[: len(data) // 2])
-            os.kill(os.getpid(), signal.SIGKILL)
-            return name
+        def stage(key: str) -> Staged:
+            staged = DirectoryTier.stage(tier, key)
+            real_write = staged.write
+
+            def write(chunk: bytes) -> None:
+                real_write(chunk[: len(chunk) // 2])
+                os.kill(os.getpid(), signal.SIGKILL)
+            staged.write = write  # type: ignore[method-assign]
+            return staged
         tier.stage = stage  # type: ignore[method-assign]
     else:
-        def commit(staged: object, key: str) -> None:
+        def commit(staged: Staged, key: str) -> None:
             DirectoryTier.commit(tier, staged, key)
             os.kill(os.getpid(), signal.SIGKILL)
         tier.commit = commit  # type: ignore[method-assign]

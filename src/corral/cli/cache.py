@@ -135,7 +135,12 @@ def stats_command(
 def _read_report(path: Path) -> dict:
     """The statistics of the mount or cache directory at *path*."""
     live = path / STATS_FILE
-    if live.is_file():
+    try:
+        is_live = live.is_file()
+    except OSError as exc:  # ENOTCONN: a mount whose daemon died
+        raise ConfigError(f"{path}: {exc.strerror}; if its cache mount died, clear it with "
+                          f"`fusermount3 -u {path}`") from None
+    if is_live:
         try:
             return json.loads(live.read_text())
         except (OSError, ValueError) as exc:

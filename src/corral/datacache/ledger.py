@@ -69,15 +69,17 @@ class Ledger:
     @contextmanager
     def transaction(self) -> Iterator[Ledger]:
         """Hold the ledger's write lock (across processes and threads) until the block ends;
-        commit if it ends normally, roll back if it raises."""
+        commit if it ends normally, roll back if it raises or the commit fails (a full disk:
+        SQLite may leave the transaction open then, and the next one could not begin)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def close(self) -> None:
         """Close the connection."""

@@ -19,8 +19,10 @@ STATS_FILE = ".corral-cache-stats.json"
 """The read-only file at the root of a mount that holds the live statistics document."""
 
 
-def cache_report(index: Index, policy: str, pass_through: bool = False) -> dict[str, object]:
-    """Capacity, use, per-dataset bytes (cached, and in all where known) and per-epoch stats."""
+def cache_report(index: Index, policy: str, pass_through: bool = False,
+                 write_failures: int = 0) -> dict[str, object]:
+    """Capacity, use, per-dataset bytes (cached, and in all where known), per-epoch stats, and
+    whether the cache disk was full (reads passed through, writes that failed)."""
     cached = index.cached_bytes()
     dataset_bytes = index.dataset_bytes()
     names = sorted(set(cached) | set(dataset_bytes))
@@ -31,7 +33,8 @@ def cache_report(index: Index, policy: str, pass_through: bool = False) -> dict[
         datasets[name] = {"cached_bytes": cached.get(name, 0), "bytes": total,
                           "cached_share": share}
     return {"policy": policy, "capacity": index.capacity, "used": index.used(),
-            "pass_through": pass_through, "datasets": datasets,
+            "pass_through": pass_through, "write_failures": write_failures,
+            "datasets": datasets,
             "epochs": [row.to_json() for row in index.stats()]}
 
 

@@ -3,7 +3,8 @@
 A directory tier writes each new entry to a temporary name and renames it into place, so a
 process killed mid-write leaves at worst a temporary file, which is never served and is swept
 away the next time a cache opens the directory; an entry whose length does not match the
-ledger is treated as missing, never served.
+ledger is treated as missing, never served. Entries are opened, not loaded: a reader holds a
+file descriptor and reads ranges of it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -19,6 +21,23 @@ from typing import Protocol
 
 from corral.datacache.index import Index, MemoryIndex
 from corral.datacache.ledger import Ledger
+from corral.datacache.open_files import BytesFile, LocalFile, OpenFile
+
+
+class Staged(Protocol):
+    """A new entry being written, not yet visible under its key."""
+
+    size: int
+    """Bytes written so far."""
+
+    def write(self, chunk: bytes) -> None:
+        """Append *chunk*; raises OSError (disk full)."""
+        ...
+
+    def contents(self) -> OpenFile:
+        """What was written, to read back; stays readable after commit or discard, until the
+        caller closes it."""
+        ...
 
 
 class Tier(Protocol):
@@ -32,20 +51,26 @@ class Tier(Protocol):
         """The cached version of *key*, or None (a quick look, without the lock)."""
         ...
 
-    def load(self, key: str, size: int) -> bytes | None:
-        """The cached bytes of *key* when they are there and *size* long, else None."""
+    def open_entry(self, key: str, size: int) -> OpenFile | None:
+        """The cached entry of *key*, opened, when it is there and *size* long, else None."""
         ...
 
-    def stage(self, key: str, data: bytes) -> object:
-        """Prepare *data* for :meth:`commit` outside the lock; raises OSError (disk full)."""
+    def stage(self, key: str) -> Staged:
+        """Start a new entry for :meth:`commit`, written outside the lock; raises OSError
+        (disk full)."""
         ...
 
-    def commit(self, staged: object, key: str) -> None:
+    def commit(self, staged: Staged, key: str) -> None:
         """Make a staged entry visible under *key* (inside the lock, after make_room)."""
         ...
 
-    def discard(self, staged: object) -> None:
+    def discard(self, staged: Staged) -> None:
         """Drop a staged entry that was not committed."""
+        ...
+
+    def drop(self, key: str) -> None:
+        """Remove *key*'s bytes whatever the index says (after a commit whose index change
+        was rolled back)."""
         ...
 
     def reader_index(self) -> Index:
@@ -69,19 +94,22 @@ class MemoryTier:
     def version_of(self, key: str) -> str | None:
         return self._index.version_of(key)
 
-    def load(self, key: str, size: int) -> bytes | None:
+    def open_entry(self, key: str, size: int) -> OpenFile | None:
         data = self._data.get(key)
-        return data if data is not None and len(data) == size else None
+        return BytesFile(data) if data is not None and len(data) == size else None
 
-    def stage(self, key: str, data: bytes) -> object:
-        return data
+    def stage(self, key: str) -> Staged:
+        return _MemoryEntry()
 
-    def commit(self, staged: object, key: str) -> None:
-        assert isinstance(staged, bytes)
-        self._data[key] = staged
+    def commit(self, staged: Staged, key: str) -> None:
+        assert isinstance(staged, _MemoryEntry)
+        self._data[key] = staged.data()
 
-    def discard(self, staged: object) -> None:
+    def discard(self, staged: Staged) -> None:
         """Nothing to undo: the bytes were never stored."""
+
+    def drop(self, key: str) -> None:
+        self._data.pop(key, None)
 
     def reader_index(self) -> Index:
         return self._index
@@ -106,30 +134,31 @@ class DirectoryTier:
     def version_of(self, key: str) -> str | None:
         return self.ledger.version_of(key)
 
-    def load(self, key: str, size: int) -> bytes | None:
+    def open_entry(self, key: str, size: int) -> OpenFile | None:
         try:
-            data = self._file(key).read_bytes()
+            fd = os.open(self._file(key), os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             return None
-        return data if len(data) == size else None
+        if os.fstat(fd).st_size != size:
+            os.close(fd)
+            return None
+        return LocalFile(fd)
 
-    def stage(self, key: str, data: bytes) -> object:
-        fd, name = _temp_file(self._tmp)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-        except OSError:
-            Path(name).unlink(missing_ok=True)
-            raise
-        return name
+    def stage(self, key: str) -> Staged:
+        return _TempEntry(self._tmp)
 
-    def commit(self, staged: object, key: str) -> None:
+    def commit(self, staged: Staged, key: str) -> None:
+        assert isinstance(staged, _TempEntry)
         target = self._file(key)
         target.parent.mkdir(exist_ok=True)
-        os.replace(str(staged), target)
+        os.replace(staged.name, target)
 
-    def discard(self, staged: object) -> None:
-        Path(str(staged)).unlink(missing_ok=True)
+    def discard(self, staged: Staged) -> None:
+        assert isinstance(staged, _TempEntry)
+        Path(staged.name).unlink(missing_ok=True)
+
+    def drop(self, key: str) -> None:
+        self._unlink(key)
 
     def reader_index(self) -> Index:
         return self.ledger
@@ -156,10 +185,47 @@ class DirectoryTier:
                     path.unlink(missing_ok=True)
 
 
-def _temp_file(folder: Path) -> tuple[int, str]:
-    """A new temporary file named after this process, so sweeps can tell live ones."""
-    name = folder / f"{os.getpid()}-{os.urandom(6).hex()}"
-    return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), str(name)
+class _MemoryEntry:
+    """A staged memory-tier entry: the chunks written so far."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self.size = 0
+        self._joined: bytes | None = None
+
+    def write(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        self.size += len(chunk)
+
+    def data(self) -> bytes:
+        if self._joined is None:
+            self._joined = b"".join(self._chunks)
+            self._chunks = [self._joined]
+        return self._joined
+
+    def contents(self) -> OpenFile:
+        return BytesFile(self.data())
+
+
+class _TempEntry:
+    """A staged directory-tier entry: a temporary file named after this process (so sweeps
+    can tell live ones), open for writing and reading back."""
+
+    def __init__(self, folder: Path) -> None:
+        self.name = str(folder / f"{os.getpid()}-{os.urandom(6).hex()}")
+        self._file = LocalFile(os.open(self.name, os.O_RDWR | os.O_CREAT | os.O_EXCL
+                                       | os.O_CLOEXEC, 0o644))
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        while view:
+            written = os.write(self._file.fd, view)
+            view = view[written:]
+            self.size += written
+
+    def contents(self) -> OpenFile:
+        return self._file
 
 
 def _alive(pid: int) -> bool:
@@ -172,6 +238,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def is_disk_full(exc: OSError) -> bool:
-    """True for the errors that mean the cache disk has no room left."""
-    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+def is_disk_full(exc: BaseException) -> bool:
+    """True for the errors that mean the cache disk has no room left: the file system's, and
+    SQLite's (the ledger) "database or disk is full"."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return (code is not None and code & 0xFF == sqlite3.SQLITE_FULL) \
+            or "database or disk is full" in str(exc)
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
