@@ -84,9 +84,19 @@ def test_progress_bar_on_a_terminal_does_not_disturb_the_output(
 
 
 def test_sim_config_file_is_used(tmp_path: Path) -> None:
+    """A config that runs the cluster's only GPU type at a quarter of the reference speed:
+    every job runs exactly four times as long as without it."""
     config = tmp_path / "sim.toml"
-    config.write_text("preemption_overhead_s = 5\n", encoding="utf-8")
-    run_ok("--limit", "20", "--sim-config", str(config))
+    config.write_text('reference_gpu_type = "REF"\n[gpu_speed]\nV100 = 0.25\n',
+                      encoding="utf-8")
+    runs = {}
+    for name, extra in (("plain", []), ("slow", ["--sim-config", str(config)])):
+        run_ok("--limit", "20", "--cluster", "4x8:V100", "--out", str(tmp_path / name), *extra)
+        runs[name] = pd.read_csv(tmp_path / name / "jobs.csv").set_index("job_id")
+    plain, slow = runs["plain"], runs["slow"]
+    assert len(plain) == len(slow) == 20
+    assert (plain["preemptions"] == 0).all() and (slow["preemptions"] == 0).all()
+    assert list(slow["run_time"]) == pytest.approx(list(4 * plain.loc[slow.index, "run_time"]))
 
 
 @pytest.mark.parametrize(
