@@ -74,11 +74,24 @@ def test_a_failing_batch_leaves_whole_earlier_batches_only(db_url, rows):
 
 KILLED_IMPORT = """
 import os, signal, sys
+import sqlalchemy as sa
 from corral.history import HistoryStore
+
+mode, at = sys.argv[2], int(sys.argv[3])
+inserts = 0
+
+@sa.event.listens_for(sa.engine.Engine, "after_cursor_execute")
+def die_after_an_insert(conn, cursor, statement, *args):
+    # "insert": killed once the at-th INSERT of rows has run, before its transaction commits
+    global inserts
+    if mode == "insert" and statement.lstrip().upper().startswith("INSERT INTO JOB_ATTEMPTS"):
+        inserts += 1
+        if inserts == at:
+            os.kill(os.getpid(), signal.SIGKILL)
 
 def rows():
     for i in range(1000):
-        if i == 250:
+        if mode == "row" and i == at:  # "row": killed while the at-th row is being read
             os.kill(os.getpid(), signal.SIGKILL)
         yield {"source": "t", "job_id": str(i), "attempt": 1, "user": "u", "name": "n",
                "queue": "q", "tasks": 1, "gpu_milli": 1000, "gpu_type": "", "submit": 0.0,
@@ -89,15 +102,25 @@ HistoryStore(sys.argv[1]).add_attempts(rows(), batch_rows=100)
 """
 
 
-def test_an_import_killed_midway_leaves_a_usable_database(db_url, rows):
+@pytest.mark.parametrize(("mode", "at"), [("row", 250), ("insert", 3), ("insert", 4)],
+                         ids=["mid-read", "third-insert", "fourth-insert"])
+def test_an_import_killed_midway_leaves_whole_batches(db_url, rows, mode: str, at: int):
+    """Killed while reading rows or inside a batch's transaction: what is stored is exactly
+    the first whole batches (rows 0..100k-1), never part of one; importing again fills the
+    rest. Two insert points, so a batch split across transactions is caught wherever the
+    split falls."""
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    done = subprocess.run([sys.executable, "-c", KILLED_IMPORT, db_url], env=env, check=False)
+    done = subprocess.run([sys.executable, "-c", KILLED_IMPORT, db_url, mode, str(at)],
+                          env=env, check=False)
     assert done.returncode == -9
     with HistoryStore(db_url) as store:
         stored = store.attempts()
-        assert len(stored) == 200
+        ids = sorted(int(row["job_id"]) for row in stored)
+        assert ids == list(range(len(ids))), "not a prefix of the import"
+        assert len(ids) % 100 == 0, f"{len(ids)} rows: a batch was stored in part"
+        assert len(ids) == (200 if mode == "row" else (at - 1) * 100)
         assert all(row["gpu_mem_peak_mib"] == 1024.0 and row["user"] == "u" for row in stored)
-        assert store.add_attempts(rows(1000)) == 800
+        assert store.add_attempts(rows(1000)) == 1000 - len(ids)
 
 
 def test_bad_rows_and_urls_are_config_errors(tmp_path, rows):
