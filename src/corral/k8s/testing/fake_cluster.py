@@ -19,6 +19,9 @@ FAKE_LABEL = "corral.dev/fake-node"
 RUN_LABEL = "corral.dev/fake-run"
 """Names the run (its namespace) that made a fake node, so its teardown removes only those."""
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+COLLECTION_TIMEOUT_S = 600.0
+"""Deleting a collection removes its objects one by one: ten thousand pods took longer than one
+ordinary request's timeout (30 s) on a loaded two-core machine."""
 GANG_GROUP = "scheduling.x-k8s.io"
 GANG_LABEL = f"{GANG_GROUP}/pod-group"
 
@@ -170,8 +173,9 @@ async def delete_run(client: KubeClient, namespace: str, *, finalize_after_s: fl
         return {}
 
     await step("DELETE", resource_path("", "v1", "pods", namespace),
-               query={"gracePeriodSeconds": "0"})
-    await step("DELETE", resource_path(GANG_GROUP, "v1alpha1", "podgroups", namespace))
+               query={"gracePeriodSeconds": "0"}, timeout=COLLECTION_TIMEOUT_S)
+    await step("DELETE", resource_path(GANG_GROUP, "v1alpha1", "podgroups", namespace),
+               timeout=COLLECTION_TIMEOUT_S)
     namespace_path = resource_path("", "v1", "namespaces", name=namespace)
     await step("DELETE", namespace_path)
     loop = asyncio.get_running_loop()
@@ -183,7 +187,8 @@ async def delete_run(client: KubeClient, namespace: str, *, finalize_after_s: fl
             break
         await asyncio.sleep(0.5)
     await step("DELETE", resource_path("", "v1", "nodes"),
-               query={"labelSelector": f"{FAKE_LABEL}=true,{RUN_LABEL}={namespace}"})
+               query={"labelSelector": f"{FAKE_LABEL}=true,{RUN_LABEL}={namespace}"},
+               timeout=COLLECTION_TIMEOUT_S)
     if errors:
         raise errors[0]
 
