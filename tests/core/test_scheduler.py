@@ -231,3 +231,17 @@ def test_non_preemptible_jobs_are_never_victims():
     result, _ = run_cycle(sched, nodes(8), [job("urgent", tasks=8, priority=10)],
                           running=[job("low", tasks=8, preemptible=False)])
     assert result.decisions == []
+
+
+def test_a_capped_cycle_decides_the_first_jobs_in_order_and_the_next_cycle_the_rest():
+    sched = scheduler("fifo")
+    state = sched.new_state(nodes(4, 8))
+    for i in range(10):
+        state.submit(job(f"j{i}", gpus=1, submit=float(i)))
+    first = sched.cycle(state, 0.0, max_starts=4)
+    assert [d.job_id for d in first.decisions] == ["j0", "j1", "j2", "j3"]
+    assert first.waiting == {}  # the others were not looked at, not refused
+    for decision in first.decisions:
+        state.start(decision.job_id, decision.placement, 0.0)
+    rest = sched.cycle(state, 0.0)
+    assert [d.job_id for d in rest.decisions] == [f"j{i}" for i in range(4, 10)]

@@ -66,13 +66,17 @@ class Scheduler:
         state.promote_after = self._promote_after
         return state
 
-    def cycle(self, cluster: ClusterState, now: float, *, assume: bool = False) -> CycleResult:
+    def cycle(self, cluster: ClusterState, now: float, *, assume: bool = False,
+              max_starts: int | None = None) -> CycleResult:
         """Decide what starts (and what is preempted) now.
 
         By default *cluster* is left as it was found, and the backend applies each decision
         when it has carried it out (a bind may fail). With *assume* (kube-scheduler's assume
         step, for a backend that carries out every decision, like the simulator) the decisions
         are applied to *cluster* here, reusing the capacity the cycle already reserved.
+        With *max_starts*, the walk ends once it has made that many decisions: the jobs after
+        them are left for the next cycle, in the same order (a live backend binds the first
+        ones while the next are decided, instead of waiting for thousands of decisions).
         """
         self._maybe_rekey(cluster, now)
         result = CycleResult()
@@ -118,6 +122,8 @@ class Scheduler:
                         if placement is not None:
                             state.reserve(job, placement)
                             result.decisions.append(Start(job.id, placement))
+                            if max_starts is not None and len(result.decisions) >= max_starts:
+                                break
                             continue
                         if not state.preempted:
                             found[shape] = (status, state.reserved)

@@ -15,6 +15,7 @@ not hold the Lease. A write it stops raises :class:`WriteRefused`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
@@ -23,12 +24,16 @@ from urllib.parse import quote
 import aiohttp
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
+from yarl import URL
 
 from corral.model import CorralError
 
 REQUEST_TIMEOUT_S = 30.0
 WATCH_TIMEOUT_S = 300
 """Server-side length of one watch request; the reflector re-watches from the last version."""
+WATCH_BUFFER_BYTES = 2**21
+"""Read buffer of the HTTP session, as kubernetes_asyncio sizes it (a watch event carries a
+whole object, up to etcd's 1.5 MiB)."""
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 """Merges lists by their key (a pod's ``conditions`` by ``type``), where a merge patch would
@@ -105,7 +110,7 @@ class KubeClient:
             await k8s_config.load_kube_config(config_file=kubeconfig, context=context,
                                               client_configuration=configuration)
         configuration.connection_pool_maxsize = pool_size
-        return cls(k8s_client.ApiClient(configuration))
+        return cls(_api_client(configuration))
 
     @classmethod
     def for_url(cls, url: str, token: str = "", pool_size: int = 256) -> KubeClient:
@@ -115,7 +120,7 @@ class KubeClient:
             configuration.api_key = {"BearerToken": token}
             configuration.api_key_prefix = {"BearerToken": "Bearer"}
         configuration.connection_pool_maxsize = pool_size
-        return cls(k8s_client.ApiClient(configuration))
+        return cls(_api_client(configuration))
 
     async def close(self) -> None:
         await self.api.close()
@@ -198,14 +203,53 @@ class KubeClient:
 
     async def _send(self, method: str, path: str, query: Mapping[str, Any] | None, body: Any,
                     content_type: str, timeout: aiohttp.ClientTimeout) -> Any:
+        """One HTTP request on the ApiClient's pooled session, its credentials from the
+        configuration (refreshed by its hook: exec plugins, expiring tokens; client certificates
+        are in the session's TLS context). The generated client's own request path copies and
+        re-encodes every body and costs about as much CPU as the rest of a binding."""
+        configuration = self.api.configuration
+        headers = {"Content-Type": content_type, "Accept": "application/json"}
+        for auth in (await configuration.auth_settings()).values():
+            if auth.get("value"):
+                headers[auth["key"]] = auth["value"]
+        rest = self.api.rest_client
+        extra: dict[str, Any] = {}
+        if rest.server_hostname:
+            extra["server_hostname"] = rest.server_hostname
+        if rest.proxy:
+            extra["proxy"] = rest.proxy
+            if rest.proxy_headers:
+                extra["proxy_headers"] = rest.proxy_headers
         try:
-            return await self.api.call_api(
-                path, method, query_params=[(k, v) for k, v in (query or {}).items()],
-                header_params={"Content-Type": content_type, "Accept": "application/json"},
-                body=body, auth_settings=["BearerToken"], _preload_content=False,
-                _request_timeout=timeout)
+            return await rest.pool_manager.request(
+                method, configuration.host + path,
+                params=[(k, str(v)) for k, v in (query or {}).items()] or None,
+                data=None if body is None else json.dumps(body), headers=headers,
+                timeout=timeout, **extra)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise ApiError(0, "Unreachable", f"{method} {path}: {exc}") from None
+
+
+def _api_client(configuration: k8s_client.Configuration) -> k8s_client.ApiClient:
+    """An ApiClient whose HTTP session reads no proxy or netrc settings per request.
+
+    kubernetes_asyncio's session trusts the environment, and aiohttp then parses the proxy
+    variables and ``~/.netrc`` on every request (the netrc read in a worker thread): measured
+    against a real API server, more CPU than the rest of a binding. The environment's proxy for
+    the API server is looked up once here instead (``HTTPS_PROXY``, ``NO_PROXY``), unless the
+    kubeconfig names one.
+    """
+    if not configuration.proxy:
+        with contextlib.suppress(LookupError):
+            found = aiohttp.helpers.get_env_proxy_for_url(URL(configuration.host))
+            configuration.proxy = str(found[0])
+    api = k8s_client.ApiClient(configuration)
+    rest = api.rest_client
+    trusting = rest.pool_manager
+    rest.pool_manager = aiohttp.ClientSession(connector=trusting.connector, trust_env=False,
+                                              read_bufsize=WATCH_BUFFER_BYTES)
+    trusting.detach()  # the connector now belongs to the new session alone
+    return api
 
 
 def _decode(data: bytes) -> dict[str, Any]:

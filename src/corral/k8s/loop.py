@@ -58,6 +58,9 @@ class Options:
 
     scheduler_name: str = names.SCHEDULER_NAME
     batch_window_s: float = 0.05
+    max_decisions_per_cycle: int | None = 128
+    """A cycle stops deciding after this many decisions and the next one follows at once, so
+    the first bindings go out while the rest are decided (None: no limit)."""
     tick_s: float = 5.0
     grace_seconds: int = 30
     concurrency: int = 128
@@ -246,8 +249,11 @@ class LiveScheduler:
         self._report_overcommit()
         decisions = 0
         if state is not None and state.pending:
-            result = self.scheduler.cycle(state, now)
+            limit = self.options.max_decisions_per_cycle
+            result = self.scheduler.cycle(state, now, max_starts=limit)
             decisions = len(result.decisions)
+            if limit is not None and decisions >= limit:
+                self.wake()  # more may fit: decide them once these bindings are on their way
             victims = [d for d in result.decisions if isinstance(d, Preempt)]
             busy_nodes: set[int] = set()
             for victim in victims:

@@ -76,12 +76,18 @@ class Reflector:
                 self.on_relist(self.name)
 
     async def _list(self) -> None:
+        """List the collection, as client-go's reflector does: ``resourceVersion=0`` lets the
+        API server answer from its watch cache rather than read every page from etcd (the
+        answer may be a moment old; the watch that follows from its version brings the rest).
+        Where the server pages it anyway, the further pages follow their continue token."""
         items: list[dict[str, Any]] = []
         token = ""
         while True:
             query: dict[str, Any] = {"limit": PAGE_SIZE}
             if token:
                 query["continue"] = token
+            else:
+                query["resourceVersion"] = "0"
             page = await self.client.request("GET", self.path, query=query)
             items.extend(page.get("items") or ())
             meta = page.get("metadata") or {}
