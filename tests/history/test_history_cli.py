@@ -71,3 +71,32 @@ def test_stats_show_profile_columns_only_where_the_agent_profiled_jobs(tmp_path)
     table = runner.invoke(app, ["history", "stats", "--db", db], env={"COLUMNS": "200"})
     assert "peak GPU mem (MiB)" in table.stdout and "2,048" in table.stdout
     assert "60%" in table.stdout and "90%" in table.stdout
+
+
+def test_an_import_leaves_out_only_the_jobs_the_store_cannot_keep(tmp_path):
+    trace = tmp_path / "tiny.csv"
+    long_user = "u" * 1100
+    trace.write_text(HELIOS + "1,ann,8,8,1,0,3600,0,COMPLETED\n"
+                              f"2,{long_user},1,8,1,60,1800,0,FAILED\n"
+                              "3,bob,2,8,1,120,600,0,CANCELLED\n")
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    result = CliRunner().invoke(app, ["history", "import", str(trace), "--db", db])
+    assert result.exit_code == 0
+    assert "2 of 3 jobs added" in result.stdout and "1 rejected" in result.stdout
+    assert result.stderr.count("warning:") == 1
+    assert "user is 1100 characters, longer than the 1024" in result.stderr
+    assert long_user not in result.stderr
+
+
+def test_the_bundled_sample_imports_on_both_backends(db_url):
+    from importlib.resources import as_file, files
+
+    from corral.traces.reader import SAMPLE_FILE
+
+    runner = CliRunner()
+    with as_file(files("corral.traces") / "samples" / SAMPLE_FILE) as sample:
+        first = runner.invoke(app, ["history", "import", str(sample), "--db", db_url])
+        again = runner.invoke(app, ["history", "import", str(sample), "--db", db_url])
+    assert first.exit_code == 0, first.output
+    assert "2000 of 2000 jobs added" in first.stdout
+    assert again.exit_code == 0 and "0 of 2000 jobs added" in again.stdout

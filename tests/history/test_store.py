@@ -147,3 +147,68 @@ def test_trial_results_are_stored_and_read_back_by_job(db_url):
             store.add_trials([{**row, "throughput": 0.0}])
         with pytest.raises(ConfigError, match="missing unit"):
             store.add_trials([{k: v for k, v in row.items() if k != "unit"}])
+
+
+POD_KEY = f"{'n' * 63}/{'p' * 253}"
+"""The longest namespace/pod key Kubernetes allows: 317 characters."""
+
+
+def test_the_longest_pod_keys_are_stored_and_longer_values_rejected_row_by_row(db_url, rows):
+    """PostgreSQL enforces column lengths and refused a whole batch for one long key; keys of
+    317 characters are kept now, and a value longer than its column (or an integer larger) is
+    left out with its reason while the rest of its batch is written, on both backends."""
+    batch = rows(6)
+    batch[1]["job_id"] = POD_KEY
+    batch[1]["name"] = POD_KEY
+    batch[2]["queue"] = "q" * 1025
+    batch[3]["attempt"] = 2**40
+    rejected: list[tuple[str, str]] = []
+    with HistoryStore(db_url) as store:
+        added = store.add_attempts(batch, on_reject=lambda row, why: rejected.append(
+            (row["job_id"], why)))
+        stored = {row["job_id"]: row for row in store.attempts()}
+        with pytest.raises(ConfigError, match="queue is 1025 characters, longer than the 1024"):
+            store.add_attempts([batch[2]])  # without on_reject: an error, nothing written
+    assert added == 4 and sorted(stored) == sorted(["0", POD_KEY, "4", "5"])
+    assert stored[POD_KEY]["name"] == POD_KEY
+    assert rejected == [("2", "queue is 1025 characters, longer than the 1024 the store keeps"),
+                        ("3", "attempt 1099511627776 is outside the 32-bit integers the "
+                              "store keeps")]
+
+
+def test_a_trial_run_of_the_longest_pod_name_is_stored(db_url):
+    source = f"trialrun/{'n' * 63}/{'t' * 253}"
+    row = {"job_key": POD_KEY, "gpu_type": "NVIDIA-H100-80GB-HBM3", "gpus": 1, "share": 1.0,
+           "throughput": 3.5, "unit": "steps/s", "measured_at": 1.0, "source": source}
+    with HistoryStore(db_url) as store:
+        assert store.add_trials([row]) == 1
+        assert store.trials(POD_KEY)[0]["source"] == source
+        with pytest.raises(ConfigError, match="job_key is 1025 characters"):
+            store.add_trials([{**row, "job_key": "k" * 1025}])
+
+
+def test_a_database_of_the_previous_schema_is_migrated_with_its_rows(db_url, rows):
+    """A store made before keys were widened (revision 0003) opens, keeps its rows, takes
+    long keys, and Alembic can step it back down."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(SRC / "corral" / "history" / "migrations"))
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+    with HistoryStore(db_url) as store:  # 0003 -> head
+        assert store.add_attempts(rows(3)) == 3
+        assert store.add_attempts([{**rows(1)[0], "job_id": POD_KEY}]) == 1
+        assert store.count() == 4
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        conn.execute(sa.text("DELETE FROM job_attempts WHERE job_id = :k"), {"k": POD_KEY})
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0003")
+    with HistoryStore(db_url) as store:
+        assert store.count() == 3
+    engine.dispose()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -23,26 +24,50 @@ DbOption = Annotated[
     str, typer.Option("--db", help="Database URL: sqlite:///FILE or "
                                    "postgresql+psycopg://USER@HOST/DB.")
 ]
+LockWaitOption = Annotated[
+    float, typer.Option("--lock-wait", min=0.0,
+                        help="Seconds to wait for a lock another process holds on the database "
+                             "(a writer mid-transaction, a migration) before giving up.")
+]
+LOCK_WAIT_S = 10.0
+"""The store's default (corral.history.store.LOCK_WAIT_S), repeated so --help loads no
+SQLAlchemy."""
+
+SHOWN_REJECTS = 10
+"""Rejected rows named one by one on import; the rest are counted."""
 
 
 @app.command("import")
 def import_trace(
     trace: Annotated[str, typer.Argument(help="Trace file (CSV, gzipped or not).")],
     db: DbOption = DEFAULT_URL,
+    lock_wait: LockWaitOption = LOCK_WAIT_S,
 ) -> None:
-    """Load a trace's jobs, one completed attempt each; importing twice adds nothing."""
+    """Load a trace's jobs, one completed attempt each; importing twice adds nothing. A job the
+    store cannot keep (say, an id over 1024 characters) is left out and named; the rest load."""
     from corral.history import HistoryStore, attempts_from_trace
     from corral.traces import read_trace  # pandas: for this command only
 
+    rejected: list[str] = []
+
+    def reject(row: Mapping[str, Any], reason: str) -> None:
+        rejected.append(f"job {str(row.get('job_id'))[:80]!r} not stored: {reason}")
+
     try:
         loaded = read_trace(trace)
-        with HistoryStore(db) as store:
-            added = store.add_attempts(attempts_from_trace(loaded))
+        with HistoryStore(db, lock_wait_s=lock_wait) as store:
+            added = store.add_attempts(attempts_from_trace(loaded), on_reject=reject)
             total = store.count()
     except CorralError as exc:
         _fail(str(exc))
+    for line in rejected[:SHOWN_REJECTS]:
+        stderr().print(f"warning: {line}", highlight=False, soft_wrap=True, markup=False)
+    if len(rejected) > SHOWN_REJECTS:
+        stderr().print(f"warning: {len(rejected) - SHOWN_REJECTS} more jobs not stored",
+                       highlight=False)
+    left_out = f", {len(rejected)} rejected" if rejected else ""
     stdout().print(f"{added} of {len(loaded.jobs)} jobs added from {loaded.name} "
-                   f"({total} attempts stored)", highlight=False)
+                   f"({total} attempts stored{left_out})", highlight=False)
 
 
 @app.command()
@@ -55,6 +80,7 @@ def stats(
     ] = None,
     db: DbOption = DEFAULT_URL,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not a table.")] = False,
+    lock_wait: LockWaitOption = LOCK_WAIT_S,
 ) -> None:
     """GPU-hours, jobs, and median and p90 run duration per user or queue; where the node
     agent profiled jobs, also their average and peak GPU utilisation and peak GPU memory."""
@@ -62,7 +88,7 @@ def stats(
 
     try:
         cutoff = parse_since(since) if since is not None else None
-        with HistoryStore(db) as store:
+        with HistoryStore(db, lock_wait_s=lock_wait) as store:
             rows = store.stats(by=by, since=cutoff)
     except CorralError as exc:
         _fail(str(exc))
@@ -104,6 +130,7 @@ def export(
     source: Annotated[str | None, typer.Option(help="Only rows of this source (e.g. "
                                                     "kubernetes).", show_default=False)] = None,
     db: DbOption = DEFAULT_URL,
+    lock_wait: LockWaitOption = LOCK_WAIT_S,
 ) -> None:
     """Export stored attempts, e.g. a live cluster's, for corral simulate --trace."""
     from corral.history import HistoryStore
@@ -113,7 +140,7 @@ def export(
         _fail(f"--format {format_!r}: the only export format is trace")
     try:
         cutoff = parse_since(since) if since is not None else None
-        with HistoryStore(db) as store:
+        with HistoryStore(db, lock_wait_s=lock_wait) as store:
             rows = [r for r in store.attempts(cutoff) if source is None or r["source"] == source]
     except CorralError as exc:
         _fail(str(exc))

@@ -6,21 +6,25 @@ from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table
 
 OUTCOMES = ("completed", "failed", "killed", "preempted")
 
+KEY_CHARS = 1024
+"""The longest job id, source, user, name or queue kept; longer rows are rejected one by one."""
+
 metadata = MetaData()
 
 attempts = Table(
     "job_attempts",
     metadata,
     # (source, job_id, attempt) is the key, so re-importing a trace inserts nothing new.
-    Column("source", String(255), primary_key=True),
-    Column("job_id", String(255), primary_key=True),
+    # Keys and names hold up to KEY_CHARS (migration 0004): a namespace/pod key is up to 317.
+    Column("source", String(KEY_CHARS), primary_key=True),
+    Column("job_id", String(KEY_CHARS), primary_key=True),
     Column("attempt", Integer, primary_key=True),
-    Column("user", String(255), nullable=False),
-    Column("name", String(255), nullable=False),
-    Column("queue", String(255), nullable=False),
+    Column("user", String(KEY_CHARS), nullable=False),
+    Column("name", String(KEY_CHARS), nullable=False),
+    Column("queue", String(KEY_CHARS), nullable=False),
     Column("tasks", Integer, nullable=False),
     Column("gpu_milli", Integer, nullable=False),
-    Column("gpu_type", String(64), nullable=False),
+    Column("gpu_type", String(255), nullable=False),
     Column("submit", Float, nullable=False),
     Column("start", Float, nullable=False),
     Column("end", Float, nullable=False),
@@ -41,8 +45,8 @@ trials = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     # The job or pod template measured (namespace/job, or what `corral trial` was told).
-    Column("job_key", String(255), nullable=False),
-    Column("gpu_type", String(64), nullable=False),
+    Column("job_key", String(KEY_CHARS), nullable=False),
+    Column("gpu_type", String(255), nullable=False),
     Column("gpus", Integer, nullable=False),
     Column("share", Float, nullable=False),  # compute share of each GPU (1.0: whole GPUs)
     Column("throughput", Float, nullable=False),
@@ -50,7 +54,7 @@ trials = Table(
     Column("unit", String(32), nullable=False),
     Column("measured_at", Float, nullable=False),
     # "local" (corral trial run) or "trialrun/<namespace>/<name>" (the agent's controller).
-    Column("source", String(64), nullable=False),
+    Column("source", String(KEY_CHARS), nullable=False),
 )
 """Migration 0003: one row per trial run of one configuration."""
 

@@ -8,23 +8,46 @@ message and error the store gives shows the URL with the password as ``***``, an
 errors are re-raised as :class:`HistoryError` with the driver's words (the password scrubbed
 from them too) and without the original exception chained, so a log line or a traceback
 never carries it.
+
+Several processes may open one database at once (an import beside the live scheduler, a fleet
+of importers on a new database): the first migration runs under a lock the database offers
+(PostgreSQL's advisory lock; on SQLite a file lock on ``<file>.lock`` beside the database),
+and whoever waited reads the schema version again before migrating. A statement that meets
+another process's lock waits at most ``lock_wait_s`` seconds (SQLite's busy timeout,
+PostgreSQL's ``lock_timeout``), then fails with :class:`HistoryError`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import math
 import operator
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import URL, Connection, Engine, and_, create_engine, func, make_url, select, update
+from sqlalchemy import (
+    URL,
+    Connection,
+    Engine,
+    Integer,
+    String,
+    Table,
+    and_,
+    create_engine,
+    func,
+    make_url,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 
 from corral.history import DEFAULT_URL
 from corral.history.schema import OUTCOMES, attempts, trials
@@ -32,6 +55,20 @@ from corral.model import ConfigError, CorralError
 
 BATCH_ROWS = 500
 """Rows per transaction on import: a killed import keeps the batches committed before it."""
+
+LOCK_WAIT_S = 10.0
+"""How long a statement waits for a lock another process holds (a writer mid-transaction, a
+migration) before it fails: SQLite's busy timeout, PostgreSQL's lock_timeout, and the wait for
+the migration lock."""
+
+CONNECT_TIMEOUT_S = 10
+"""How long opening a PostgreSQL connection may take (libpq's connect_timeout)."""
+
+MIGRATION_LOCK_KEY = 0x636F7272616C
+"""The PostgreSQL advisory lock (one per database) that serialises migrations: "corral"."""
+
+_INT_RANGE = (-(2**31), 2**31 - 1)
+"""What an Integer column holds on PostgreSQL (SQLite holds more; rows are checked alike)."""
 
 STATS_KEYS = ("user", "queue")
 _TRIAL_FIELDS = {"job_key", "gpu_type", "gpus", "share", "throughput", "unit", "measured_at",
@@ -41,6 +78,17 @@ _TRIAL_FIELDS = {"job_key", "gpu_type", "gpus", "share", "throughput", "unit", "
 class HistoryError(CorralError):
     """The history database could not be reached or refused a statement (the message names
     the database with its password hidden)."""
+
+    def __init__(self, message: str, *, refused_data: bool = False) -> None:
+        super().__init__(message)
+        self.refused_data = refused_data
+        """True when the database refused the values written (a constraint or a value its
+        column cannot hold), so writing other rows may succeed; False when the database could
+        not be reached or run the statement, which no other row would change."""
+
+
+Reject = Callable[[Mapping[str, Any], str], None]
+"""Told each row a store will not keep, with the reason."""
 
 
 @dataclass(frozen=True)
@@ -64,16 +112,19 @@ class StatsRow:
 class HistoryStore:
     """One row per job attempt, keyed by (source, job id, attempt)."""
 
-    def __init__(self, url: str = DEFAULT_URL) -> None:
+    def __init__(self, url: str = DEFAULT_URL, *, lock_wait_s: float = LOCK_WAIT_S) -> None:
         self.url = masked_url(url)
         """The database URL as it may be shown: its password hidden."""
+        self.lock_wait_s = lock_wait_s
         self._secrets = _secrets(url)
         try:
-            self._engine: Engine = create_engine(_with_driver(url))
+            parsed = _with_driver(url)
+            self._engine: Engine = create_engine(
+                parsed, connect_args=_lock_wait_args(parsed, lock_wait_s))
             self._insert = _insert_ignoring_duplicates(self._engine.dialect.name, self.url)
-            _upgrade(self._engine)
-        except (ArgumentError, SQLAlchemyError, ImportError, ValueError) as exc:
-            raise ConfigError(f"history database {self.url}: {self._scrub(exc)}") from None
+            _upgrade(self._engine, parsed, lock_wait_s)
+        except (ArgumentError, SQLAlchemyError, ImportError, ValueError, OSError) as exc:
+            raise ConfigError(f"history database {self.url}: {self._explain(exc)}") from None
 
     def close(self) -> None:
         self._engine.dispose()
@@ -91,7 +142,16 @@ class HistoryStore:
             with self._engine.begin() if begin else self._engine.connect() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise HistoryError(f"history database {self.url}: {self._scrub(exc)}") from None
+            raise HistoryError(f"history database {self.url}: {self._explain(exc)}",
+                               refused_data=isinstance(exc, IntegrityError | DataError)) from None
+
+    def _explain(self, exc: BaseException) -> str:
+        """What went wrong, scrubbed, saying how long a lock was waited for."""
+        message = self._scrub(exc)
+        if _is_lock_wait(exc):
+            message += (f" (waited {self.lock_wait_s:g} s for a lock another process holds: "
+                     "a writer mid-transaction or a migration)")
+        return message
 
     def _scrub(self, exc: BaseException) -> str:
         """The first line of *exc*'s message without the URL's password in any spelling."""
@@ -100,20 +160,34 @@ class HistoryStore:
             text = text.replace(secret, "***")
         return _mask_userinfo(text)
 
-    def add_attempts(self, rows: Iterable[Mapping[str, Any]],
-                     batch_rows: int = BATCH_ROWS) -> int:
+    def add_attempts(self, rows: Iterable[Mapping[str, Any]], batch_rows: int = BATCH_ROWS,
+                     *, on_reject: Reject | None = None) -> int:
         """Insert the rows not stored yet, one transaction per batch; return how many were new.
 
         Whole rows only: a batch commits entirely or not at all, so a process killed mid-import
         leaves the batches before it, and importing again fills in the rest.
+
+        A row the store cannot keep (an unknown outcome, times out of order, a text longer or
+        a number larger than its column holds) raises :class:`ConfigError` before its batch is
+        written; with *on_reject* it is handed there with the reason instead and left out, and
+        the rest of its batch is written.
         """
         added = 0
         for batch in _batches(rows, batch_rows):
+            kept = []
             for row in batch:
-                _check(row)
+                problem = _problem(row)
+                if problem is None:
+                    kept.append(row)
+                elif on_reject is None:
+                    raise ConfigError(f"job {row.get('job_id')!r}: {problem}")
+                else:
+                    on_reject(row, problem)
+            if not kept:
+                continue
             with self._connection(begin=True) as conn:
                 # RETURNING yields the inserted rows only: rowcount is unknown for batches.
-                added += len(conn.execute(self._insert, batch).all())
+                added += len(conn.execute(self._insert, kept).all())
         return added
 
     def record_profile(self, row: Mapping[str, Any]) -> None:
@@ -124,7 +198,9 @@ class HistoryStore:
         merged in: averages weighted by the pods profiled so far, peaks by maximum, achieved
         GPU shares summed over the pods.
         """
-        _check(row)
+        problem = _problem(row)
+        if problem is not None:
+            raise ConfigError(f"job {row.get('job_id')!r}: {problem}")
         key = and_(attempts.c.source == row["source"], attempts.c.job_id == row["job_id"],
                    attempts.c.attempt == row["attempt"])
         with self._connection(begin=True) as conn:
@@ -169,6 +245,9 @@ class HistoryStore:
             if not row["throughput"] > 0 or row["gpus"] < 0 or not 0 < row["share"] <= 1:
                 raise ConfigError(f"trial result for {row['job_key']!r}: throughput must be "
                                   "> 0, gpus >= 0 and share in (0, 1]")
+            problem = _out_of_bounds(trials, row)
+            if problem is not None:
+                raise ConfigError(f"trial result for {row['job_key'][:80]!r}: {problem}")
         if batch:
             with self._connection(begin=True) as conn:
                 conn.execute(trials.insert(), batch)
@@ -210,17 +289,99 @@ def _insert_ignoring_duplicates(dialect: str, url: str) -> Any:
     return insert.on_conflict_do_nothing().returning(attempts.c.job_id)
 
 
-def _upgrade(engine: Engine) -> None:
+def _lock_wait_args(url: URL, wait_s: float) -> dict[str, Any]:
+    """Driver arguments that bound the wait for other processes' locks (and, on PostgreSQL,
+    for the connection); what the URL sets itself is kept."""
+    if url.get_backend_name() == "sqlite":
+        return {} if "timeout" in url.query else {"timeout": wait_s}
+    if url.get_backend_name() != "postgresql":
+        return {}
+    given = url.query.get("options", "")
+    options = f"-c lock_timeout={max(1, round(wait_s * 1000))} {given}".strip()
+    args: dict[str, Any] = {"options": options}
+    if "connect_timeout" not in url.query:
+        args["connect_timeout"] = CONNECT_TIMEOUT_S
+    return args
+
+
+def _upgrade(engine: Engine, url: URL, wait_s: float) -> None:
+    """Bring the schema to the package's head revision.
+
+    A database already there (every open but the first) takes no lock. Otherwise the upgrade
+    runs under a lock that only one process holds, and Alembic reads the version again inside
+    it, so processes that waited find the work done (or finish what a killed one left).
+    """
     # Imported here: a process that never opens a store (the node agent without a history
     # database) does not pay for importing alembic.
     from alembic import command
     from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
     config = Config()
     config.set_main_option("script_location", str(files("corral.history") / "migrations"))
-    with engine.begin() as conn:
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == head:
+            return
+    with _sqlite_file_lock(url, wait_s), engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Held to the end of this transaction; waits at most lock_timeout.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+@contextlib.contextmanager
+def _sqlite_file_lock(url: URL, wait_s: float) -> Iterator[None]:
+    """An exclusive lock on ``<database file>.lock`` for an SQLite file (nothing otherwise),
+    waited for at most *wait_s* seconds.
+
+    SQLite runs DDL outside the transaction Alembic opens, so its own locks cannot keep two
+    migrations apart; a lock file beside the database can, for every process on the machine.
+    """
+    path = _sqlite_file(url)
+    if path is None:
+        yield
+        return
+    with open(f"{path}.lock", "a+b") as handle:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(
+                        f"the migration lock {path}.lock is still held after {wait_s:g} s "
+                        "(another process is migrating the database)") from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _sqlite_file(url: URL) -> str | None:
+    """The file an SQLite URL names (``file:`` URIs too); None for an in-memory database."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if url.query.get("uri") in ("true", "1") and database.startswith("file:"):
+        database = database.removeprefix("file:").partition("?")[0]
+        if url.query.get("mode") == "memory":
+            return None
+    if database in ("", ":memory:"):
+        return None
+    return database
+
+
+def _is_lock_wait(exc: BaseException) -> bool:
+    """Whether *exc* is a statement that gave up waiting for another process's lock."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) == "55P03":  # PostgreSQL lock_not_available
+        return True
+    return "database is locked" in str(orig if orig is not None else exc)
 
 
 def masked_url(url: str | URL) -> str:
@@ -258,12 +419,29 @@ def _with_driver(url: str) -> URL:
         else parsed
 
 
-def _check(row: Mapping[str, Any]) -> None:
+def _problem(row: Mapping[str, Any]) -> str | None:
+    """Why the store cannot keep *row*, or None. Lengths are checked here, not left to the
+    database, so SQLite (which ignores declared lengths) and PostgreSQL (which refuses the
+    whole statement) keep and reject the same rows, each with its reason."""
     if row["outcome"] not in OUTCOMES:
-        raise ConfigError(f"job {row['job_id']}: outcome {row['outcome']!r} is not one of "
-                          f"{', '.join(OUTCOMES)}")
+        return f"outcome {row['outcome']!r} is not one of {', '.join(OUTCOMES)}"
     if not row["submit"] <= row["start"] <= row["end"]:
-        raise ConfigError(f"job {row['job_id']}: expected submit <= start <= end")
+        return "expected submit <= start <= end"
+    return _out_of_bounds(attempts, row)
+
+
+def _out_of_bounds(table: Table, row: Mapping[str, Any]) -> str | None:
+    """The first value of *row* longer or larger than its column of *table* holds, said."""
+    for column in table.columns:
+        value = row.get(column.name)
+        if isinstance(value, str) and isinstance(column.type, String) \
+                and column.type.length is not None and len(value) > column.type.length:
+            return (f"{column.name} is {len(value)} characters, longer than the "
+                    f"{column.type.length} the store keeps")
+        if isinstance(value, int) and isinstance(column.type, Integer) \
+                and not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+            return f"{column.name} {value} is outside the 32-bit integers the store keeps"
+    return None
 
 
 def _weighted(average: float | None, count: int, value: float | None) -> float | None:
