@@ -118,7 +118,8 @@ class LiveScheduler:
         self.history: HistoryWriter | None = None
         if self.options.history is not None:
             self.history = HistoryWriter(self.options.history, self.cache,
-                                         source=self.options.history_source, clock=clock)
+                                         source=self.options.history_source, clock=clock,
+                                         drops=self.metrics.history_rows_dropped)
         self.estimates: HistoryEstimates | None = None
         if scheduler.profile.reads_estimates:
             if self.options.history is None:

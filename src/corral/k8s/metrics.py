@@ -54,6 +54,10 @@ class SchedulerMetrics:
             "corral_overcommit_conflicts_total",
             "Times a node was found holding more GPU than it has (another scheduler bound "
             "onto GPUs Corral had booked)", registry=r)
+        self.history_rows_dropped = Counter(
+            "corral_history_rows_dropped_total",
+            "Job-history rows not written, by cause (buffer_full: the oldest, while the "
+            "database did not take them; rejected: refused on their own)", ["cause"], registry=r)
         self.overcommitted_nodes = Gauge("corral_overcommitted_nodes",
                                          "Nodes holding more GPU than they have now", registry=r)
 
