@@ -172,10 +172,10 @@ def test_none_uses_published_preset_else_auto() -> None:
         pytest.param("4x0", None, "'4x0' needs at least 1 node of 1 GPU", id="zero-gpus"),
         pytest.param("auto", None, "sized from a trace, and none was given", id="auto-no-trace"),
         pytest.param(None, None, "sized from a trace, and none was given", id="none-no-trace"),
-        pytest.param("auto:0", "t", "LOAD must be a number in (0, 1]", id="load-zero"),
-        pytest.param("auto:1.5", "t", "LOAD must be a number in (0, 1]", id="load-high"),
-        pytest.param("auto:abc", "t", "LOAD must be a number in (0, 1]", id="load-text"),
-        pytest.param("auto:nan", "t", "LOAD must be a number in (0, 1]", id="load-nan"),
+        pytest.param("auto:0", "t", "LOAD must be a number in [0.01, 1]", id="load-zero"),
+        pytest.param("auto:1.5", "t", "LOAD must be a number in [0.01, 1]", id="load-high"),
+        pytest.param("auto:abc", "t", "LOAD must be a number in [0.01, 1]", id="load-text"),
+        pytest.param("auto:nan", "t", "LOAD must be a number in [0.01, 1]", id="load-nan"),
     ],
 )
 def test_bad_specs(spec: str | None, trace: str | None, message: str) -> None:

@@ -6,6 +6,10 @@ fills the cluster to LOAD on average (queues still form at bursts, which is the 
 scheduling experiment). If every job arrives at once (span 0) the longest job's duration stands
 in for the span. The count is never below what the largest gang needs, so every job can run.
 Nodes are 8-GPU ``GPU`` nodes with the default CPU and memory of :mod:`node_groups`.
+
+LOAD is at least :data:`MIN_LOAD`, and a trace that would need more than the 100,000 nodes a
+cluster may have (:mod:`corral.model.limits`) is an error naming that limit, raised before any
+node is built.
 """
 
 from __future__ import annotations
@@ -17,14 +21,17 @@ from typing import TYPE_CHECKING
 from corral.clusters.cluster import Cluster
 from corral.clusters.node_groups import NodeNamer, node_group
 from corral.model import MILLI, ConfigError, Job
+from corral.model.limits import MAX_NODES
 
 if TYPE_CHECKING:
     from corral.traces import Trace
 
 GPUS_PER_NODE = 8
 DEFAULT_LOAD = 0.8
+MIN_LOAD = 0.01
+"""Below 1% busy, a cluster is a hundred times bigger than the trace needs."""
 AUTO = re.compile(r"auto(?::(.*))?")
-FORM = f"auto[:LOAD] (0 < LOAD <= 1, default {DEFAULT_LOAD:g})"
+FORM = f"auto[:LOAD] ({MIN_LOAD:g} <= LOAD <= 1, default {DEFAULT_LOAD:g})"
 """The accepted form, for error messages."""
 
 
@@ -39,8 +46,9 @@ def parse_auto(spec: str) -> float | None:
         load = float(match[1])
     except ValueError:
         load = math.nan
-    if not 0 < load <= 1:
-        raise ConfigError(f"cluster {spec!r}: LOAD must be a number in (0, 1], as in {FORM}")
+    if not MIN_LOAD <= load <= 1:
+        raise ConfigError(f"cluster {spec[:40]!r}: LOAD must be a number in [{MIN_LOAD:g}, 1], "
+                          f"as in {FORM}")
     return load
 
 
@@ -55,8 +63,15 @@ def auto_cluster(trace: Trace | None, load: float = DEFAULT_LOAD) -> Cluster:
     span = max(job.submit for job in jobs) - min(job.submit for job in jobs)
     if span <= 0:
         span = max(job.duration or 0.0 for job in jobs)
-    by_load = math.ceil(work / (span * load * GPUS_PER_NODE)) if span > 0 else 0
-    count = max(by_load, max(_nodes_needed(job) for job in jobs), 1)
+    by_load = work / (span * load * GPUS_PER_NODE) if span > 0 else 0.0
+    largest = max(_nodes_needed(job) for job in jobs)
+    if not by_load <= MAX_NODES or largest > MAX_NODES:
+        need = f"its largest job needs {largest:,} nodes" if largest > MAX_NODES else \
+            f"its work at load {load:g} needs more than {MAX_NODES:,} nodes"
+        raise ConfigError(f"cluster 'auto:{load:g}': trace {trace.name!r} is too big to size a "
+                          f"cluster by: {need} of {GPUS_PER_NODE} GPUs, and a cluster may have "
+                          f"at most {MAX_NODES:,} (give a LOAD nearer 1, or a --cluster)")
+    count = max(math.ceil(by_load), largest, 1)
     nodes = node_group(NodeNamer(), count, GPUS_PER_NODE)
     return Cluster(f"auto:{load:g} ({count}x{GPUS_PER_NODE})", tuple(nodes))
 

@@ -9,15 +9,20 @@ run out of GPUs before they run out of CPU on a cluster that was sized by GPUs.
 Node names are ``<prefix>-<i>`` with ``i`` counted per prefix from 0 and zero-padded to four
 digits (``GPU-0000``, ``V100-0299``), so they are deterministic and stay unique when two groups
 share a GPU type.
+
+Every way of naming a cluster checks its size with :func:`check_size` before building a node:
+at most :data:`~corral.model.limits.MAX_NODES` nodes and
+:data:`~corral.model.limits.MAX_GPUS` GPUs (docs/usage.md, "Limits").
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from corral.model import Node
+from corral.model import ConfigError, Node
+from corral.model.limits import MAX_GPUS, MAX_NODES
 
 CPU_MILLI_PER_GPU = 16_000
 """Default CPU per GPU: 16 cores."""
@@ -25,6 +30,21 @@ MEMORY_MIB_PER_GPU = 131_072
 """Default memory per GPU: 128 GiB."""
 DEFAULT_GPU_TYPE = "GPU"
 """GPU type of nodes whose model is not known."""
+
+
+def check_size(where: str, groups: Iterable[tuple[int, int]]) -> None:
+    """A :class:`ConfigError` naming *where* unless groups of (nodes, GPUs per node) stay within
+    :data:`MAX_NODES` nodes and :data:`MAX_GPUS` GPUs in all."""
+    nodes = gpus = 0
+    for count, per_node in groups:
+        nodes += count
+        gpus += count * per_node
+    if nodes > MAX_NODES:
+        raise ConfigError(f"{where}: {nodes:,} nodes, more than the {MAX_NODES:,} a cluster "
+                          "may have")
+    if gpus > MAX_GPUS:
+        raise ConfigError(f"{where}: {gpus:,} GPUs, more than the {MAX_GPUS:,} a cluster "
+                          "may have")
 
 
 class NodeNamer:
