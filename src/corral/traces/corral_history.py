@@ -31,9 +31,10 @@ def to_jobs(rows: RowChecks, *, include_cpu_jobs: bool) -> JobColumns:
     """Submit and duration as written; one gang of ``tasks`` x ``gpu_milli`` per row."""
     rows.require("job_id", "missing_id")
     submit = rows.number("submit")
-    duration = rows.number("duration")
+    duration = rows.number("duration", duration=True)
     tasks = rows.count("tasks")
     gpu_milli = rows.count("gpu_milli")
+    rows.too_many_gpus(tasks.astype(float) * gpu_milli / MILLI, "tasks")
     rows.drop(tasks == 0, "bad_gpu_request", "tasks", "a job has at least one task")
     rows.drop((gpu_milli > MILLI) & (gpu_milli % MILLI != 0), "bad_gpu_request", "gpu_milli",
               lambda cell: f"{cell} milli-GPUs per task: a share (< 1000) or whole GPUs")

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from corral.model import MILLI
-from corral.traces.csv_table import RowChecks
+from corral.model.limits import MAX_NODE_CPU_CORES, MAX_NODES
+from corral.traces.csv_table import MAX_TIME_S, RowChecks
 from corral.traces.job_columns import JobColumns, skip_cpu_only
 from corral.traces.trace_format import TraceFormat
 
@@ -38,19 +39,26 @@ FORMAT = TraceFormat(
     cluster_note="not published (the excerpts do not say which cluster); defaults to auto",
 )
 
+MAX_CPU_CORES = MAX_NODES * MAX_NODE_CPU_CORES
+"""More cores than any cluster has (and few enough that milli-cores fit 64 bits)."""
+
 
 def to_jobs(rows: RowChecks, *, include_cpu_jobs: bool) -> JobColumns:
     """Submit from the running sum of ``interval``, gangs split over ``node_num`` nodes."""
     rows.require("u_id", "missing_id")
     interval = rows.number("interval")
-    duration = rows.number("run_time")
+    duration = rows.number("run_time", duration=True)
     gpus = rows.count("gpu_num")
+    rows.too_many_gpus(gpus, "gpu_num")
     nodes = rows.count("node_num")
-    cpus = rows.count("cpu_num", reason="bad_number")
+    cpus = rows.count("cpu_num", reason="bad_number", maximum=MAX_CPU_CORES)
     rows.drop_duplicates("u_id")
     skip_cpu_only(rows, gpus, "gpu_num", include_cpu_jobs)
 
     submit = np.cumsum(np.where(np.isnan(interval), 0.0, interval))
+    rows.drop(submit > MAX_TIME_S, "out_of_range", "interval",
+              f"the intervals so far add up to more than {MAX_TIME_S:.0e} s, the latest time "
+              "Corral reads")
     per_node = (nodes >= 1) & (gpus % np.maximum(nodes, 1) == 0)
     tasks = np.where(gpus == 0, 1, np.where(per_node, nodes, gpus))
     gpus_per_task = np.where(per_node, gpus // np.maximum(nodes, 1), 1)

@@ -24,8 +24,9 @@ def to_jobs(rows: RowChecks, *, include_cpu_jobs: bool) -> JobColumns:
     """Submit from ``submission_time``, one task per GPU."""
     rows.require("job_id", "missing_id")
     submit = rows.number("submission_time")
-    duration = rows.number("duration")
+    duration = rows.number("duration", duration=True)
     gpus = rows.count("num_gpu")
+    rows.too_many_gpus(gpus, "num_gpu")
     rows.drop_duplicates("job_id")
     skip_cpu_only(rows, gpus, "num_gpu", include_cpu_jobs)
     tasks, gpu_milli = whole_gpu_gangs(gpus)

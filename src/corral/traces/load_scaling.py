@@ -13,12 +13,20 @@ import math
 from corral.model import ConfigError
 from corral.traces.reader import Trace
 
+MIN_LOAD = 0.01
+"""Arrivals a hundred times sparser: a year of trace becomes a century. Far sparser, submit
+times grow so large that a float no longer resolves the seconds of the run times beside them."""
+MAX_LOAD = 100.0
+"""Arrivals a hundred times denser: a month of trace arrives in seven hours."""
+
 
 def check_load(factor: object) -> float:
-    """*factor* if it is a usable load (a finite number > 0), else a :class:`ConfigError`."""
+    """*factor* if it is a usable load (a number from :data:`MIN_LOAD` to :data:`MAX_LOAD`),
+    else a :class:`ConfigError`."""
     if isinstance(factor, bool) or not isinstance(factor, int | float) \
-            or not math.isfinite(factor) or factor <= 0:
-        raise ConfigError(f"load must be a number > 0, got {factor!r}")
+            or not math.isfinite(factor) or not MIN_LOAD <= factor <= MAX_LOAD:
+        raise ConfigError(f"load must be a number > 0, from {MIN_LOAD:g} to {MAX_LOAD:g}, "
+                          f"got {factor!r}")
     return float(factor)
 
 

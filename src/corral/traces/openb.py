@@ -53,6 +53,7 @@ def to_jobs(rows: RowChecks, *, include_cpu_jobs: bool) -> JobColumns:
     cpu_milli = rows.count("cpu_milli", reason="bad_number")
     memory_mib = rows.count("memory_mib", reason="bad_number")
     gpus = rows.count("num_gpu")
+    rows.too_many_gpus(gpus, "num_gpu")
     share = rows.count("gpu_milli")
     rows.drop(
         (gpus >= 1) & ((share < 1) | (share > MILLI)),
@@ -78,6 +79,7 @@ def to_jobs(rows: RowChecks, *, include_cpu_jobs: bool) -> JobColumns:
         "deletion_time",
         lambda cell: f"{cell!r} is before scheduled_time",
     )
+    rows.too_long(duration, "deletion_time")
     rows.drop_duplicates("name")
     skip_cpu_only(rows, gpus, "num_gpu", include_cpu_jobs)
 

@@ -30,8 +30,9 @@ FORMAT = TraceFormat(
 def to_jobs(rows: RowChecks, *, include_cpu_jobs: bool) -> JobColumns:
     """Submit from ``timestamp``, one task per GPU, the VC (``cluster``) as the queue."""
     submit = rows.timestamp("timestamp", "%Y-%m-%d %H:%M:%S", "2017-10-09 06:13:03")
-    duration = rows.number("duration")
+    duration = rows.number("duration", duration=True)
     gpus = rows.count("num_gpus")
+    rows.too_many_gpus(gpus, "num_gpus")
     skip_cpu_only(rows, gpus, "num_gpus", include_cpu_jobs)
     tasks, gpu_milli = whole_gpu_gangs(gpus)
     return JobColumns(

@@ -8,7 +8,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from corral.model import Job
-from corral.traces.csv_table import RowChecks, decode, split_lines
+from corral.traces.csv_table import RowChecks, split_header, trace_lines
 from corral.traces.detect import READERS, detect
 from corral.traces.errors import TraceError
 from corral.traces.job_columns import build_jobs
@@ -54,6 +54,8 @@ def read_trace(
     ``path=None`` reads the bundled 2,000-job Philly sample. Bad rows are skipped and counted
     in :attr:`Trace.skipped`; with ``strict`` the first bad row raises :class:`TraceError`
     instead (rows filtered out on purpose, ``no_gpu`` and ``never_started``, never raise).
+    A file is read as a stream (see :mod:`corral.traces.csv_table` for its limits); one too
+    big for the memory at hand is a :class:`TraceError` too.
     ``limit`` keeps the first N jobs by submit time. 0-GPU jobs are skipped unless
     ``include_cpu_jobs``, which keeps them as CPU-only jobs.
     """
@@ -61,30 +63,36 @@ def read_trace(
         raise TraceError(f"limit must be a whole number >= 1, got {limit!r}")
     if path is None:
         source, name = SAMPLE_SOURCE, SAMPLE_NAME
-        data = files("corral.traces").joinpath("samples").joinpath(SAMPLE_FILE).read_bytes()
+        opened = files("corral.traces").joinpath("samples").joinpath(SAMPLE_FILE).open("rb")
     else:
         source, name = os.fspath(path), _stem(path)
         try:
-            data = Path(path).read_bytes()
+            opened = open(path, "rb")  # noqa: SIM115 (closed by the with below)
         except OSError as exc:
             raise TraceError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
-
-    header, body = split_lines(decode(data, source), source)
-    reader = detect(header, source)
-    rows = RowChecks(source, header, body, strict=strict)
-    columns = reader.to_jobs(rows, include_cpu_jobs=include_cpu_jobs)
-    rows.raise_first_error()
-    skipped = dict(sorted(rows.skipped.items()))
-    if not rows.keep.any():
-        if not rows.rows and not skipped:
-            raise TraceError(f"{source}: no jobs, the file has only a header")
-        counts = ", ".join(f"{reason} {count:,}" for reason, count in skipped.items())
-        raise TraceError(f"{source}: no usable jobs, every row was skipped ({counts})")
+    try:
+        with opened as stream:
+            lines = trace_lines(stream, source)
+            header = split_header(lines, source)
+            reader = detect(header, source)
+            rows = RowChecks(source, header, lines, strict=strict)
+        columns = reader.to_jobs(rows, include_cpu_jobs=include_cpu_jobs)
+        rows.raise_first_error()
+        skipped = dict(sorted(rows.skipped.items()))
+        if not rows.keep.any():
+            if not rows.rows and not skipped:
+                raise TraceError(f"{source}: no jobs, the file has only a header")
+            counts = ", ".join(f"{reason} {count:,}" for reason, count in skipped.items())
+            raise TraceError(f"{source}: no usable jobs, every row was skipped ({counts})")
+        jobs = build_jobs(columns, rows, limit)
+    except MemoryError:
+        # A file within the line limit may still hold more rows than this machine's memory.
+        raise TraceError(f"{source}: not enough memory to read this trace") from None
     return Trace(
         name=name,
         format=reader.format.name,
         source=source,
-        jobs=build_jobs(columns, rows, limit),
+        jobs=jobs,
         skipped=skipped,
         cluster=reader.format.cluster,
     )
