@@ -16,6 +16,9 @@ file (``corral simulate --sim-config FILE``)::
     A100-80GB = 2.0
     T4 = 0.4
 
+Each value has a range (:data:`LIMITS`, :data:`GPU_SPEED_RANGE`; docs/usage.md, "Limits"): a
+checkpoint overhead up to a day, slowdowns up to 100, speeds from 0.001 to 1000.
+
 Trace durations are what jobs took, so a job on the reference GPU type, unshared, on the fewest
 nodes its gang can use runs exactly at trace speed (factor 1). The spread penalty is mild and
 round, within the range measured for communication-bound training (Tiresias §2, Gandiva §3).
@@ -40,7 +43,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,6 +60,22 @@ def measured_share_slowdown() -> float:
     return max(0.0, default_interference_table().mean_slowdown - 1.0)
 
 
+LIMITS: Mapping[str, tuple[float, float]] = MappingProxyType({
+    "preemption_overhead_s": (0.0, 86_400.0),
+    "spread_slowdown": (0.0, 100.0),
+    "share_slowdown": (0.0, 100.0),
+    "cold_cache_slowdown": (0.0, 100.0),
+    "job_epochs": (1, 1_000_000),
+    "node_cache_datasets": (1, 1_000_000),
+})
+"""Accepted range of each numeric parameter: far beyond any measured value (an overhead of a
+day, a hundredfold slowdown), close enough that every run time stays a finite, exact number."""
+WHOLE = frozenset({"job_epochs", "node_cache_datasets"})
+"""Parameters that are counts."""
+GPU_SPEED_RANGE = (0.001, 1000.0)
+"""Accepted ``gpu_speed``: no GPU type is a thousand times faster or slower than another."""
+
+
 @dataclass(frozen=True)
 class SimConfig:
     """Progress-model and preemption parameters (see the module docstring)."""
@@ -73,22 +91,26 @@ class SimConfig:
     dataset_from: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("preemption_overhead_s", "spread_slowdown", "share_slowdown",
-                     "cold_cache_slowdown"):
+        for name, (low, high) in LIMITS.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) \
-                    or not math.isfinite(value) or value < 0:
-                raise ConfigError(f"sim config: {name} must be a number >= 0, got {value!r}")
-        for name in ("job_epochs", "node_cache_datasets"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"sim config: {name} must be an integer >= 1, got {value!r}")
+            whole = name in WHOLE
+            kind = "an integer" if whole else "a number"
+            if isinstance(value, bool) or not isinstance(value, int if whole else int | float) \
+                    or not low <= value <= high:
+                raise ConfigError(f"sim config: {name} must be {kind} in "
+                                  f"[{_shown(low)}, {_shown(high)}], got {value!r}")
+        if not isinstance(self.reference_gpu_type, str):
+            raise ConfigError(f"sim config: reference_gpu_type must be a GPU type name, "
+                              f"got {self.reference_gpu_type!r}")
         if self.dataset_from not in ("", "user", "queue"):
             raise ConfigError(f"sim config: dataset_from must be \"user\", \"queue\" or \"\", "
                               f"got {self.dataset_from!r}")
+        low, high = GPU_SPEED_RANGE
         for gpu_type, speed in self.gpu_speed.items():
-            if isinstance(speed, bool) or not isinstance(speed, int | float) or not speed > 0:
-                raise ConfigError(f"sim config: gpu_speed.{gpu_type} must be > 0, got {speed!r}")
+            if isinstance(speed, bool) or not isinstance(speed, int | float) \
+                    or not low <= speed <= high:
+                raise ConfigError(f"sim config: gpu_speed.{gpu_type} must be a number in "
+                                  f"[{_shown(low)}, {_shown(high)}], got {speed!r}")
 
     def speed_of(self, gpu_type: str) -> float:
         """Relative throughput of *gpu_type* (1.0 for the reference and unlisted types)."""
@@ -104,6 +126,8 @@ def load_sim_config(path: str | Path) -> SimConfig:
         data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read sim config ({exc.strerror})") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
     known = {f.name for f in dataclasses.fields(SimConfig)}
@@ -116,3 +140,8 @@ def load_sim_config(path: str | Path) -> SimConfig:
         return SimConfig(**data)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+
+
+def _shown(bound: float) -> str:
+    """``86400.0`` -> ``86,400``; ``0.001`` -> ``0.001``."""
+    return f"{bound:,.0f}" if bound == int(bound) else f"{bound:g}"
