@@ -25,8 +25,9 @@ from typing import ClassVar
 from corral.core.cluster_state import ClusterState
 from corral.core.framework import QueueSort
 from corral.core.queue_usage import Amounts
-from corral.model import ConfigError, Job
+from corral.model import Job
 from corral.plugins import names
+from corral.plugins.arg_checks import rekey_seconds, seconds
 from corral.plugins.queue_quota import first_borrowed
 
 STARVING, WITHIN_QUOTA, BORROWING = 0, 1, 2
@@ -41,11 +42,9 @@ class DrfOrderArgs:
     rekey_seconds: float = 300.0
 
     def validate(self) -> None:
-        """Positive numbers."""
-        if self.starvation_s is not None and not self.starvation_s > 0:
-            raise ConfigError("DrfOrder.starvation_s must be > 0 or absent")
-        if not self.rekey_seconds > 0:
-            raise ConfigError("DrfOrder.rekey_seconds must be > 0")
+        """A wait in (0, 10 years] or absent; a period of 1 s to 10 years."""
+        seconds("DrfOrder.starvation_s", self.starvation_s, optional=True)
+        rekey_seconds("DrfOrder.rekey_seconds", self.rekey_seconds)
 
 
 class DrfOrder:

@@ -24,8 +24,9 @@ from typing import ClassVar
 from corral.core.cycle_state import CycleState
 from corral.core.framework import Admit
 from corral.core.status import OK, Code, Status
-from corral.model import ConfigError, Job
+from corral.model import Job
 from corral.plugins import names
+from corral.plugins.arg_checks import seconds
 from corral.plugins.run_time_estimate import check_source, remaining_seconds
 
 
@@ -41,11 +42,7 @@ class EasyBackfillArgs:
     def validate(self) -> None:
         """One of the known estimators; a positive wait."""
         check_source(names.EASY_BACKFILL, self.estimate)
-        if self.reserve_after_s is not None and (
-                isinstance(self.reserve_after_s, bool)
-                or not isinstance(self.reserve_after_s, int | float)
-                or not self.reserve_after_s > 0):
-            raise ConfigError("EasyBackfill.reserve_after_s must be a number > 0 or absent")
+        seconds("EasyBackfill.reserve_after_s", self.reserve_after_s, optional=True)
 
 
 class EasyBackfill:

@@ -27,9 +27,15 @@ from corral.core.fragmentation import FragmentationMeasure, TaskKey, TaskTypes, 
 from corral.core.framework import MAX_SCORE, Score
 from corral.core.gang_placement import gpus_left
 from corral.model import MILLI, ConfigError, Job
+from corral.model.limits import MAX_GPUS, MAX_NODE_CPU_CORES, MAX_NODE_MEMORY_GIB
 from corral.plugins import names
+from corral.plugins.arg_checks import number, whole
 
 _TASK_FIELDS = {"gpu_milli", "cpu_milli", "memory_mib", "gpu_types", "weight"}
+MAX_TYPES = 1_000_000
+"""Most task types a learned workload keeps."""
+MAX_WEIGHT = 1e12
+"""Largest relative popularity of a fixed task type."""
 REFRESH_GROWTH = 0.05
 """Relative growth of the tasks seen after which the learned popularity is refreshed."""
 
@@ -50,10 +56,10 @@ class FgdScoreArgs:
 
     def validate(self) -> None:
         """A positive type count, and well-formed task types."""
-        if isinstance(self.max_types, bool) or not isinstance(self.max_types, int) \
-                or self.max_types < 1:
-            raise ConfigError(f"FgdScore.max_types must be an integer >= 1, "
-                              f"got {self.max_types!r}")
+        whole("FgdScore.max_types", self.max_types, low=1, high=MAX_TYPES)
+        if not isinstance(self.workload, tuple):
+            raise ConfigError(f"FgdScore.workload must be a list of task types, "
+                              f"got {self.workload!r}")
         self.fixed_types()
 
     def fixed_types(self) -> TaskTypes | None:
@@ -67,26 +73,26 @@ class FgdScoreArgs:
                     or set(entry) - _TASK_FIELDS:
                 raise ConfigError(f"{where} must be a table with gpu_milli and optionally "
                                   f"{', '.join(sorted(_TASK_FIELDS - {'gpu_milli'}))}")
-            milli = _count(entry, "gpu_milli", 0, where)
+            milli = _count(entry, "gpu_milli", 0, where, MAX_GPUS * MILLI)
             if milli < 1 or (milli > MILLI and milli % MILLI):
                 raise ConfigError(f"{where}.gpu_milli must be 1..{MILLI} or a multiple of "
                                   f"{MILLI}, got {milli}")
             types = entry.get("gpu_types", [])
             if not isinstance(types, list) or not all(isinstance(t, str) and t for t in types):
                 raise ConfigError(f"{where}.gpu_types must be a list of GPU model names")
-            weight = entry.get("weight", 1)
-            if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight > 0:
-                raise ConfigError(f"{where}.weight must be a number > 0, got {weight!r}")
-            key = (milli, _count(entry, "cpu_milli", 0, where),
-                   _count(entry, "memory_mib", 0, where), tuple(types))
+            weight = number(f"{where}.weight", entry.get("weight", 1), low=0.0, high=MAX_WEIGHT,
+                            low_open=True)
+            assert weight is not None
+            key = (milli, _count(entry, "cpu_milli", 0, where, MAX_NODE_CPU_CORES * 1000),
+                   _count(entry, "memory_mib", 0, where, MAX_NODE_MEMORY_GIB * 1024),
+                   tuple(types))
             counts[key] = counts.get(key, 0) + float(weight)
         return TaskTypes.from_counts(counts)
 
 
-def _count(entry: Mapping[str, Any], field: str, default: int, where: str) -> int:
-    value = entry.get(field, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{where}.{field} must be an integer >= 0, got {value!r}")
+def _count(entry: Mapping[str, Any], field: str, default: int, where: str, most: int) -> int:
+    value = whole(f"{where}.{field}", entry.get(field, default), low=0, high=most)
+    assert value is not None
     return value
 
 

@@ -48,6 +48,12 @@ from corral.core.framework import MAX_SCORE, Score
 from corral.measured import JobClasses, ThroughputTable, read_throughput_table
 from corral.model import MILLI, ConfigError, Job
 from corral.plugins import names
+from corral.plugins.arg_checks import number, whole
+
+MAX_PREFERENCE = 1000.0
+"""Largest preference: at 1 a preferred type already always ranks first."""
+MAX_LOOKAHEAD = 1_000_000
+"""Most waiting jobs counted per cycle."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +71,8 @@ class HeterogeneityAwareArgs:
 
     def validate(self) -> None:
         """A preference >= 0 and a lookahead >= 1."""
-        if isinstance(self.preference, bool) or not isinstance(self.preference, int | float) \
-                or not 0 <= self.preference < float("inf"):
-            raise ConfigError(f"HeterogeneityAware.preference must be a number >= 0, "
-                              f"got {self.preference!r}")
-        if isinstance(self.lookahead, bool) or not isinstance(self.lookahead, int) \
-                or self.lookahead < 1:
-            raise ConfigError(f"HeterogeneityAware.lookahead must be an integer >= 1, "
-                              f"got {self.lookahead!r}")
+        number("HeterogeneityAware.preference", self.preference, low=0.0, high=MAX_PREFERENCE)
+        whole("HeterogeneityAware.lookahead", self.lookahead, low=1, high=MAX_LOOKAHEAD)
         if not isinstance(self.throughput_table, str):
             raise ConfigError("HeterogeneityAware.throughput_table must be a file path")
         JobClasses(self.job_classes, "HeterogeneityAware.job_classes")

@@ -43,9 +43,14 @@ from corral.measured import (
 )
 from corral.model import MILLI, ConfigError, Job
 from corral.plugins import names
+from corral.plugins.arg_checks import number
 
 _Tenant = tuple[str, str | None, int]
 """(job id, class, milli-GPUs) of a job on a GPU."""
+
+
+MAX_UTILISATION = 100.0
+"""Largest utilisation threshold (above 1 the rule is already off)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +68,8 @@ class InterferenceScoreArgs:
         """A readable table, a positive threshold, well-formed patterns."""
         if not isinstance(self.table, str):
             raise ConfigError(f"InterferenceScore.table must be a file path, got {self.table!r}")
-        value = self.max_utilisation
-        if isinstance(value, bool) or not isinstance(value, int | float) \
-                or not math.isfinite(value) or value <= 0:
-            raise ConfigError(f"InterferenceScore.max_utilisation must be a number > 0 "
-                              f"(0.7 = 70% of one GPU), got {value!r}")
+        number("InterferenceScore.max_utilisation", self.max_utilisation, low=0.0,
+               high=MAX_UTILISATION, low_open=True)
         JobClasses(self.job_classes, "InterferenceScore.job_classes")
         self.load_table()
 

@@ -17,7 +17,13 @@ from typing import ClassVar
 from corral.core.cluster_state import ClusterState
 from corral.core.framework import QueueSort
 from corral.model import ConfigError, Job
+from corral.model.limits import MAX_DURATION_S, MAX_GPUS
 from corral.plugins import names
+from corral.plugins.arg_checks import number, rekey_seconds
+
+MAX_GPU_SECONDS = float(MAX_GPUS * MAX_DURATION_S)
+"""More service than any job can attain: the largest cluster for the longest run."""
+MAX_STARVATION_FACTOR = 1e6
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,18 +39,21 @@ class LasOrderArgs:
     rekey_seconds: float = 600.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "thresholds", tuple(self.thresholds))
+        if isinstance(self.thresholds, list):
+            object.__setattr__(self, "thresholds", tuple(self.thresholds))
 
     def validate(self) -> None:
-        """Thresholds increasing and positive; factor and period positive."""
-        values = list(self.thresholds)
-        if not values or any(not isinstance(v, int | float) or v <= 0 for v in values) \
-                or values != sorted(set(values)):
-            raise ConfigError(f"LasOrder.thresholds must be increasing numbers > 0, got {values}")
-        if self.starvation_factor is not None and not self.starvation_factor > 0:
-            raise ConfigError("LasOrder.starvation_factor must be > 0 or absent")
-        if not self.rekey_seconds > 0:
-            raise ConfigError("LasOrder.rekey_seconds must be > 0")
+        """Thresholds finite, positive and increasing; factor and period in range."""
+        values = self.thresholds
+        if not isinstance(values, tuple) or not values \
+                or any(isinstance(v, bool) or not isinstance(v, int | float)
+                       or not 0 < v <= MAX_GPU_SECONDS for v in values) \
+                or list(values) != sorted(set(values)):
+            raise ConfigError(f"LasOrder.thresholds must be a list of increasing numbers in "
+                              f"(0, {MAX_GPU_SECONDS:.0e}] GPU-seconds, got {values!r}")
+        number("LasOrder.starvation_factor", self.starvation_factor, low=0.0,
+               high=MAX_STARVATION_FACTOR, low_open=True, optional=True)
+        rekey_seconds("LasOrder.rekey_seconds", self.rekey_seconds)
 
 
 class LasOrder:

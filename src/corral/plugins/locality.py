@@ -18,8 +18,10 @@ import numpy as np
 from corral.core.cycle_state import CycleState
 from corral.core.framework import MAX_SCORE, NodeLimit, Permit, Score
 from corral.core.status import OK, Status, unschedulable
-from corral.model import ConfigError, Job
+from corral.model import Job
+from corral.model.limits import MAX_NODES
 from corral.plugins import names
+from corral.plugins.arg_checks import whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +31,9 @@ class LocalityArgs:
     max_extra_nodes: int | None = None
 
     def validate(self) -> None:
-        """Reject a negative limit."""
-        if self.max_extra_nodes is not None and (
-            not isinstance(self.max_extra_nodes, int) or self.max_extra_nodes < 0
-        ):
-            raise ConfigError(f"Locality.max_extra_nodes must be an integer >= 0 or absent, "
-                              f"got {self.max_extra_nodes!r}")
+        """An integer from 0 to the most nodes a cluster has, or absent."""
+        whole("Locality.max_extra_nodes", self.max_extra_nodes, low=0, high=MAX_NODES,
+              optional=True)
 
 
 class Locality:

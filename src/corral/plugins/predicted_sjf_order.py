@@ -17,8 +17,9 @@ from typing import ClassVar
 
 from corral.core.cluster_state import ClusterState
 from corral.core.framework import QueueSort
-from corral.model import ConfigError, Job
+from corral.model import Job
 from corral.plugins import names
+from corral.plugins.arg_checks import seconds
 from corral.plugins.run_time_estimate import check_source, remaining_seconds
 
 INF = float("inf")
@@ -35,8 +36,7 @@ class PredictedSjfOrderArgs:
     def validate(self) -> None:
         """A known source; positive durations."""
         check_source(names.PREDICTED_SJF_ORDER, self.estimate)
-        if self.starvation_s is not None and not self.starvation_s > 0:
-            raise ConfigError("PredictedSjfOrder.starvation_s must be > 0 or absent")
+        seconds("PredictedSjfOrder.starvation_s", self.starvation_s, optional=True)
 
 
 class PredictedSjfOrder:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from corral.core.cluster_state import ClusterState, RunningJob
 from corral.core.cycle_state import CycleState
-from corral.model import ConfigError, Job
+from corral.model import Job
+from corral.plugins.arg_checks import whole
 
 
 def fewest_victims(state: CycleState, candidates: Sequence[RunningJob],
@@ -64,6 +65,10 @@ def may_evict(cluster: ClusterState, job: Job, protect_after: int | None) -> boo
         protect_after is None or cluster.preemptions.get(job.id, 0) < protect_after)
 
 
+MAX_PROTECT_AFTER = 1_000_000
+"""Most preemptions a job may be made to bear before it is left to finish."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProtectionArgs:
     """``protect_after``: preemptions after which a job is left to finish (None: never), so
@@ -73,7 +78,4 @@ class ProtectionArgs:
 
     def validate(self) -> None:
         """A positive count or absent."""
-        if self.protect_after is not None and (
-                isinstance(self.protect_after, bool) or not isinstance(self.protect_after, int)
-                or self.protect_after < 1):
-            raise ConfigError("protect_after must be an integer >= 1 or absent")
+        whole("protect_after", self.protect_after, low=1, high=MAX_PROTECT_AFTER, optional=True)

@@ -6,7 +6,7 @@ typed arguments per plugin)::
     name = "fifo"
     description = "one line"
     blocking = true            # stop at the first job that does not fit
-    tick_seconds = 60          # optional: ask for a cycle at least this often
+    tick_seconds = 60          # optional: ask for a cycle at least this often (1 to 86,400)
     oracle = false             # optional: may read true durations (reference policies only)
 
     [plugins]
@@ -20,7 +20,9 @@ typed arguments per plugin)::
     max_extra_nodes = 0
 
 One instance is made per plugin name, shared by every point that lists it. Every mistake is a
-:class:`~corral.model.ConfigError` naming the file and the field.
+:class:`~corral.model.ConfigError` naming the file and the field; plugin arguments of the wrong
+type or out of range name the plugin and the argument too. Score weights are numbers in
+(0, :data:`MAX_WEIGHT`].
 """
 
 from __future__ import annotations
@@ -39,8 +41,13 @@ from corral.plugins.registry import REGISTRY
 _TOP_KEYS = {"name", "description", "blocking", "tick_seconds", "oracle", "plugins",
              "plugin_args"}
 _GANG_PLUGINS = {"StrictGang"}
-MIN_TICK_SECONDS = 0.001
-"""Finer ticks than a millisecond are below what trace times resolve."""
+MIN_TICK_SECONDS = 1.0
+"""Traces record whole seconds; a finer tick only multiplies the cycles of a replay (a year of
+trace at 1 ms would be 3e10 of them)."""
+MAX_TICK_SECONDS = 86_400.0
+"""A cycle less often than daily asks for nothing that events do not already bring."""
+MAX_WEIGHT = 1000.0
+"""Largest score weight: the built-in policies use 0.05 to 10."""
 
 
 def builtin_policy_names() -> list[str]:
@@ -123,8 +130,9 @@ def parse_policy(text: str, origin: str) -> Profile:
                           f"{sorted(unused_args)}")
     oracle = _typed(data, "oracle", bool, origin, False)
     tick = _typed(data, "tick_seconds", (int, float), origin, None)
-    if tick is not None and not tick >= MIN_TICK_SECONDS:
-        raise ConfigError(f"{origin}: tick_seconds must be at least {MIN_TICK_SECONDS}")
+    if tick is not None and not MIN_TICK_SECONDS <= tick <= MAX_TICK_SECONDS:
+        raise ConfigError(f"{origin}: tick_seconds must be a number of seconds in "
+                          f"[{MIN_TICK_SECONDS:g}, {MAX_TICK_SECONDS:,.0f}], got {tick!r}")
     profile = Profile(
         name=name,
         description=_typed(data, "description", str, origin, ""),
@@ -157,9 +165,9 @@ def _entries(raw: Any, point: str, origin: str) -> list[tuple[str, float]]:
             extra = set(item) - {"name", "weight"}
             weight = item.get("weight", 1)
             if extra or isinstance(weight, bool) or not isinstance(weight, int | float) \
-                    or weight <= 0:
+                    or not 0 < weight <= MAX_WEIGHT:
                 raise ConfigError(f"{origin}: plugins.{point}: entry {item!r} must be "
-                                  "{name = \"...\", weight = <number > 0>}")
+                                  f"{{name = \"...\", weight = <number in (0, {MAX_WEIGHT:g}]>}}")
             out.append((item["name"], float(weight)))
         else:
             raise ConfigError(f"{origin}: plugins.{point}: {item!r} is not a plugin name "
@@ -183,11 +191,15 @@ def _construct(cls: type, raw_args: Any, origin: str) -> Any:
     if unknown:
         raise ConfigError(f"{origin}: plugin_args.{cls.name}: unknown argument(s) "
                           f"{sorted(unknown)}; known: {sorted(known)}")
-    args = args_type(**(raw_args or {}))
     try:
+        args = args_type(**(raw_args or {}))
         args.validate()
     except ConfigError as exc:
         raise ConfigError(f"{origin}: plugin_args.{cls.name}: {exc}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:
+        # An out-of-tree plugin whose validate() lets a wrong type through.
+        raise ConfigError(f"{origin}: plugin_args.{cls.name}: unusable arguments "
+                          f"{raw_args!r} ({exc})") from None
     return cls(args)
 
 
