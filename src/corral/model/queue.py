@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from corral.model.errors import InvalidSpec
+from corral.model.limits import MAX_QUEUE_WEIGHT
 
 _EMPTY: Mapping[str, int] = MappingProxyType({})
+MAX_AMOUNT = 2**53
+"""Largest quota or limit in Corral's units: far above any cluster's milli-CPU, and small
+enough that sums over thousands of queues stay exact."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +34,13 @@ class Queue:
     def __post_init__(self) -> None:
         if not self.name:
             raise InvalidSpec("a queue needs a name")
-        if not self.weight > 0:
-            raise InvalidSpec(f"queue {self.name}: weight must be > 0")
-        for resource, amount in self.quota.items():
+        if isinstance(self.weight, bool) or not isinstance(self.weight, int | float) \
+                or not math.isfinite(self.weight) or not 0 < self.weight <= MAX_QUEUE_WEIGHT:
+            raise InvalidSpec(f"queue {self.name}: weight must be a number in "
+                              f"(0, {MAX_QUEUE_WEIGHT:,}], got {self.weight!r}")
+        for resource, amount in (*self.quota.items(), *(self.borrowing_limit or {}).items()):
             if amount < 0:
                 raise InvalidSpec(f"queue {self.name}: quota for {resource} is negative")
+            if amount > MAX_AMOUNT:
+                raise InvalidSpec(f"queue {self.name}: {amount:,} of {resource} is more than "
+                                  f"any cluster has")

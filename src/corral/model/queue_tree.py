@@ -4,6 +4,10 @@ As Kueue's cohorts and YuniKorn's queue tree: a parent's quota is what its whole
 guaranteed, and a child borrows first from idle capacity within its parent. Resource names
 follow Kubernetes (``nvidia.com/gpu``, ``nvidia.com/gpu:<TYPE>``, ``cpu``, ``memory``) and
 amounts are in Corral's integer units (milli-GPU, milli-CPU, MiB).
+
+A tree has at most :data:`~corral.model.limits.MAX_QUEUES` queues and
+:data:`~corral.model.limits.MAX_QUEUE_DEPTH` levels, and a child is never guaranteed more of a
+resource than its parent, whose quota covers its whole subtree.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Iterable, Mapping
 
 from corral.model.errors import InvalidSpec
 from corral.model.job import DEFAULT_QUEUE
+from corral.model.limits import MAX_QUEUE_DEPTH, MAX_QUEUES
 from corral.model.queue import Queue
 from corral.model.resources import MILLI
 
@@ -38,6 +43,9 @@ class QueueTree:
     def __init__(self, queues: Iterable[Queue], default: str | None = None) -> None:
         self.queues: dict[str, Queue] = {}
         for queue in queues:
+            if len(self.queues) == MAX_QUEUES:
+                raise InvalidSpec(f"more than {MAX_QUEUES:,} queues, the most a hierarchy may "
+                                  "have")
             if queue.name in self.queues:
                 raise InvalidSpec(f"queue {queue.name!r} is defined twice")
             for resource in (*queue.quota, *(queue.borrowing_limit or {})):
@@ -56,10 +64,15 @@ class QueueTree:
         """Each queue with its ancestors, itself first (a job's quota is checked at each)."""
         for name in self.queues:
             chain: list[Queue] = []
+            seen: set[str] = set()
             node: str | None = name
             while node is not None:
-                if any(q.name == node for q in chain):
+                if node in seen:
                     raise InvalidSpec(f"queue {name}: parents form a cycle through {node!r}")
+                if len(chain) == MAX_QUEUE_DEPTH:
+                    raise InvalidSpec(f"queue {name}: more than {MAX_QUEUE_DEPTH} levels of "
+                                      "parents, the most a hierarchy may have")
+                seen.add(node)
                 chain.append(self.queues[node])
                 node = self.queues[node].parent
             self.chains[name] = tuple(chain)
@@ -76,6 +89,10 @@ class QueueTree:
         self.ceiling = {name: _ceiling(q, self.guarantee[name])
                         for name, q in self.queues.items()}
         """The most each queue may hold (guarantee + borrowing limit) where a limit is set."""
+        for name, queue in self.queues.items():
+            if queue.parent is not None:
+                _within_parent(name, self.guarantee[name], queue.parent,
+                               self.guarantee[queue.parent])
 
     def __repr__(self) -> str:
         return f"QueueTree({list(self.queues.values())!r}, default={self.default!r})"
@@ -111,6 +128,26 @@ def _guarantee(queue: Queue, leaf: bool) -> dict[str, int]:
         if typed or leaf:
             guarantee[GPU] = sum(typed)
     return guarantee
+
+
+def _within_parent(name: str, guarantee: Mapping[str, int], parent: str,
+                   pooled: Mapping[str, int]) -> None:
+    """InvalidSpec if queue *name* is guaranteed more of a resource than its *parent* pools
+    for its whole subtree (only resources the parent governs)."""
+    for resource, most in pooled.items():
+        amount = guarantee.get(resource, 0)
+        if amount > most:
+            raise InvalidSpec(f"queue {name}: quota {_amount(resource, amount)} is more than its "
+                              f"parent {parent}'s {_amount(resource, most)}")
+
+
+def _amount(resource: str, amount: int) -> str:
+    """``nvidia.com/gpu`` 64000 -> ``64 nvidia.com/gpu``; cpu in cores, memory in GiB."""
+    if resource == CPU:
+        return f"{amount / 1000:g} cores of cpu"
+    if resource == MEMORY:
+        return f"{amount / 1024:g} GiB of memory"
+    return f"{amount / MILLI:g} {resource}"
 
 
 def _ceiling(queue: Queue, guarantee: Mapping[str, int]) -> dict[str, int]:

@@ -15,6 +15,10 @@
 Resources: ``gpu`` (all types), ``gpu:<TYPE>``, ``cpu`` (cores) and ``memory_gib``; the
 Kubernetes names ``nvidia.com/gpu`` and ``nvidia.com/gpu:<TYPE>`` are accepted too. GPUs may
 be fractional (``0.5``), to one milli-GPU. Every mistake names the file and the field.
+
+Limits (docs/usage.md, "Limits"): at most 10,000 queues in 16 levels; a weight up to
+1,000,000; an amount up to what the largest cluster has (1,000,000 GPUs, 10,000,000,000 cores,
+104,857,600,000 GiB); a child's quota never above its parent's.
 """
 
 from __future__ import annotations
@@ -23,9 +27,20 @@ import os
 from typing import Any
 
 from corral.model import CPU, GPU, GPU_OF_TYPE, MEMORY, ConfigError, InvalidSpec, Queue, QueueTree
+from corral.model.limits import (
+    MAX_GPUS,
+    MAX_NODE_CPU_CORES,
+    MAX_NODE_MEMORY_GIB,
+    MAX_NODES,
+    MAX_QUEUE_WEIGHT,
+)
 from corral.model.resources import gpus_to_milli
 from corral.toml_fields import MIB_PER_GIB, TomlFields, open_toml
 
+MAX_AMOUNTS = {GPU: MAX_GPUS, CPU: MAX_NODES * MAX_NODE_CPU_CORES,
+               MEMORY: MAX_NODES * MAX_NODE_MEMORY_GIB}
+"""Largest amount of each resource a quota or limit may give, in the file's units (GPUs, cores,
+GiB): what the largest cluster has (:mod:`corral.model.limits`)."""
 TOP_KEYS = ("default", "queues")
 QUEUE_KEYS = ("name", "parent", "weight", "quota", "borrowing_limit")
 
@@ -56,8 +71,10 @@ def _queue(fields: TomlFields, table: Any, field: str) -> Queue:
     if parent is not None and (not isinstance(parent, str) or not parent):
         raise fields.fail(f"{field}.parent", f"must be a queue name, got {parent!r}")
     weight = table.get("weight", 1)
-    if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight > 0:
-        raise fields.fail(f"{field}.weight", f"must be a number > 0, got {weight!r}")
+    if isinstance(weight, bool) or not isinstance(weight, int | float) \
+            or not 0 < weight <= MAX_QUEUE_WEIGHT:
+        raise fields.fail(f"{field}.weight", f"must be a number > 0 and at most "
+                          f"{MAX_QUEUE_WEIGHT:,}, got {weight!r}")
     quota = _amounts(fields, table.get("quota", {}), f"{field}.quota")
     limit = table.get("borrowing_limit")
     borrowing = None if limit is None else _amounts(fields, limit, f"{field}.borrowing_limit")
@@ -79,6 +96,10 @@ def _amounts(fields: TomlFields, table: Any, field: str) -> dict[str, int]:
         if resource is None:
             raise fields.fail(f"{field}.{key}", "unknown resource; use gpu, gpu:<TYPE>, cpu "
                               "or memory_gib")
+        most = MAX_AMOUNTS[CPU if resource == CPU else MEMORY if resource == MEMORY else GPU]
+        if value > most:
+            raise fields.fail(f"{field}.{key}", f"{value:g} is more than the {most:,} a cluster "
+                              "may have")
         if resource == CPU:
             amounts[resource] = round(value * 1000)
         elif resource == MEMORY:
