@@ -40,7 +40,7 @@ BAD_INPUT = 2
 CLUSTER_SPECS = (
     ("PRESET", "a cluster preset (listed above)"),
     ("auto[:LOAD]", "8-GPU nodes, as many as keep the trace's work at LOAD on average "
-                    "(0 < LOAD <= 1, default 0.8)"),
+                    "(0.01 <= LOAD <= 1, default 0.8)"),
     ("40x8", "40 nodes of 8 GPUs"),
     ("300x8:V100,100x4:T4", "groups of NODESxGPUS nodes, each with an optional :GPU_TYPE"),
     ("FILE.toml", "a TOML file of node groups (see docs/usage.md)"),
