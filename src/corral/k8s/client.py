@@ -224,7 +224,9 @@ class KubeClient:
             return await rest.pool_manager.request(
                 method, configuration.host + path,
                 params=[(k, str(v)) for k, v in (query or {}).items()] or None,
-                data=None if body is None else json.dumps(body), headers=headers,
+                data=None if body is None else aiohttp.BytesPayload(
+                    json.dumps(body).encode(), content_type=content_type),  # no type lookup
+                headers=headers,
                 timeout=timeout, **extra)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise ApiError(0, "Unreachable", f"{method} {path}: {exc}") from None

@@ -249,6 +249,10 @@ class ClusterCache:
             self.evicted.discard(key)
             self.bound_at.pop(key, None)
             return
+        spec = obj.get("spec") or {}
+        if old is None and not spec.get("nodeName") and \
+                (spec.get("schedulerName") or "default-scheduler") != self.scheduler_name:
+            return  # another scheduler's pending pod: nothing to hold, nothing to place
         pod = self._booked(key, pod_from_api(obj))
         if not self._ours(pod) and not pod.node:
             if old is not None:  # it was ours, or bound, and no longer is
