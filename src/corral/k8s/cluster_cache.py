@@ -692,18 +692,14 @@ class ClusterCache:
             out += [base, base + "#bound"]
         return tuple(out)
 
-    def _gang_object(self, ref: GangRef) -> GangInfo | None:
-        info = self.gangs.get(ref)
-        if info is None and ref.kind == names.VOLCANO.name:
-            info = self.gangs.get(GangRef(names.SCHEDULER_PLUGINS.name, ref.namespace, ref.name))
+    def _gang_object(self, ref: GangRef,
+                     index: Mapping[GangRef, GangInfo] | None = None) -> GangInfo | None:
+        """The group object *ref* names, in *index* (default: the readable ones)."""
+        index = self.gangs if index is None else index
+        info = index.get(ref)
+        if info is None and ref.kind == names.VOLCANO.name:  # Volcano pods may name one
+            info = index.get(GangRef(names.SCHEDULER_PLUGINS.name, ref.namespace, ref.name))
         return info
-
-    def _bad_gang(self, ref: GangRef) -> GangInfo | None:
-        bad = self.bad_gangs.get(ref)
-        if bad is None and ref.kind == names.VOLCANO.name:
-            bad = self.bad_gangs.get(GangRef(names.SCHEDULER_PLUGINS.name, ref.namespace,
-                                             ref.name))
-        return bad
 
     def _tree(self) -> QueueTree | None:
         queues: list[Queue] = []
@@ -821,8 +817,8 @@ class ClusterCache:
                 return None
             if not pods:
                 return None
-            why = next((w for p in pods if (w := self.queue_refusal(p.namespace, p.queue))),
-                       "")
+            asked = dict.fromkeys((p.namespace, p.queue) for p in pods)  # members share them
+            why = next((w for ns, q in asked if (w := self.queue_refusal(ns, q))), "")
             if why:
                 self.held_back[unit] = why
                 return None
@@ -870,7 +866,7 @@ class ClusterCache:
         info = self._gang_object(ref)
         kind = next(k for k in names.GANG_KINDS if k.name == ref.kind)
         if info is None:
-            bad = self._bad_gang(ref)
+            bad = self._gang_object(ref, self.bad_gangs)
             if bad is not None:
                 return f"gang {ref.key}: {bad.phase}"
             if kind.name not in self.served_gang_kinds and \
