@@ -2,11 +2,13 @@
 
 Corral's promise is that the policy replayed on traces is the one deployed. This test feeds one
 seeded stream of a few hundred jobs (gangs, fractional GPUs, priorities, queues with quotas and
-borrowing, node selectors) to the simulator and, on a virtual clock, to the live scheduler
-against the API emulator, and expects every job started at the same instant on the same GPUs of
-the same nodes. The live side is stepped as the simulator steps: at each instant the completions
-and arrivals the simulator saw are written to the emulator, the watches are let catch up, and one
-cycle runs; the bindings it makes must reach the emulator before the clock moves on.
+borrowing, node selectors, a tainted node and jobs that tolerate it) to the simulator and, on a
+virtual clock, to the live scheduler against the API emulator, and expects every job started
+at the same instant on the same GPUs of the same nodes; the simulator's jobs carry node rules
+(the model's), the live pods the same rules in their specs. The live side is stepped as the
+simulator steps: at each instant the completions and arrivals the simulator saw are written to
+the emulator, the watches are let catch up, and one cycle runs; the bindings it makes must
+reach the emulator before the clock moves on.
 
 Preemption is left out: an evicted pod is gone for good unless a controller makes it again,
 where the simulator requeues the job, so the two backends are not meant to agree there.
@@ -30,6 +32,7 @@ from corral.k8s.loop import LiveScheduler, Options
 from corral.k8s.pods import pod_key
 from corral.k8s.testing.emulator import Emulator
 from corral.model import MILLI, Job, Node, Queue, QueueTree
+from corral.model.node_constraints import NO_CONSTRAINTS, NodeConstraints, Taint, Toleration
 from corral.policies.loader import parse_policy
 from corral.sim.simulator import Simulator
 
@@ -49,6 +52,9 @@ permit = ["StrictGang", "Locality"]
 max_extra_nodes = 0
 """
 ZONE = "topology.corral.dev/zone"
+PRODUCT = "nvidia.com/gpu.product"
+TAINT = Taint("dedicated", "training", "NoSchedule")
+TOLERATE = (Toleration("dedicated", "Equal", "training", "NoSchedule"),)
 QUEUES = {"team-a": (24, 8), "team-b": (16, 16)}
 """Queue -> (guaranteed GPUs, GPUs it may borrow)."""
 EPOCH = 1_700_000_000
@@ -64,6 +70,7 @@ class NodeSpec:
     gpus: int
     product: str
     zone: str
+    tainted: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ class JobSpec:
     queue: str
     zone: str = ""
     product: str = ""
+    tolerates: bool = False
     gang: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -86,7 +94,8 @@ class JobSpec:
 
 
 NODES = tuple(
-    [NodeSpec(f"a{i}", 8, "A100", "east" if i < 3 else "west") for i in range(6)]
+    [NodeSpec(f"a{i}", 8, "A100", "east" if i < 3 else "west", tainted=i == 5)
+     for i in range(6)]
     + [NodeSpec(f"v{i}", 4, "V100", "east" if i < 2 else "west") for i in range(4)])
 
 
@@ -108,14 +117,15 @@ def stream(count: int, seed: int = 16) -> list[JobSpec]:
         product = "V100" if 0.15 <= rule < 0.25 and milli <= 4 * MILLI else ""
         jobs.append(JobSpec(f"j{i:04d}", at, float(rng.randint(5, 120)), tasks, milli,
                             rng.choice((0, 0, 10, 100)), rng.choice(tuple(QUEUES)), zone,
-                            product))
+                            product, tolerates=rng.random() < 0.3))
     return jobs
 
 
 # -- the simulator's side ------------------------------------------------------------------
 def sim_nodes() -> list[Node]:
     return [Node(n.name, n.gpus, n.product, cpu_milli=64_000, memory_mib=512 * 1024,
-                 labels={ZONE: n.zone, "nvidia.com/gpu.product": n.product}) for n in NODES]
+                 labels={ZONE: n.zone, PRODUCT: n.product},
+                 taints=(TAINT,) if n.tainted else ()) for n in NODES]
 
 
 def sim_queues() -> QueueTree:
@@ -125,14 +135,14 @@ def sim_queues() -> QueueTree:
 
 
 def sim_job(spec: JobSpec) -> Job:
-    eligible = None
-    if spec.zone or spec.product:
-        eligible = frozenset(n.name for n in NODES
-                             if spec.zone in ("", n.zone) and spec.product in ("", n.product))
+    selector = tuple(sorted({**({ZONE: spec.zone} if spec.zone else {}),
+                             **({PRODUCT: spec.product} if spec.product else {})}.items()))
+    rules = NodeConstraints(selector, None, TOLERATE if spec.tolerates else (),
+                            gpu_share=spec.gpu_milli < MILLI)
     return Job(spec.name, float(EPOCH + spec.submit), spec.tasks, spec.gpu_milli,
                cpu_milli=1000, priority=spec.priority, queue=spec.queue, user="default",
                duration=spec.duration, gpu_types=(spec.product,) if spec.product else (),
-               eligible_nodes=eligible)
+               node_rules=() if rules == NO_CONSTRAINTS else (rules,))
 
 
 def recording(scheduler: Scheduler, now_of: Callable[[float], float],
@@ -176,7 +186,7 @@ class SteppedScheduler(LiveScheduler):
 def pods_of(spec: JobSpec) -> Iterator[dict[str, Any]]:
     created = datetime.fromtimestamp(EPOCH + spec.submit, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     selector = {**({ZONE: spec.zone} if spec.zone else {}),
-                **({"nvidia.com/gpu.product": spec.product} if spec.product else {})}
+                **({PRODUCT: spec.product} if spec.product else {})}
     for i in range(spec.tasks):
         if spec.gpu_milli < MILLI:
             obj = pod(f"{spec.name}-{i}", queue=spec.queue, priority=spec.priority,
@@ -188,6 +198,8 @@ def pods_of(spec: JobSpec) -> Iterator[dict[str, Any]]:
         obj["metadata"]["creationTimestamp"] = created
         if selector:
             obj["spec"]["nodeSelector"] = selector
+        if spec.tolerates:
+            obj["spec"]["tolerations"] = [t._asdict() for t in TOLERATE]
         yield obj
 
 
@@ -211,7 +223,9 @@ async def live(jobs: list[JobSpec], ends: dict[str, float], policy: str = POLICY
     now = [0.0]
     async with emulated() as emulator:
         for n in NODES:
-            emulator.create(node(n.name, n.gpus, n.product, labels={ZONE: n.zone}))
+            taints = [TAINT._asdict()] if n.tainted else []
+            emulator.create(node(n.name, n.gpus, n.product, labels={ZONE: n.zone},
+                                 spec={"taints": taints}))
         for name, (quota, borrow) in QUEUES.items():
             emulator.create(queue(name, quota, borrowing=borrow))
         client = KubeClient.for_url(emulator.url)
@@ -283,6 +297,7 @@ def test_the_simulator_and_the_live_scheduler_start_the_same_jobs_on_the_same_gp
     expected, ends = simulate(jobs)
     assert len(expected) == len(jobs)
     assert sum(1 for j in jobs if j.gang) > 30 and sum(1 for j in jobs if j.zone) > 20
+    assert any(grants[0][0] == "a5" for _, _, grants in expected), "the tainted node is used"
     waited = sum(1 for (t, name, _) in expected if t > next(
         j.submit for j in jobs if j.name == name))
     assert waited > len(jobs) // 4, "the stream must make jobs wait, or order is not tested"

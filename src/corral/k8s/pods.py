@@ -19,10 +19,11 @@ from typing import Any
 
 from corral.k8s import conventions as names
 from corral.k8s.gangs import GangRef, gang_of_pod
-from corral.k8s.node_affinity import NO_CONSTRAINTS, NodeConstraints, constraints_from_spec
+from corral.k8s.node_affinity import constraints_from_spec
 from corral.k8s.pod_rules import PodRules, rules_from_spec
 from corral.k8s.quantity import count, cpu_milli, memory_mib
 from corral.model import DEFAULT_QUEUE, MILLI, InvalidSpec, gpus_to_milli
+from corral.model.node_constraints import NO_CONSTRAINTS, NodeConstraints
 
 FINISHED_PHASES = frozenset({"Succeeded", "Failed"})
 
