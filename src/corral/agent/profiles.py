@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.agent.kube import PodInfo
 
 SOURCE = "kubernetes"

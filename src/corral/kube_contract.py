@@ -1,7 +1,10 @@
-"""Names shared with the Kubernetes scheduler: resources, labels and annotations (``corral.dev``).
+"""Names the scheduler and the node agent share on Kubernetes objects: resources, labels,
+annotations and taints (``corral.dev``).
 
-The scheduler writes the placement annotations before binding; the agent reads them at Allocate
-and writes the ``*_USED`` / ``ALLOCATED`` / health annotations. docs/gpu-sharing.md describes them.
+Neutral ground: it imports nothing, so the live scheduler (:mod:`corral.k8s`) and the node agent
+(:mod:`corral.agent`) both read it without loading each other. The scheduler writes the
+placement annotations before binding; the agent reads them at Allocate and writes the
+``*_USED`` / ``ALLOCATED`` / health annotations. docs/gpu-sharing.md describes them.
 """
 
 from __future__ import annotations
