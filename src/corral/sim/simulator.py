@@ -29,11 +29,12 @@ Progress = Callable[[int, int], None]
 
 
 class Simulator:
-    """Replays *jobs* (sorted by submit, each with a duration) on *nodes* under *scheduler*."""
+    """Replays *jobs* (sorted by submit, each with a duration) on *nodes* under *scheduler*;
+    fragmentation is measured under *task_mix*'s task types (default: *jobs*')."""
 
     def __init__(self, scheduler: Scheduler, nodes: Sequence[Node], jobs: Sequence[Job],
                  config: SimConfig | None = None, progress: Progress | None = None,
-                 queues: QueueTree | None = None) -> None:
+                 queues: QueueTree | None = None, task_mix: Sequence[Job] | None = None) -> None:
         self.scheduler = scheduler
         self.config = config or SimConfig()
         self.state: ClusterState = scheduler.new_state(list(nodes), queues)
@@ -55,7 +56,8 @@ class Simulator:
         self.frag_area = 0.0
         """Time integral of fragmented / unallocated GPU capacity, under the trace's own mix of
         task types (FGD's measure, see :mod:`corral.core.fragmentation`)."""
-        self.fragmentation = FragmentationTracker(self.state, TaskTypes.of_jobs(jobs))
+        self.fragmentation = FragmentationTracker(self.state, TaskTypes.of_jobs(
+            jobs if task_mix is None else task_mix))
         self.preemptions = 0
         self._oracle = scheduler.profile.oracle
         self.predictor = OnlinePredictor() if scheduler.profile.reads_estimates else None
