@@ -21,6 +21,7 @@ from corral import __version__
 from corral.cli.agent import node_agent
 from corral.cli.cache import cache_app
 from corral.cli.console import job_progress, print_error, runs_status, stderr, stdout
+from corral.cli.dispatcher import dispatcher
 from corral.cli.history import app as history_app
 from corral.cli.kubernetes import scheduler as kube_scheduler
 from corral.cli.kubernetes import status as kube_status
@@ -65,6 +66,7 @@ app.add_typer(profile_app, name="profile")
 app.add_typer(trial_app, name="trial")
 app.command("scheduler")(kube_scheduler)
 app.command("status")(kube_status)
+app.command("dispatcher")(dispatcher)
 
 
 # Arguments that `simulate` and `compare` share, spelt once.
