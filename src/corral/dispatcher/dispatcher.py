@@ -9,8 +9,9 @@ itself (MultiKueue's arrangement). Each :meth:`Dispatcher.reconcile` pass, numbe
 3. per job, oldest first: a new one is claimed by creating its Lease for the least loaded
    worker it fits, and only then copied there; a held one whose worker answers has its copy
    made if missing (a restart between the two writes), its status mirrored to the manager's
-   Job and its lease renewed; a held one whose worker is silent keeps it until the lease (plus
-   a grace for clock skew) has expired, then is re-dispatched under the next generation;
+   Job and its lease renewed once half of it has passed; a held one whose worker is silent
+   keeps it until the lease (plus a grace for clock skew) has expired, then is re-dispatched
+   under the next generation;
 4. every copy whose Lease names another cluster or generation, or no longer exists, is
    withdrawn (deleted) from its worker as soon as that worker answers.
 
@@ -190,6 +191,8 @@ class Dispatcher:
         if phase == FAILED and _fenced(worker_copy):
             # Its own deadline stopped it: the lease lapsed, not the job.
             return await self._redispatch(job, lease, views, now, avoid=None)
+        if phase == lease.phase and lease.until - now > settings.lease_s / 2:
+            return lease  # renewed at half-life only: one write per job per half lease
         renewed = replace(lease, until=now + settings.lease_s, phase=phase)
         lease = await self._write_lease(renewed, create=False)
         if phase not in FINISHED:
