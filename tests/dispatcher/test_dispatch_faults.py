@@ -23,7 +23,7 @@ from dispatch_builders import (
 
 from corral.dispatcher.dispatch_lease import GENERATION, PHASE, DispatchLease
 from corral.dispatcher.dispatcher import Dispatcher
-from corral.k8s.client import KubeClient
+from corral.k8s.client import ApiError, KubeClient
 from corral.k8s.testing.emulator import Emulator
 
 
@@ -170,5 +170,30 @@ def test_two_dispatchers_racing_dispatch_each_job_once() -> None:
             for d, c in ((a, one), (b, two)):
                 await d.close()
                 await c.close()
+
+    run(scenario)
+
+
+class RefusingWorker(Dispatcher):
+    """Every worker refuses the copy of Job ``bad`` (as an API server rejects an invalid spec)."""
+
+    async def _copy(self, job, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if job["metadata"]["name"] == "bad":
+            raise ApiError(422, "Invalid", "spec.template: invalid")
+        await super()._copy(job, *args, **kwargs)
+
+
+def test_a_refused_copy_holds_up_no_other_job() -> None:
+    async def scenario() -> None:
+        clock = Clock()
+        async with clusters(64) as (manager, workers):
+            for name in ("a", "bad", "c"):
+                manager.create(job(name, pods=1, gpus=1))
+            client = KubeClient.for_url(manager.url)
+            dispatcher = RefusingWorker(client, SETTINGS, clock)
+            await dispatcher.reconcile()
+            assert sorted(holders(workers)) == ["team-a/a", "team-a/c"]
+            await dispatcher.close()
+            await client.close()
 
     run(scenario)

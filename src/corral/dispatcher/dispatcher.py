@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -47,6 +47,7 @@ from corral.dispatcher.worker_clusters import (
     WORKER_LABEL,
     WorkerCluster,
     WorkerView,
+    gpu_count,
     job_gpus,
 )
 from corral.k8s.client import ApiError, KubeClient, resource_path
@@ -94,10 +95,11 @@ class Dispatcher:
             try:
                 leases[uid] = await self._one(job, leases.get(uid), views, now)
             except ApiError as exc:
-                if not exc.conflict:
-                    raise
-                log.info("job %s: lost a race for its lease; next pass", _key(job))
-                leases.pop(uid, None)
+                # One job's refusal (a lost race, a copy a worker rejects, a worker gone
+                # mid-pass) never holds up the others; the job is retried next pass.
+                log.info("job %s: %s; retried next pass", _key(job), exc)
+                if exc.conflict:
+                    leases.pop(uid, None)
         # 4. Withdraw every copy its Lease does not name (or whose manager Job is gone).
         present = {job["metadata"]["uid"] for job in jobs}
         live = {uid: lease for uid, lease in leases.items()
@@ -298,12 +300,12 @@ def worker_copy_of(job: dict[str, Any], lease: DispatchLease, lease_s: float) ->
             "spec": spec}
 
 
-def _least_loaded(job: dict[str, Any], views: Sequence[WorkerView] | Any) -> str | None:
+def _least_loaded(job: dict[str, Any], views: Iterable[WorkerView]) -> str | None:
     """The answering worker with the most free GPUs that the Job's pods fit on, by name among
     equals; None if none fits."""
     gpus = job_gpus(job)
     spec = job.get("spec") or {}
-    per_pod = gpus // max(1, int(spec.get("parallelism") or 1))
+    per_pod = gpus // max(1, gpu_count(spec.get("parallelism") or 1))
     fitting = [v for v in views if v.largest_node >= per_pod]
     if not fitting:
         return None
