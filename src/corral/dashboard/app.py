@@ -66,7 +66,9 @@ Caller = Annotated[Viewer, Depends(_viewer)]
 
 def create_app(sources: Sources) -> FastAPI:
     app = FastAPI(title="Corral dashboard", version=__version__,
-                  description="Projects, usage, jobs, nodes, datasets and simulation runs.")
+                  description="Projects, usage, jobs, nodes, datasets and simulation runs.",
+                  responses={401: {"description": "No bearer token, or one not accepted"},
+                             503: {"description": "The history database is unreachable"}})
     app.state.sources = sources
 
     async def visible(caller: Viewer) -> list[Project]:
@@ -103,7 +105,7 @@ def create_app(sources: Sources) -> FastAPI:
             raise HTTPException(403, f"user {caller.name} is not an admin: only admins "
                                      "create or change projects")
 
-    @app.post("/api/projects", status_code=201)
+    @app.post("/api/projects", status_code=201, responses=_answers(400, 403, 409))
     async def create_project(change: ProjectChange, caller: Caller) -> Project:
         admin_only(caller)
         try:
@@ -113,7 +115,7 @@ def create_app(sources: Sources) -> FastAPI:
         sources.audit.append(caller.name, "create", change.name, None, created.model_dump())
         return created
 
-    @app.put("/api/projects/{name}")
+    @app.put("/api/projects/{name}", responses=_answers(400, 403, 404))
     async def change_project(name: str, change: ProjectChange, caller: Caller) -> Project:
         admin_only(caller)
         if change.name != name:
@@ -126,12 +128,12 @@ def create_app(sources: Sources) -> FastAPI:
                              after.model_dump())
         return after
 
-    @app.get("/api/audit")
+    @app.get("/api/audit", responses=_answers(403))
     async def audit(caller: Caller) -> list[dict[str, Any]]:
         admin_only(caller)
         return sources.audit.entries()
 
-    @app.get("/api/usage")
+    @app.get("/api/usage", responses=_answers(403))
     async def usage(caller: Caller,
                     project: Annotated[str | None, Query(max_length=1024)] = None
                     ) -> UsageReport:
@@ -145,7 +147,7 @@ def create_app(sources: Sources) -> FastAPI:
                            for d, q, u, s, n in sources.history.usage(queues, by_user=True)],
                           {}))
 
-    @app.get("/api/jobs")
+    @app.get("/api/jobs", responses=_answers(403))
     async def jobs(caller: Caller,
                    project: Annotated[str | None, Query(max_length=1024)] = None,
                    user: Annotated[str | None, Query(max_length=1024)] = None,
@@ -182,7 +184,7 @@ def create_app(sources: Sources) -> FastAPI:
     async def runs(_: Caller) -> list[RunRow]:
         return [] if sources.runs is None else sources.runs.runs()
 
-    @app.get("/api/runs/report", response_class=HTMLResponse)
+    @app.get("/api/runs/report", response_class=HTMLResponse, responses=_answers(404))
     async def run_report(_: Caller, path: Annotated[str, Query(max_length=4096)]
                          ) -> HTMLResponse:
         found = None if sources.runs is None else sources.runs.report_file(path)
@@ -198,6 +200,16 @@ def create_app(sources: Sources) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=static), name="static")
     return app
+
+
+_MEANINGS = {400: "The change would make a queue file or Queue the scheduler refuses",
+             403: "The caller may not see that project, or is not an admin",
+             404: "No such project or report", 409: "A project by that name exists"}
+
+
+def _answers(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error *codes* an operation may answer."""
+    return {code: {"description": _MEANINGS[code]} for code in codes}
 
 
 def _series(rows: list[tuple[Any, ...]], quotas: dict[str, float | None]) -> list[UsageSeries]:
