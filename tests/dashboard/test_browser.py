@@ -4,7 +4,6 @@ own project's jobs. Skipped, saying why, where chromium is not installed."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -13,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import TOKENS, make_sources
 
+from conftest import TOKENS, make_sources
 from corral.dashboard.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from conftest import Dashboard, make_sources
 from fastapi.testclient import TestClient
 
+from conftest import Dashboard, make_sources
 from corral.dashboard.access import ClusterAccess
 from corral.dashboard.app import create_app
 from corral.dashboard.projects import ProjectObjects
@@ -40,8 +40,8 @@ class FakeApiServer:
             spec = body["spec"]
             self.reviews.append(spec)
             what = spec.get("resourceAttributes") or {}
-            allowed = (spec["user"], what.get("namespace")) in MAY_LIST_PODS \
-                and what.get("verb") == "list" and what.get("resource") == "pods" \
+            allowed = ((spec["user"], what.get("namespace")) in MAY_LIST_PODS \
+                and what.get("verb") == "list" and what.get("resource") == "pods") \
                 or spec["user"] == "root"
             return {"status": {"allowed": allowed}}
         if method == "GET" and path == "/apis/corral.dev/v1alpha1/queues":

@@ -8,7 +8,6 @@ import tempfile
 from pathlib import Path
 
 import schemathesis
-from conftest import TOKENS, make_sources
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -17,8 +16,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from conftest import TOKENS, make_sources
 from corral.dashboard.app import create_app
-
 
 # Built at collection: schemathesis parametrizes from a schema it holds then (its fixture
 # form does not run on this pytest).
