@@ -46,15 +46,16 @@ class NodeRulesFilter:
         cluster = state.cluster
         rules = job.node_rules or NO_RULES  # a job without rules still tolerates no taint
         key = (cluster.serial, rules)
-        mask = self._masks.get(key)
-        if mask is None:
-            if len(self._masks) >= MASKS_KEPT:
-                self._masks.clear()
-            mask = np.fromiter((all(not rule.why_not(node) for rule in rules)
-                                for node in cluster.nodes), dtype=bool, count=len(cluster.nodes))
-            mask.flags.writeable = False
-            self._masks[key] = None if mask.all() else mask
-            mask = self._masks[key]
+        masks = self._masks
+        if key in masks:
+            mask = masks[key]
+        else:
+            if len(masks) >= MASKS_KEPT:
+                masks.clear()
+            found = np.fromiter((all(not rule.why_not(node) for rule in rules)
+                                 for node in cluster.nodes), dtype=bool, count=len(cluster.nodes))
+            found.flags.writeable = False
+            mask = masks[key] = None if found.all() else found
         if mask is None:
             return None
         return mask if job.tasks == 1 else mask * np.int64(job.tasks)
