@@ -28,6 +28,7 @@ from corral.cli.kubernetes import status as kube_status
 from corral.cli.multicluster import ClustersOption, DispatchOption, replay_clusters
 from corral.cli.predict import predict_app
 from corral.cli.profile import profile_app
+from corral.cli.serve import serve
 from corral.cli.trial import trial_app
 from corral.model import ConfigError, CorralError
 
@@ -67,6 +68,7 @@ app.add_typer(trial_app, name="trial")
 app.command("scheduler")(kube_scheduler)
 app.command("status")(kube_status)
 app.command("dispatcher")(dispatcher)
+app.command("serve")(serve)
 
 
 # Arguments that `simulate` and `compare` share, spelt once.
