@@ -23,6 +23,7 @@ from corral.cli.cache import cache_app
 from corral.cli.command_group import BAD_INPUT, CorralGroup
 from corral.cli.console import job_progress, note, print_error, runs_status, set_verbosity
 from corral.cli.history import app as history_app
+from corral.cli.jobs import jobs as jobs_command
 from corral.cli.kubernetes import scheduler as kube_scheduler
 from corral.cli.kubernetes import status as kube_status
 from corral.cli.output import Output, OutputOption, emit, emit_all, pick_output, table_console
@@ -64,6 +65,7 @@ app.add_typer(profile_app, name="profile")
 app.add_typer(trial_app, name="trial")
 app.command("scheduler")(kube_scheduler)
 app.command("status")(kube_status)
+app.command("jobs")(jobs_command)
 
 
 # Arguments that `simulate` and `compare` share, spelt once.
