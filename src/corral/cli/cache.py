@@ -35,7 +35,8 @@ def simulate_command(
     max_files: Annotated[int, typer.Option(
         min=1, help="Simulate at most this many files (sizes scale up to keep the total).")]
     = 50_000,
-    seed: Annotated[int, typer.Option(help="Seed for sizes, shuffles and random eviction.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed for sizes, shuffles and random "
+                                                  "eviction.")] = 0,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
     = False,
 ) -> None:
@@ -46,10 +47,11 @@ def simulate_command(
 
     try:
         sizes = [float(x) for x in cache_gb.split(",") if x.strip()]
-        runs = simulate(dataset_gb, sizes, epochs, SizeDist.parse(file_size_dist),
-                        [p.strip() for p in policies.split(",") if p.strip()], seed, max_files)
     except ValueError:
         _fail(f"--cache-gb must be comma-separated numbers, got {cache_gb!r}")
+    try:
+        runs = simulate(dataset_gb, sizes, epochs, SizeDist.parse(file_size_dist),
+                        [p.strip() for p in policies.split(",") if p.strip()], seed, max_files)
     except CorralError as exc:
         _fail(str(exc))
     if json_output:

@@ -11,6 +11,7 @@ plots and the sweep's executors load for ``simulate`` or ``compare``, never for
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -162,6 +163,7 @@ def simulate(
     from corral.report import summary_json, summary_table, write_run
     from corral.sim.config import load_sim_config
 
+    _check_out(out)
     try:
         config = load_sim_config(sim_config) if sim_config is not None else None
         with job_progress("simulating") as progress:
@@ -231,6 +233,7 @@ def compare(
 
     chosen = _listed(policies)
     failed: SweepError | None = None
+    _check_out(out)
     try:
         if loads is not None and _given(ctx, "load"):
             raise ConfigError("--load and --loads exclude each other: --load F runs one load, "
@@ -300,6 +303,7 @@ def sweep(
 
     chosen = _listed(policies)
     failed: SweepError | None = None
+    _check_out(out)
     try:
         if ray is not None and jobs is not None:
             raise ConfigError("--jobs sets local worker processes; with --ray the Ray "
@@ -386,6 +390,7 @@ def pack(
     from corral.sim.packing import pack as run_packing
 
     names = _listed(policies)
+    _check_out(out)
     try:
         with runs_status(len(names)):
             runs = run_packing(trace, names, cluster, limit=limit, until=until)
@@ -460,6 +465,19 @@ def _given(ctx: typer.Context, parameter: str) -> bool:
     """Whether *parameter* was set by the user rather than left at its default."""
     source = ctx.get_parameter_source(parameter)
     return source is not None and source.name != "DEFAULT"
+
+
+def _check_out(out: Path | None) -> None:
+    """Make *out* and try a file in it before any run starts, so a folder that cannot be
+    written fails at once, not after the runs."""
+    if out is None:
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        _fail(f"--out {out}: cannot write there ({exc.strerror or exc})")
 
 
 def _fail(message: str) -> NoReturn:
