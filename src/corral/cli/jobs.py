@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from corral.cli.console import print_error, stdout
-from corral.cli.kubernetes import InCluster, Kubeconfig, SchedulerName, check_kubeconfig
+from corral.cli.kubernetes import InCluster, Kubeconfig, SchedulerName, run_live
 from corral.cli.output import Output, OutputOption, emit
 from corral.model import CorralError
 
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from corral.k8s.client import KubeClient
     from corral.k8s.job_list import JobRow
 
 BAD_INPUT = 2
@@ -57,17 +58,15 @@ def jobs(
 ) -> None:
     """Jobs with their state, why they wait, age, user, queue, GPUs and node (like squeue)."""
     wanted = {s.strip().lower() for s in states.split(",") if s.strip()} if states else None
-    if db is None:
-        check_kubeconfig(kubeconfig, in_cluster)
     try:
         while True:
-            try:
-                rows = _history_rows(db) if db is not None else \
-                    _live_rows(kubeconfig, in_cluster, context, scheduler_name)
-            except CorralError as exc:
-                _fail(str(exc))
-            except Exception as exc:  # API server unreachable, credentials refused
-                _fail(f"{type(exc).__name__}: {exc}")
+            if db is None:
+                rows = _live_rows(kubeconfig, in_cluster, context, scheduler_name)
+            else:
+                try:
+                    rows = _history_rows(db)
+                except CorralError as exc:
+                    _fail(str(exc))
             shown = [row for row in rows
                      if (namespace is None or row.job.startswith(f"{namespace}/"))
                      and (queue is None or row.queue == queue)
@@ -85,21 +84,15 @@ def jobs(
 
 def _live_rows(kubeconfig: str | None, in_cluster: bool, context: str | None,
                scheduler_name: str) -> list[JobRow]:
-    import asyncio
-
-    from corral.k8s.client import KubeClient, resource_path
+    from corral.k8s.client import resource_path
     from corral.k8s.job_list import live_job_rows
 
-    async def main() -> list[JobRow]:
-        client = await KubeClient.connect(kubeconfig, in_cluster=in_cluster, context=context)
-        try:
-            pods = (await client.request("GET", resource_path("", "v1", "pods")))["items"]
-            events = (await client.request("GET", resource_path("", "v1", "events")))["items"]
-        finally:
-            await client.close()
+    async def rows(client: KubeClient) -> list[JobRow]:
+        pods = (await client.request("GET", resource_path("", "v1", "pods")))["items"]
+        events = (await client.request("GET", resource_path("", "v1", "events")))["items"]
         return live_job_rows(pods, events, time.time(), scheduler_name)
 
-    return asyncio.run(main())
+    return run_live(kubeconfig, in_cluster, context, rows)
 
 
 def _history_rows(db: str) -> list[JobRow]:

@@ -8,13 +8,17 @@ import logging
 import os
 import signal
 import socket
-from typing import Annotated, NoReturn
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
 from corral.cli.console import print_error
 from corral.cli.output import Output, OutputOption, emit_all, pick_output
 from corral.model import CorralError
+
+if TYPE_CHECKING:
+    from corral.k8s.client import KubeClient
 
 BAD_INPUT = 2
 
@@ -139,28 +143,14 @@ def status(
     output: OutputOption = Output.TABLE,
 ) -> None:
     """Queues, their GPU use against quota, and why pods wait (read from the API server)."""
-    import asyncio
     from dataclasses import asdict
 
     from rich.table import Table
 
-    from corral.k8s.client import KubeClient
     from corral.k8s.status_report import cluster_status
 
-    async def main() -> object:
-        client = await KubeClient.connect(kubeconfig, in_cluster=in_cluster, context=context)
-        try:
-            return await cluster_status(client, scheduler_name)
-        finally:
-            await client.close()
-
-    check_kubeconfig(kubeconfig, in_cluster)
-    try:
-        report = asyncio.run(main())
-    except CorralError as exc:
-        _fail(str(exc))
-    except Exception as exc:
-        _fail(f"{type(exc).__name__}: {exc}")
+    report = run_live(kubeconfig, in_cluster, context,
+                      lambda client: cluster_status(client, scheduler_name))
     output = pick_output(output, as_json)
     if output is Output.JSON:
         typer.echo(json.dumps(asdict(report), indent=2))  # type: ignore[call-overload]
@@ -178,6 +168,35 @@ def status(
     for message, count, example in report.reasons:  # type: ignore[attr-defined]
         reasons.add_row(str(count), message, example)
     emit_all({"queues": table, "waiting": reasons}, output)
+
+
+T = TypeVar("T")
+
+
+def run_live(kubeconfig: str | None, in_cluster: bool, context: str | None,
+             work: Callable[[KubeClient], Awaitable[T]]) -> T:
+    """Connect, run *work* with the client, close; any failure is one ``error:`` line."""
+    import asyncio
+
+    from corral.k8s.client import KubeClient
+
+    # The client library reads $KUBECONFIG once, at import: pass what it says now.
+    config_file = None if in_cluster else kubeconfig or os.environ.get("KUBECONFIG") or None
+
+    async def main() -> T:
+        client = await KubeClient.connect(config_file, in_cluster=in_cluster, context=context)
+        try:
+            return await work(client)
+        finally:
+            await client.close()
+
+    check_kubeconfig(kubeconfig, in_cluster)
+    try:
+        return asyncio.run(main())
+    except CorralError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # kubeconfig unreadable, API server unreachable
+        _fail(f"{type(exc).__name__}: {exc}")
 
 
 def check_kubeconfig(kubeconfig: str | None, in_cluster: bool) -> None:

@@ -24,12 +24,14 @@ from corral.cli.cache import cache_app
 from corral.cli.command_group import BAD_INPUT, CorralGroup
 from corral.cli.console import job_progress, note, print_error, runs_status, set_verbosity
 from corral.cli.history import app as history_app
+from corral.cli.job_control import cancel, hold, resume
 from corral.cli.jobs import jobs as jobs_command
 from corral.cli.kubernetes import scheduler as kube_scheduler
 from corral.cli.kubernetes import status as kube_status
 from corral.cli.output import Output, OutputOption, emit, emit_all, pick_output, table_console
 from corral.cli.predict import predict_app
 from corral.cli.profile import profile_app
+from corral.cli.queues import app as queues_app
 from corral.cli.trial import trial_app
 from corral.model import ConfigError, CorralError
 
@@ -67,6 +69,10 @@ app.add_typer(trial_app, name="trial")
 app.command("scheduler")(kube_scheduler)
 app.command("status")(kube_status)
 app.command("jobs")(jobs_command)
+app.add_typer(queues_app)
+app.command("cancel")(cancel)
+app.command("hold")(hold)
+app.command("resume")(resume)
 
 
 # Arguments that `simulate` and `compare` share, spelt once.
