@@ -21,6 +21,7 @@ except ImportError:
     from click import exceptions as click_errors
 
 from corral.cli.console import print_error
+from corral.extras import MissingExtra
 
 BAD_INPUT = 2
 """Exit status for bad input, the same that click uses for usage errors."""
@@ -38,6 +39,9 @@ class CorralGroup(TyperGroup):
         try:
             status = super().main(args, prog_name, complete_var, False,
                                   windows_expand_args, **extra)
+        except MissingExtra as exc:  # raised where a command imports what an extra provides
+            print_error(str(exc))
+            sys.exit(BAD_INPUT)
         except click_errors.NoArgsIsHelpError as exc:  # `corral` alone: its help
             exc.show()
             sys.exit(exc.exit_code)
