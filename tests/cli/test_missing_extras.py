@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from importlib.resources import files
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -37,3 +39,17 @@ def test_a_command_without_its_extra_says_which(monkeypatch: pytest.MonkeyPatch,
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: ")
     assert f"pip install 'corral[{extra}]'" in result.stderr
+
+
+def test_offline_commands_need_no_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in [n for n in sys.modules if n.startswith(("corral.k8s", "corral.predict"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(corral.extras, "find_spec", lambda name: None)
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    sample = str(files("corral.traces").joinpath("samples", "philly-pollux-sample.csv.gz"))
+    assert runner.invoke(app, ["history", "import", sample, "--db", db]).exit_code == 0
+    listed = runner.invoke(app, ["jobs", "--db", db, "-o", "csv"])
+    assert listed.exit_code == 0, listed.output
+    assert len(listed.stdout.splitlines()) == 2001
+    assert runner.invoke(app, ["simulate", "--limit", "20"]).exit_code == 0
+    assert not any(n.startswith(("corral.k8s", "corral.predict")) for n in sys.modules)

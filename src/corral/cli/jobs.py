@@ -22,8 +22,8 @@ from corral.model import CorralError
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from corral.job_rows import JobRow
     from corral.k8s.client import KubeClient
-    from corral.k8s.job_list import JobRow
 
 BAD_INPUT = 2
 COLUMNS = ("job", "state", "reason", "age", "user", "queue", "gpus", "node")
@@ -98,7 +98,7 @@ def _live_rows(kubeconfig: str | None, in_cluster: bool, context: str | None,
 def _history_rows(db: str) -> list[JobRow]:
     """Stored attempts as rows: age is how long the job lived, submit to end."""
     from corral.cli.history import existing_store
-    from corral.k8s.job_list import JobRow
+    from corral.job_rows import JobRow
 
     with existing_store(db) as store:
         attempts = store.attempts()

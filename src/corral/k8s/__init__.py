@@ -8,5 +8,5 @@ and evictions (:mod:`corral.k8s.applier`). docs/kubernetes.md describes it for u
 
 from corral.extras import require
 
-require("k8s", "The Kubernetes scheduler", "kubernetes_asyncio", "aiohttp", "orjson",
-        "prometheus_client")
+require("k8s", "Kubernetes (scheduler, status, jobs, queues, cancel, hold, resume)",
+        "kubernetes_asyncio", "aiohttp", "orjson", "prometheus_client")

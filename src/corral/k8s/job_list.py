@@ -8,9 +8,9 @@ charges; a label would let one tenant's pod pass for another's.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from corral.job_rows import JobRow
 from corral.k8s import conventions as names
 from corral.k8s.pods import pod_from_api
 from corral.k8s.status_report import waiting_reasons
@@ -19,22 +19,6 @@ from corral.model import MILLI
 PENDING = "pending"
 RUNNING = "running"
 FINISHED = {"Succeeded": "completed", "Failed": "failed"}
-
-
-@dataclass(frozen=True)
-class JobRow:
-    """One row of ``corral jobs``: the fields squeue users look for, in plain values."""
-
-    job: str
-    state: str
-    reason: str
-    age_s: float
-    user: str
-    queue: str
-    gpus: float
-    node: str
-    gang: str = ""
-    submitted: float = 0.0
 
 
 def live_job_rows(pod_objects: Iterable[Mapping[str, Any]],
