@@ -68,3 +68,29 @@ def test_a_mistyped_db_is_an_error_and_creates_nothing(tmp_path: Path) -> None:
 def test_ages_read_like_kubectl() -> None:
     assert [age_text(s) for s in (5, 420, 3 * 3600 + 720, 5 * 86400 + 4 * 3600)] == [
         "5s", "7m", "3h12m", "5d4h"]
+
+
+def test_watch_prints_until_interrupted(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("corral.cli.jobs.time.sleep", nap)
+    result = runner.invoke(app, ["jobs", "--db", db, "-w", "--interval", "5", "-t", "failed"])
+    assert result.exit_code == 0
+    assert result.stdout.count("ml/train-1") == 2 and naps == [5, 5]
+
+
+def test_tenant_text_is_printed_as_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    from corral.cli import jobs
+    from corral.job_rows import JobRow
+
+    row = JobRow("ml/[bold]x[/bold]", "pending", "quota [red]full[/red]", 5, "ml", "q", 1, "")
+    printed = io.StringIO()
+    monkeypatch.setattr("sys.stdout", printed)
+    jobs._print([row], jobs.Output.TABLE)
+    assert "ml/[bold]x[/bold]" in printed.getvalue()
+    assert "quota [red]full[/red]" in printed.getvalue()
