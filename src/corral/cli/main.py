@@ -22,16 +22,25 @@ from corral import __version__
 from corral.cli.agent import node_agent
 from corral.cli.cache import cache_app
 from corral.cli.command_group import BAD_INPUT, CorralGroup
-from corral.cli.console import job_progress, note, print_error, runs_status, set_verbosity
+from corral.cli.console import (
+    job_progress,
+    note,
+    print_error,
+    runs_status,
+    set_verbosity,
+)
+from corral.cli.dispatcher import dispatcher
 from corral.cli.history import app as history_app
 from corral.cli.job_control import cancel, hold, resume
 from corral.cli.jobs import jobs as jobs_command
 from corral.cli.kubernetes import scheduler as kube_scheduler
 from corral.cli.kubernetes import status as kube_status
+from corral.cli.multicluster import ClustersOption, DispatchOption, replay_clusters
 from corral.cli.output import Output, OutputOption, emit, emit_all, pick_output, table_console
 from corral.cli.predict import predict_app
 from corral.cli.profile import profile_app
 from corral.cli.queues import app as queues_app
+from corral.cli.serve import serve
 from corral.cli.trial import trial_app
 from corral.model import ConfigError, CorralError
 
@@ -73,6 +82,8 @@ app.add_typer(queues_app)
 app.command("cancel")(cancel)
 app.command("hold")(hold)
 app.command("resume")(resume)
+app.command("dispatcher")(dispatcher)
+app.command("serve")(serve)
 
 
 # Arguments that `simulate` and `compare` share, spelt once.
@@ -162,9 +173,14 @@ def simulate(
     ] = False,
     load: LoadOption = 1.0,
     queues: QueuesOption = None,
+    clusters: ClustersOption = None,
+    dispatch: DispatchOption = None,
     output: OutputOption = Output.TABLE,
 ) -> None:
     """Replay a trace on a cluster under a policy and report JCT, queueing and utilisation."""
+    if clusters is not None or dispatch is not None:
+        raise typer.Exit(replay_clusters(clusters, dispatch, limit=limit, out=out,
+                                         as_json=as_json, sim_config=sim_config))
     from corral.api import simulate as run_simulation
     from corral.report import summary_json, summary_table, write_run
     from corral.sim.config import load_sim_config
@@ -202,10 +218,10 @@ def simulate(
 def compare(
     ctx: typer.Context,
     policies: Annotated[
-        str,
+        str | None,
         typer.Option(help="Comma-separated built-in policy names or TOML files, e.g. "
                           "fifo,backfill,tiresias.", show_default=False),
-    ],
+    ] = None,
     trace: TraceArgument = None,
     cluster: ClusterOption = None,
     limit: LimitOption = None,
@@ -230,9 +246,16 @@ def compare(
     sim_config: Annotated[Path | None, typer.Option(
         help="TOML file of simulator parameters for every run (as for simulate).",
         show_default=False)] = None,
+    clusters: ClustersOption = None,
+    dispatch: DispatchOption = None,
     output: OutputOption = Output.TABLE,
 ) -> None:
     """Replay one trace on one cluster under several policies and compare them side by side."""
+    if clusters is not None or dispatch is not None:
+        raise typer.Exit(replay_clusters(clusters, dispatch, limit=limit, out=out,
+                                         as_json=as_json, sim_config=sim_config))
+    if policies is None:
+        _fail("give --policies A,B,... (or --clusters FILE.toml --dispatch A,B,...)")
     from corral.report.comparison import compare as run_comparison
     from corral.sweep import SweepError
     from corral.sweep.grid import loads_from_text
