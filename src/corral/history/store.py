@@ -236,11 +236,11 @@ class HistoryStore:
 
     def usage(self, queues: Collection[str] | None = None, *,
               by_user: bool = False) -> list[tuple[Any, ...]]:
-        """(day, queue[, user], GPU-seconds, attempts) of the attempts that ended each day,
-        for *queues* (None: all), from the rollup a trigger keeps (migration 0005)."""
-        keys = [usage_daily.c.day, usage_daily.c.queue]
-        if by_user:
-            keys.append(usage_daily.c.user)
+        """(day, queue, GPU-seconds, attempts) of the attempts that ended each day, or with
+        *by_user* (queue, user, GPU-seconds, attempts) over all days, for *queues* (None: all),
+        from the rollup a trigger keeps (migration 0005)."""
+        keys = [usage_daily.c.queue, usage_daily.c.user] if by_user \
+            else [usage_daily.c.day, usage_daily.c.queue]
         query = select(*keys, func.sum(usage_daily.c.gpu_seconds),
                        func.sum(usage_daily.c.attempts)).group_by(*keys).order_by(*keys)
         if queues is not None:
