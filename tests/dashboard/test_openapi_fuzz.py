@@ -26,7 +26,7 @@ schema = schemathesis.openapi.from_asgi(
 
 
 @schema.parametrize()
-@settings(max_examples=6, deadline=None,
+@settings(max_examples=3, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 def test_api_answers_within_its_schema(case: schemathesis.Case) -> None:
     # The answer's shape and status, not the auth checks: they drop the header this adds.
