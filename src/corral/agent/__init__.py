@@ -5,3 +5,7 @@ writes what jobs did to the job-history store.
 The scheduler side never imports this package; the two meet only through the pod annotations and
 resources named in :mod:`corral.kube_contract`.
 """
+
+from corral.extras import require
+
+require("agent", "The node agent", "grpc", "google.protobuf", "pynvml", "prometheus_client")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from difflib import get_close_matches
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -102,10 +103,7 @@ def parse_policy(text: str, origin: str) -> Profile:
     instances: dict[str, Any] = {}
 
     def instance(plugin_name: str, point: str) -> Any:
-        cls = REGISTRY.get(plugin_name)
-        if cls is None:
-            raise ConfigError(f"{origin}: plugins.{point}: unknown plugin {plugin_name!r}; "
-                              f"known: {sorted(REGISTRY)}")
+        cls = _registered(plugin_name, point, origin)
         if point not in cls.extension_points:
             raise ConfigError(f"{origin}: plugins.{point}: {plugin_name} does not implement "
                               f"{point} (it implements {', '.join(cls.extension_points)})")
@@ -125,10 +123,16 @@ def parse_policy(text: str, origin: str) -> Profile:
     if not _GANG_PLUGINS & {n for n, _ in entries["permit"]}:
         raise ConfigError(f"{origin}: plugins.permit must include a gang plugin "
                           f"({', '.join(sorted(_GANG_PLUGINS))})")
-    unused_args = set(all_args) - {n for point in entries.values() for n, _ in point}
+    for point, listed in entries.items():  # a misspelt plugin first, not its orphaned args
+        for plugin_name, _ in listed:
+            _registered(plugin_name, point, origin)
+    listed_names = {n for point in entries.values() for n, _ in point}
+    unused_args = set(all_args) - listed_names
     if unused_args:
+        hints = [f"{n} (did you mean {close[0]}?)" if (close := get_close_matches(
+            n, listed_names, n=1)) else n for n in sorted(unused_args)]
         raise ConfigError(f"{origin}: plugin_args for plugin(s) not in the policy: "
-                          f"{sorted(unused_args)}")
+                          f"{', '.join(hints)}")
     oracle = _typed(data, "oracle", bool, origin, False)
     tick = _typed(data, "tick_seconds", (int, float), origin, None)
     if tick is not None and not MIN_TICK_SECONDS <= tick <= MAX_TICK_SECONDS:
@@ -162,6 +166,15 @@ def _with_node_rules(filters: tuple[Any, ...]) -> tuple[Any, ...]:
     if any(isinstance(f, NodeRulesFilter) for f in filters):
         return filters
     return (*filters, NodeRulesFilter())
+
+
+def _registered(plugin_name: str, point: str, origin: str) -> type:
+    """The plugin class named *plugin_name*, or an error naming the point and the known ones."""
+    cls = REGISTRY.get(plugin_name)
+    if cls is None:
+        raise ConfigError(f"{origin}: plugins.{point}: unknown plugin {plugin_name!r}; "
+                          f"known: {sorted(REGISTRY)}")
+    return cls
 
 
 def _entries(raw: Any, point: str, origin: str) -> list[tuple[str, float]]:
