@@ -180,7 +180,9 @@ def simulate(
     """Replay a trace on a cluster under a policy and report JCT, queueing and utilisation."""
     if clusters is not None or dispatch is not None:
         raise typer.Exit(replay_clusters(clusters, dispatch, limit=limit, out=out,
-                                         as_json=as_json, sim_config=sim_config))
+                                         as_json=as_json, sim_config=sim_config,
+                                         unused={"TRACE": trace, "--cluster": cluster,
+                                                 "--queues": queues}))
     from corral.api import simulate as run_simulation
     from corral.report import summary_json, summary_table, write_run
     from corral.sim.config import load_sim_config
@@ -253,7 +255,9 @@ def compare(
     """Replay one trace on one cluster under several policies and compare them side by side."""
     if clusters is not None or dispatch is not None:
         raise typer.Exit(replay_clusters(clusters, dispatch, limit=limit, out=out,
-                                         as_json=as_json, sim_config=sim_config))
+                                         as_json=as_json, sim_config=sim_config,
+                                         unused={"TRACE": trace, "--cluster": cluster,
+                                                 "--queues": queues}))
     if policies is None:
         _fail("give --policies A,B,... (or --clusters FILE.toml --dispatch A,B,...)")
     from corral.report.comparison import compare as run_comparison

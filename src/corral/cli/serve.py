@@ -107,7 +107,7 @@ def serve(
             if client is not None:
                 await client.close()
 
-    import asyncio  # here, not at the top: `corral --version` loads no event loop
+    import asyncio  # the command itself, not `corral --version`, pays for it
 
     try:
         asyncio.run(main())
