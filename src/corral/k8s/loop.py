@@ -31,22 +31,23 @@ from aiohttp import web
 
 from corral.core import ClusterState, Preempt, Scheduler, Start
 from corral.core.status import Code
-from corral.history import HistoryStore
 from corral.k8s import conventions as names
 from corral.k8s.applier import Applier
 from corral.k8s.client import KubeClient, resource_path
 from corral.k8s.cluster_cache import ClusterCache
 from corral.k8s.events import EventRecorder, ObjectRef
-from corral.k8s.history_writer import HistoryWriter
 from corral.k8s.leader import LeaderElector
 from corral.k8s.metrics import SchedulerMetrics
 from corral.k8s.nodes import TOLERATED_TAINTS
 from corral.k8s.pod_conditions import PodConditionWriter
 from corral.k8s.reflector import Reflector, served
 from corral.k8s.secure_serving import SecureServing, check_exposure
-from corral.model import MILLI, Job, QueueTree
+from corral.model import MILLI, ConfigError, Job, QueueTree
 
-if TYPE_CHECKING:  # the predictor (scikit-learn) loads only for policies that read estimates
+if TYPE_CHECKING:  # the predictor (scikit-learn) loads only for policies that read estimates,
+    # the history store (SQLAlchemy) only when one is given
+    from corral.history import HistoryStore
+    from corral.k8s.history_writer import HistoryWriter
     from corral.k8s.live_estimates import HistoryEstimates
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,9 @@ class Options:
     tolerated_taints: tuple[str, ...] = tuple(sorted(TOLERATED_TAINTS))
     watch_timeout_s: int = 300
     gang_kinds: tuple[names.GangKind, ...] = field(default=names.GANG_KINDS)
-    history: HistoryStore | None = None
+    history: HistoryStore | Callable[[], HistoryStore] | None = None
+    """The job-history store, or a function that opens it (then opened in the background,
+    off the path to the first binding; a policy that reads estimates needs the store itself)."""
     history_source: str = "kubernetes"
 
 
@@ -118,6 +121,8 @@ class LiveScheduler:
         self.events.urgent = lambda: self.applier.binding > 0
         self.history: HistoryWriter | None = None
         if self.options.history is not None:
+            from corral.k8s.history_writer import HistoryWriter
+
             self.history = HistoryWriter(self.options.history, self.cache,
                                          source=self.options.history_source, clock=clock,
                                          drops=self.metrics.history_rows_dropped)
@@ -130,7 +135,11 @@ class LiveScheduler:
             else:
                 from corral.k8s.live_estimates import HistoryEstimates
 
-                self.estimates = HistoryEstimates(self.options.history, clock=clock)
+                store = self.options.history
+                if callable(store):
+                    raise ConfigError(f"policy {scheduler.profile.name} reads predicted run "
+                                      "times: give it an open history store")
+                self.estimates = HistoryEstimates(store, clock=clock)
                 self.cache.estimate = self.estimates.estimate
         self.reflectors: list[Reflector] = []
         self.stats = CycleStats()
