@@ -21,8 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from corral.k8s import conventions as names
+from corral.k8s.bindings import Binding, GangBinding
 from corral.k8s.client import ApiError, KubeClient, resource_path
-from corral.k8s.cluster_cache import Binding, ClusterCache, GangBinding
+from corral.k8s.cluster_cache import ClusterCache
 from corral.k8s.events import EventRecorder, ObjectRef
 from corral.k8s.metrics import SchedulerMetrics
 from corral.k8s.pods import PodRecord, booked_message
