@@ -27,6 +27,7 @@ from corral.k8s.cluster_cache import ClusterCache
 from corral.k8s.events import EventRecorder, ObjectRef
 from corral.k8s.metrics import SchedulerMetrics
 from corral.k8s.pods import PodRecord, booked_message
+from corral.k8s.unit_ids import UnitId
 from corral.model import MILLI
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,7 @@ class Applier:
         info = self.cache.gang_info(unit)
         if info is not None:
             self.events.emit(ObjectRef.gang(info), "Warning", names.EVENT_GANG_UNDONE, why)
-        return await self.evict_unit(unit + "#bound", why)
+        return await self.evict_unit(str(UnitId.parse(unit).bound), why)
 
     async def _gang_phase(self, work: GangBinding, phase: str) -> None:
         info = work.gang

@@ -44,15 +44,25 @@ class UnitId:
     @classmethod
     def parse(cls, unit: str) -> UnitId:
         """The id a unit string names (as :func:`str` writes it)."""
-        family, _, rest = unit.partition("/")
+        family, slash, rest = unit.partition("/")
         try:
-            kind = Family(family)
+            kind = Family(family) if slash else None
         except ValueError:
-            raise ValueError(f"not a unit id: {unit!r}") from None
+            kind = None
+        if kind is None:
+            raise ValueError(f"not a unit id: {unit!r}")
         if kind is not Family.GANG:
             return cls(kind, rest)
         key, mark, part = rest.partition("#")
         return cls(kind, key, mark + part)
+
+    @classmethod
+    def find(cls, text: str) -> UnitId | None:
+        """The unit *text* names; None if it names something else (a node, a queue)."""
+        try:
+            return cls.parse(text)
+        except ValueError:
+            return None
 
     @classmethod
     def gang(cls, ref: GangRef) -> UnitId:
@@ -61,6 +71,13 @@ class UnitId:
 
     def __str__(self) -> str:
         return f"{self.family.value}/{self.key}{self.part}"
+
+    @property
+    def label(self) -> str:
+        """How messages name the unit: ``<ns>/<name>``, with a gang's part."""
+        if self.family is not Family.GANG:
+            return self.key
+        return self.key.split("/", 1)[1] + self.part
 
     @property
     def is_gang_base(self) -> bool:
