@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from corral.k8s.cluster_cache import ClusterCache
 from corral.k8s.pods import PodRecord
+from corral.k8s.unit_ids import UnitId
 from corral.model import CorralError
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ class HistoryWriter:
     def pod_ended(self, pod: PodRecord, outcome: str) -> None:
         """Called by the cache when a bound pod of ours finishes or is deleted."""
         if pod.gang is not None:
-            key, unit = pod.gang.key, f"gang/{pod.gang.kind}/{pod.gang.key}#bound"
+            key, unit = pod.gang.key, str(UnitId.gang(pod.gang).bound)
         else:
             key, unit = pod.key, ""
         job = self._open.setdefault(key, _Open())

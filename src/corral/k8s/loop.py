@@ -42,6 +42,7 @@ from corral.k8s.nodes import TOLERATED_TAINTS
 from corral.k8s.pod_conditions import PodConditionWriter
 from corral.k8s.reflector import Reflector, served
 from corral.k8s.secure_serving import SecureServing, check_exposure
+from corral.k8s.unit_ids import UnitId
 from corral.model import MILLI, ConfigError, Job, QueueTree
 
 if TYPE_CHECKING:  # the predictor (scikit-learn) loads only for policies that read estimates,
@@ -340,7 +341,7 @@ class LiveScheduler:
     def status(self) -> dict[str, Any]:
         """Leadership, cycle counts and why each waiting job waits (the ``/status`` answer)."""
         waiting = {unit: message for unit, message in self._reported.items()
-                   if unit.startswith(("pod/", "gang/")) and unit in self._pending_units()}
+                   if _ours(unit) and unit in self._pending_units()}
         return {"leader": self.is_leader(), "ready": self.ready.is_set(),
                 "cycles": self.stats.cycles, "started": self.stats.started,
                 "pending": self._pending_by_queue(), "waiting": waiting}
@@ -369,7 +370,7 @@ class LiveScheduler:
             info = self.cache.gang_info(unit)
             if info is None or now - since < info.timeout_s:
                 continue
-            bound = len(self.cache.bound_pods(unit + "#bound"))
+            bound = len(self.cache.bound_pods(str(UnitId.parse(unit).bound)))
             del self.cache.partial_since[unit]
             self.metrics.gangs_undone.inc()
             self._spawn(self.applier.undo_gang(
@@ -384,7 +385,7 @@ class LiveScheduler:
             if job is not None and job.tasks > 1 and status.code in (Code.UNSCHEDULABLE,
                                                                        Code.UNRESOLVABLE):
                 fit = min(job.tasks, placeable_tasks(state, job))
-                ref = _gang_ref_text(unit)
+                ref = UnitId.parse(unit).label
                 message = (f"gang {ref} {fit}/{job.tasks} placeable: needs {job.tasks} x "
                            f"{job.gpus_per_task:g} GPUs, largest fit {fit}; {message}")
             if status.code is Code.UNRESOLVABLE:
@@ -412,7 +413,7 @@ class LiveScheduler:
         for unit, message in list(self.cache.held_back.items()):
             self._report(unit, message)
         for key, message in list(self.cache.problems.items()):
-            if key.startswith(("pod/", "gang/")):
+            if _ours(key):
                 self._report(key, message, bad=True)
             elif self._reported.get(key) != message:
                 self._reported[key] = message
@@ -467,7 +468,7 @@ class LiveScheduler:
             for job in state.pending:
                 counts[job.queue] = counts.get(job.queue, 0) + 1
         for unit in (*self.cache.held_back, *self.cache.problems):
-            members = self.cache.members(unit) if unit.startswith(("pod/", "gang/")) else []
+            members = self.cache.members(unit) if _ours(unit) else []
             if members:
                 counts[members[0].queue] = counts.get(members[0].queue, 0) + 1
         return counts
@@ -490,6 +491,7 @@ def placeable_tasks(state: ClusterState, job: Job) -> int:
     return int(np.maximum(per_node, 0)[mask].sum())
 
 
-def _gang_ref_text(unit: str) -> str:
-    return unit.removeprefix("gang/").split("/", 1)[-1] if unit.startswith("gang/") else \
-        unit.split("/", 1)[-1]
+def _ours(key: str) -> bool:
+    """True when *key* (of a message, a problem) names a unit of our pods."""
+    unit = UnitId.find(key)
+    return unit is not None and not unit.is_other
