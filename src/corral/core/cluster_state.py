@@ -19,7 +19,7 @@ import numpy as np
 
 from corral.core.decisions import Decision, Preempt, Start
 from corral.core.duration_estimate import DurationEstimate, remaining_after
-from corral.core.pending_queue import PendingQueue
+from corral.core.pending_queue import GroupKey, PendingQueue, shape_group
 from corral.core.placement import Placement
 from corral.core.queue_usage import Amounts, QueueUsage
 from corral.model import CPU, GPU, GPU_OF_TYPE, MEMORY, MILLI, InvalidSpec, Job, Node, QueueTree
@@ -49,7 +49,8 @@ class ClusterState:
     """
 
     def __init__(self, nodes: Sequence[Node], order_key: OrderKey,
-                 queues: QueueTree | None = None, *, track_usage: bool = True) -> None:
+                 queues: QueueTree | None = None, *, track_usage: bool = True,
+                 group: GroupKey = shape_group) -> None:
         if not nodes:
             raise InvalidSpec("a cluster needs at least one node")
         names = [n.name for n in nodes]
@@ -109,7 +110,7 @@ class ClusterState:
         """Predicted run times, for the jobs the backend predicted (policies that read
         estimates ask for them); see :meth:`estimated_remaining`."""
         self._order_key = order_key
-        self.pending = PendingQueue(lambda job: order_key(job, self, self.clock))
+        self.pending = PendingQueue(lambda job: order_key(job, self, self.clock), group)
         self.running: dict[str, RunningJob] = {}
         self.serial = next(_SERIALS)
         """Unique per state object for the life of the process (``id()`` can be reused)."""
