@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from corral.core.cluster_state import ClusterState, RunningJob, apply_grants
+from corral.core.capacity_index import apply_grants
+from corral.core.cluster_state import ClusterState, RunningJob
 from corral.core.placement import Placement
 from corral.core.queue_usage import QueueUsage
 from corral.model import Job
