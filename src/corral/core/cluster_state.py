@@ -70,11 +70,11 @@ class ClusterState(CapacityIndex):
         self.estimates = self.records.estimates
         self.clock = 0.0
         """The time of the latest change a backend reported; pending-queue keys use it."""
-        self.promote_after: float | None = None
-        """Set by the scheduler when its order changes a job's key once, after it has waited
-        this long (a starvation guard): waiting jobs are then also kept by when they started
-        waiting, so :meth:`promote_waiting` re-keys only the jobs it promotes."""
-        self._waits: list[tuple[float, str]] = []
+        self.promote_at: Callable[[Job, ClusterState], float | None] | None = None
+        """Set by the scheduler when its order changes a waiting job's key only by promoting it
+        at a time known when it starts waiting (a starvation guard): waiting jobs are then also
+        kept by that time, so :meth:`promote_waiting` re-keys only the jobs it promotes."""
+        self._waits: list[tuple[float, float, str]] = []
         self._order_key = order_key
         self.pending = PendingQueue(lambda job: order_key(job, self, self.clock), group)
         self.running: dict[str, RunningJob] = {}
@@ -147,9 +147,8 @@ class ClusterState(CapacityIndex):
         self.pending_since[job.id] = self.clock
         if estimate is not None:
             self.estimates[job.id] = estimate
-        if self.promote_after is not None:
-            heapq.heappush(self._waits, (self.clock, job.id))
         self.pending.add(job)
+        self._await_promotion(job)
 
     def start(self, job_id: str, placement: Placement, now: float) -> RunningJob:
         """Move a pending job onto *placement*, taking its capacity."""
@@ -208,22 +207,28 @@ class ClusterState(CapacityIndex):
         self.pending.rekey()
 
     def promote_waiting(self, now: float) -> None:
-        """Re-key the waiting jobs that reached :attr:`promote_after` of waiting by *now*."""
+        """Re-key the waiting jobs due for promotion (:attr:`promote_at`) by *now*."""
         self.clock = now
-        waits, after = self._waits, self.promote_after
-        while waits and after is not None and waits[0][0] + after <= now:
-            since, job_id = heapq.heappop(waits)
+        waits = self._waits
+        while waits and waits[0][0] <= now:
+            _, since, job_id = heapq.heappop(waits)
             if self.pending_since.get(job_id) == since:
                 self.pending.add(self.jobs[job_id])
+
+    def _await_promotion(self, job: Job) -> None:
+        """Note when the waiting *job* is due for promotion, if it ever is."""
+        if self.promote_at is not None:
+            due = self.promote_at(job, self)
+            if due is not None:
+                heapq.heappush(self._waits, (due, self.pending_since[job.id], job.id))
 
     def _requeue(self, job_id: str, now: float) -> RunningJob:
         """Move a preempted job back to pending, crediting the segment that ended at *now* to
         its attained service (capacity is the caller's business: given back, or assumed)."""
         run = self.running.pop(job_id)
         self.records.preempted(run.job, run.since, now)
-        if self.promote_after is not None:
-            heapq.heappush(self._waits, (now, job_id))
         self.pending.add(run.job)
+        self._await_promotion(run.job)
         return run
 
     def _take(self, job: Job, placement: Placement, sign: int) -> None:

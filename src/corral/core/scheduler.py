@@ -97,7 +97,8 @@ class Scheduler:
         self._rank_of = tuple(getattr(p, "preemption_rank", None) for p in profile.post_filters)
         """Each PostFilter's ``preemption_rank``, or None where it declares none (no sharing)."""
         self._rekey_seconds: float | None = getattr(profile.queue_sort, "rekey_seconds", None)
-        self._promote_after: float | None = getattr(profile.queue_sort, "promote_after_s", None)
+        self._promote_at = getattr(profile.queue_sort, "promotes_at", None)
+        """The order's ``promotes_at(job, cluster)``: when waiting next changes a job's key."""
         self._last_rekey: dict[int, float] = {}
         self._limiters = tuple(p for p in profile.permits if isinstance(p, NodeLimit))
         self._preempting = bool(profile.post_filters)
@@ -114,7 +115,7 @@ class Scheduler:
         grouped so that a cycle can pass over the rest of a group that cannot start."""
         state = ClusterState(nodes, self.profile.queue_sort.sort_key, queues,
                              track_usage=self.profile.reads_queue_usage, group=self._group)
-        state.promote_after = self._promote_after
+        state.promote_at = self._promote_at
         return state
 
     def cycle(self, cluster: ClusterState, now: float, *, assume: bool = False,
@@ -237,11 +238,16 @@ class Scheduler:
     def _maybe_rekey(self, cluster: ClusterState, now: float) -> None:
         """Re-key the pending order if the policy's order changes as jobs wait (the one change
         a cycle makes to the snapshot besides an assume: order, never capacity)."""
-        if self._promote_after is not None:
-            cluster.promote_waiting(now)
         every = self._rekey_seconds
-        if every is not None and now - self._last_rekey.get(cluster.serial, -every) >= every:
-            cluster.rekey(now)
+        if every is None:
+            if self._promote_at is not None:
+                cluster.promote_waiting(now)
+        elif now - self._last_rekey.get(cluster.serial, -every) >= every:
+            # An order that declares its promotions re-keys just those jobs, at the same times.
+            if self._promote_at is not None and cluster.promote_at is self._promote_at:
+                cluster.promote_waiting(now)
+            else:
+                cluster.rekey(now)
             self._last_rekey[cluster.serial] = now
 
     def _admit(self, state: CycleState, job: Job) -> Status:
