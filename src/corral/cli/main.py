@@ -21,11 +21,14 @@ from corral import __version__
 from corral.cli.agent import node_agent
 from corral.cli.cache import cache_app
 from corral.cli.console import job_progress, print_error, runs_status, stderr, stdout
+from corral.cli.dispatcher import dispatcher
 from corral.cli.history import app as history_app
 from corral.cli.kubernetes import scheduler as kube_scheduler
 from corral.cli.kubernetes import status as kube_status
+from corral.cli.multicluster import ClustersOption, DispatchOption, replay_clusters
 from corral.cli.predict import predict_app
 from corral.cli.profile import profile_app
+from corral.cli.serve import serve
 from corral.cli.trial import trial_app
 from corral.model import ConfigError, CorralError
 
@@ -64,6 +67,8 @@ app.add_typer(profile_app, name="profile")
 app.add_typer(trial_app, name="trial")
 app.command("scheduler")(kube_scheduler)
 app.command("status")(kube_status)
+app.command("dispatcher")(dispatcher)
+app.command("serve")(serve)
 
 
 # Arguments that `simulate` and `compare` share, spelt once.
@@ -145,8 +150,13 @@ def simulate(
     ] = False,
     load: LoadOption = 1.0,
     queues: QueuesOption = None,
+    clusters: ClustersOption = None,
+    dispatch: DispatchOption = None,
 ) -> None:
     """Replay a trace on a cluster under a policy and report JCT, queueing and utilisation."""
+    if clusters is not None or dispatch is not None:
+        raise typer.Exit(replay_clusters(clusters, dispatch, limit=limit, out=out,
+                                         as_json=as_json, sim_config=sim_config))
     from corral.api import simulate as run_simulation
     from corral.report import summary_json, summary_table, write_run
     from corral.sim.config import load_sim_config
@@ -182,10 +192,10 @@ def simulate(
 def compare(
     ctx: typer.Context,
     policies: Annotated[
-        str,
+        str | None,
         typer.Option(help="Comma-separated built-in policy names or TOML files, e.g. "
                           "fifo,backfill,tiresias.", show_default=False),
-    ],
+    ] = None,
     trace: TraceArgument = None,
     cluster: ClusterOption = None,
     limit: LimitOption = None,
@@ -210,8 +220,15 @@ def compare(
     sim_config: Annotated[Path | None, typer.Option(
         help="TOML file of simulator parameters for every run (as for simulate).",
         show_default=False)] = None,
+    clusters: ClustersOption = None,
+    dispatch: DispatchOption = None,
 ) -> None:
     """Replay one trace on one cluster under several policies and compare them side by side."""
+    if clusters is not None or dispatch is not None:
+        raise typer.Exit(replay_clusters(clusters, dispatch, limit=limit, out=out,
+                                         as_json=as_json, sim_config=sim_config))
+    if policies is None:
+        _fail("give --policies A,B,... (or --clusters FILE.toml --dispatch A,B,...)")
     from corral.report.comparison import compare as run_comparison
     from corral.sweep import SweepError
     from corral.sweep.grid import loads_from_text
