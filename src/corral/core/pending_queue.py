@@ -34,7 +34,7 @@ def shape_group(job: Job) -> Hashable:
 class PendingQueue:
     """Jobs waiting to start, iterated in (key, arrival) order; O(log n) add and remove."""
 
-    __slots__ = ("_entries", "_groups", "_key", "_seq", "group")
+    __slots__ = ("_entries", "_groups", "_key", "_seq", "_sorted", "group")
 
     def __init__(self, key: SortKey, group: GroupKey = shape_group) -> None:
         self._key = key
@@ -43,6 +43,8 @@ class PendingQueue:
         shows that the rest cannot start in that cycle."""
         self._seq = itertools.count()
         self._groups: dict[Hashable, SortedList] = {}
+        self._sorted: SortedList = SortedList()
+        """All entries in one order too, for readers that walk the whole queue."""
         self._entries: dict[str, tuple[_Entry, Hashable]] = {}
 
     def add(self, job: Job) -> None:
@@ -53,18 +55,21 @@ class PendingQueue:
         else:
             seq, group = old[0][1], old[1]
             self._groups[group].remove(old[0])
+            self._sorted.remove(old[0])
         entry = (self._key(job), seq, job)
         self._entries[job.id] = (entry, group)
         members = self._groups.get(group)
         if members is None:
             members = self._groups[group] = SortedList()
         members.add(entry)
+        self._sorted.add(entry)
 
     def remove(self, job_id: str) -> Job:
         """Take *job_id* out of the queue and return it (KeyError if absent)."""
         entry, group = self._entries.pop(job_id)
         members = self._groups[group]
         members.remove(entry)
+        self._sorted.remove(entry)
         if not members:
             del self._groups[group]
         return entry[2]
@@ -80,7 +85,8 @@ class PendingQueue:
 
     def __iter__(self) -> Iterator[Job]:
         """Jobs in policy order. Do not add or remove while iterating."""
-        return iter(self.walk())
+        for entry in self._sorted:
+            yield entry[2]
 
     def walk(self) -> PendingWalk:
         """Jobs in policy order, with groups that can be left out of the rest of the walk."""
@@ -94,64 +100,67 @@ class PendingQueue:
             for entry in entries:
                 self._entries[entry[2].id] = (entry, group)
             self._groups[group] = SortedList(entries)
+        self._sorted = SortedList(entry for entry, _ in self._entries.values())
 
     def head(self) -> Job | None:
         """The first job in policy order, or None when empty."""
-        heads = [members[0] for members in self._groups.values()]
-        return min(heads)[2] if heads else None
+        return self._sorted[0][2] if self._entries else None
 
 
 class PendingWalk:
     """A merge of the groups' sorted lists in (key, arrival) order.
 
     :meth:`drop` leaves the group of the job just yielded out of the rest of the walk;
-    :meth:`revive` brings every dropped group back where it was left (capacity came back).
-    The queue must not change during a walk.
+    :meth:`revive` brings every dropped group back at its first job after the one just
+    yielded. The queue must not change during a walk.
     """
 
-    __slots__ = ("_at", "_dropped", "_groups", "_heap", "_last")
+    __slots__ = ("_at", "_dropped", "_groups", "_heap", "_last", "_rest")
 
     def __init__(self, groups: list[SortedList]) -> None:
         self._groups = groups
-        self._heap: list[tuple[Any, int, int, int]] = [
-            (members[0][0], members[0][1], g, 0) for g, members in enumerate(groups)]
+        self._rest = [iter(members) for members in groups]
+        self._heap: list[tuple[Any, int, int, Job]] = []
+        for g, rest in enumerate(self._rest):
+            key, seq, job = next(rest)
+            self._heap.append((key, seq, g, job))
         heapq.heapify(self._heap)
-        self._dropped: dict[int, int] = {}
-        self._last: tuple[int, int] | None = None
+        self._dropped: set[int] = set()
+        self._last: int | None = None
         self._at: tuple[Any, int] | None = None
 
     def __iter__(self) -> Iterator[Job]:
         return self
 
     def __next__(self) -> Job:
-        last, heap = self._last, self._heap
-        if last is not None:
-            self._advance(*last)
+        heap = self._heap
+        if self._last is not None:
+            self._advance(self._last, self._rest[self._last])
         if not heap:
             self._last = None
             raise StopIteration
-        key, seq, g, pos = heapq.heappop(heap)
-        self._last = (g, pos + 1)
+        key, seq, g, job = heapq.heappop(heap)
+        self._last = g
         self._at = (key, seq)
-        return self._groups[g][pos][2]
+        return job
 
     def drop(self) -> None:
         """Yield no more jobs of the group of the job just yielded."""
         if self._last is not None:
-            self._dropped[self._last[0]] = self._last[1]
+            self._dropped.add(self._last)
             self._last = None
 
     def revive(self) -> None:
         """Resume every dropped group at its first job after the one just yielded: the jobs
         passed over meanwhile stay passed over, as a full walk would have skipped them."""
-        dropped, self._dropped, at = self._dropped, {}, self._at
-        for g, pos in dropped.items():
-            if at is not None:
-                pos = max(pos, self._groups[g].bisect_left(at))
-            self._advance(g, pos)
+        dropped, self._dropped = self._dropped, set()
+        for g in dropped:
+            rest = self._groups[g].irange(minimum=self._at) if self._at is not None \
+                else self._rest[g]
+            self._rest[g] = rest
+            self._advance(g, rest)
 
-    def _advance(self, g: int, pos: int) -> None:
-        members = self._groups[g]
-        if pos < len(members):
-            key, seq, _ = members[pos]
-            heapq.heappush(self._heap, (key, seq, g, pos))
+    def _advance(self, g: int, rest: Iterator[tuple[Any, int, Job]]) -> None:
+        entry = next(rest, None)
+        if entry is not None:
+            heapq.heappush(self._heap, (entry[0], entry[1], g, entry[2]))
