@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from dashboard_files import TOKENS, make_sources
 
-from conftest import TOKENS, make_sources
 from corral.dashboard.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-PAGES = {"projects": "vision", "usage": "vision/alice", "jobs": "speech-wait",
+PAGES = {"projects": "vision", "usage": "alice", "jobs": "speech-wait",
          "nodes": "node-a", "datasets": "imagenet", "runs": "compare/fifo"}
 
 if not Path(CHROMIUM).exists():

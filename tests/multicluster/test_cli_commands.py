@@ -42,3 +42,10 @@ def test_unknown_dispatch_policy_is_bad_input(clusters_toml: Path) -> None:
                                  "home,nearest"])
     assert result.exit_code == 2
     assert "unknown dispatch policy 'nearest'" in result.stderr
+
+
+def test_single_cluster_options_are_refused_with_clusters(clusters_toml: Path) -> None:
+    result = runner.invoke(app, ["simulate", "trace.csv", "--clusters", str(clusters_toml),
+                                 "--cluster", "4x8"])
+    assert result.exit_code == 2
+    assert "TRACE, --cluster cannot be combined with --clusters" in result.stderr

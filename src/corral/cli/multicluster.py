@@ -22,8 +22,8 @@ TABLE_WIDTH = 150
 ClustersOption = Annotated[
     Path | None,
     typer.Option(help="A clusters.toml: replay each of its clusters' traces behind one "
-                      "dispatcher (see docs/multicluster.md); the trace argument, --cluster, "
-                      "--policy, --queues and --load do not apply.", dir_okay=False,
+                      "dispatcher (see docs/multicluster.md); a trace, --cluster or --queues "
+                      "is then refused, and --policy and --load do not apply.", dir_okay=False,
                  show_default=False),
 ]
 DispatchOption = Annotated[
@@ -35,9 +35,16 @@ DispatchOption = Annotated[
 
 
 def replay_clusters(clusters: Path | None, dispatch: str | None, *, limit: int | None,
-                    out: Path | None, as_json: bool, sim_config: Path | None) -> int:
+                    out: Path | None, as_json: bool, sim_config: Path | None,
+                    unused: dict[str, object]) -> int:
     """Replay the clusters under each comma-separated dispatch policy (the file's own when
-    None), side by side; returns the exit status."""
+    None), side by side; returns the exit status. *unused* are the single-cluster options
+    given (None where not): clusters.toml names each cluster's trace and nodes instead."""
+    given = [name for name, value in unused.items() if value is not None]
+    if given:
+        print_error(f"{', '.join(given)} cannot be combined with --clusters/--dispatch: "
+                    "clusters.toml names each cluster's trace, nodes and policy")
+        return BAD_INPUT
     if clusters is None:
         print_error("--dispatch needs --clusters FILE.toml (see docs/multicluster.md)")
         return BAD_INPUT

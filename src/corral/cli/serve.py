@@ -9,7 +9,6 @@ extra and are imported only here.
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -107,6 +106,8 @@ def serve(
         finally:
             if client is not None:
                 await client.close()
+
+    import asyncio  # the command itself, not `corral --version`, pays for it
 
     try:
         asyncio.run(main())

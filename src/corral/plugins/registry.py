@@ -18,6 +18,7 @@ from corral.plugins.heterogeneity_aware import HeterogeneityAware
 from corral.plugins.interference_score import InterferenceScore
 from corral.plugins.las_order import LasOrder
 from corral.plugins.locality import Locality
+from corral.plugins.node_rules_filter import NodeRulesFilter
 from corral.plugins.order_preemption import OrderPreemption
 from corral.plugins.predicted_sjf_order import PredictedSjfOrder
 from corral.plugins.priority_order import PriorityOrder
@@ -42,6 +43,7 @@ REGISTRY: dict[str, type] = {
         QuotaAdmit,
         ResourceFit,
         GpuTypeFilter,
+        NodeRulesFilter,
         BestFit,
         Spread,
         FgdScore,

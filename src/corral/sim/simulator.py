@@ -12,18 +12,21 @@ import dataclasses
 import gc
 import math
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from corral.core import ClusterState, CycleResult, Preempt, Scheduler, Start
 from corral.core.duration_estimate import DurationEstimate
 from corral.core.fragmentation import TaskTypes
 from corral.core.placement import Placement
 from corral.model import MILLI, InvalidSpec, Job, Node, QueueTree
-from corral.predict.online import OnlinePredictor
 from corral.sim.config import SimConfig
 from corral.sim.event_queue import EventQueue
 from corral.sim.fragmentation_tracker import FragmentationTracker
 from corral.sim.job_run import JobRun
 from corral.sim.progress_model import ProgressModel
+
+if TYPE_CHECKING:
+    from corral.predict.online import OnlinePredictor
 
 Progress = Callable[[int, int], None]
 
@@ -60,7 +63,7 @@ class Simulator:
             jobs if task_mix is None else task_mix))
         self.preemptions = 0
         self._oracle = scheduler.profile.oracle
-        self.predictor = OnlinePredictor() if scheduler.profile.reads_estimates else None
+        self.predictor = _predictor() if scheduler.profile.reads_estimates else None
         """Learns durations from the jobs that finished so far, for policies that read
         predicted run times."""
         if self.config.dataset_from:
@@ -364,3 +367,11 @@ class Simulator:
         others.discard(run.job.id)
         return len(others)
 
+
+
+def _predictor() -> OnlinePredictor:
+    """The duration predictor, imported only for policies that read estimates: it needs the
+    predict extra (scikit-learn), which a plain install of Corral lacks."""
+    from corral.predict.online import OnlinePredictor
+
+    return OnlinePredictor()
