@@ -21,6 +21,7 @@ from corral.core.placement import Placement
 from corral.model import MILLI, InvalidSpec, Job, Node, QueueTree
 from corral.sim.config import SimConfig
 from corral.sim.event_queue import EventQueue
+from corral.sim.finished_jobs import FinishedJobs
 from corral.sim.fragmentation_tracker import FragmentationTracker
 from corral.sim.job_run import JobRun
 from corral.sim.progress_model import ProgressModel
@@ -33,11 +34,15 @@ Progress = Callable[[int, int], None]
 
 class Simulator:
     """Replays *jobs* (sorted by submit, each with a duration) on *nodes* under *scheduler*;
-    fragmentation is measured under *task_mix*'s task types (default: *jobs*')."""
+    fragmentation is measured under *task_mix*'s task types (default: *jobs*').
+
+    With *finished_record*, each job's row goes there as it finishes and its run is dropped
+    (``runs`` stays empty): memory then holds only the jobs in flight, not every run."""
 
     def __init__(self, scheduler: Scheduler, nodes: Sequence[Node], jobs: Sequence[Job],
                  config: SimConfig | None = None, progress: Progress | None = None,
-                 queues: QueueTree | None = None, task_mix: Sequence[Job] | None = None) -> None:
+                 queues: QueueTree | None = None, task_mix: Sequence[Job] | None = None,
+                 finished_record: FinishedJobs | None = None) -> None:
         self.scheduler = scheduler
         self.config = config or SimConfig()
         self.state: ClusterState = scheduler.new_state(list(nodes), queues)
@@ -49,6 +54,7 @@ class Simulator:
         """Jobs naming a queue the queue hierarchy lacks: skipped, with that reason."""
         self.unfinished: list[Job] = []
         self.runs: list[JobRun] = []
+        self.finished_record = finished_record
         self.timeseries: list[tuple[float, float, int, int]] = []
         self.queue_series: list[tuple[float, str, float, float]] = []
         """(time, queue, allocated GPUs, demanded GPUs) whenever a queue's figures change;
@@ -210,7 +216,10 @@ class Simulator:
             return False
         run = JobRun(job, float(job.duration or 0.0))
         self._by_id[job.id] = run
-        self.runs.append(run)
+        if self.finished_record is not None:
+            self.finished_record.arrived(job.id)
+        else:
+            self.runs.append(run)
         self.queued_gpu_milli += job.total_gpu_milli
         self._queue_change(job, 0, job.total_gpu_milli)
         return True
@@ -256,6 +265,8 @@ class Simulator:
         self.finished_run_s += run.run_time
         self.finished_jobs += 1
         del self._by_id[run.job.id]
+        if self.finished_record is not None:
+            self.finished_record.finished(run)
         if self.predictor is not None:
             self.predictor.finish(run.job, now)
         self._queue_change(run.job, -run.job.total_gpu_milli, -run.job.total_gpu_milli)
