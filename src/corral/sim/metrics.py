@@ -25,6 +25,7 @@ from corral.sim.result import (
     QUEUE_SERIES_COLUMNS,
     TIMESERIES_COLUMNS,
 )
+from corral.sim.series_rows import SeriesRows
 
 BOUNDED_SLOWDOWN_FLOOR_S = 10.0
 
@@ -45,8 +46,10 @@ def job_table(runs: list[JobRun], nodes: Sequence[Node]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=list(JOB_COLUMNS))
 
 
-def timeseries_table(rows: list[tuple[float, float, int, int]]) -> pd.DataFrame:
+def timeseries_table(rows: SeriesRows | list[tuple[float, float, int, int]]) -> pd.DataFrame:
     """The cluster over time: one row per instant at which allocation or queue lengths changed."""
+    if isinstance(rows, SeriesRows):
+        return rows.frame()
     return pd.DataFrame.from_records(rows, columns=list(TIMESERIES_COLUMNS))
 
 
@@ -89,8 +92,11 @@ def summary_figures(jobs: pd.DataFrame, alloc_area: float, total_gpus: int,
     }
 
 
-def queue_series_table(rows: list[tuple[float, str, float, float]]) -> pd.DataFrame:
+def queue_series_table(rows: SeriesRows | list[tuple[float, str, float, float]]
+                       ) -> pd.DataFrame:
     """Each queue over time: a row per queue at each instant its allocation or demand changed."""
+    if isinstance(rows, SeriesRows):
+        return rows.frame()
     return pd.DataFrame.from_records(rows, columns=list(QUEUE_SERIES_COLUMNS))
 
 

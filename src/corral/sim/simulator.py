@@ -25,6 +25,8 @@ from corral.sim.finished_jobs import FinishedJobs
 from corral.sim.fragmentation_tracker import FragmentationTracker
 from corral.sim.job_run import JobRun
 from corral.sim.progress_model import ProgressModel
+from corral.sim.result import QUEUE_SERIES_COLUMNS, TIMESERIES_COLUMNS
+from corral.sim.series_rows import SeriesRows
 
 if TYPE_CHECKING:
     from corral.predict.online import OnlinePredictor
@@ -55,8 +57,8 @@ class Simulator:
         self.unfinished: list[Job] = []
         self.runs: list[JobRun] = []
         self.finished_record = finished_record
-        self.timeseries: list[tuple[float, float, int, int]] = []
-        self.queue_series: list[tuple[float, str, float, float]] = []
+        self.timeseries = SeriesRows(TIMESERIES_COLUMNS, "ddqq")
+        self.queue_series = SeriesRows(QUEUE_SERIES_COLUMNS, "dsdd")
         """(time, queue, allocated GPUs, demanded GPUs) whenever a queue's figures change;
         demand is what its pending and running jobs ask for."""
         self._queue_use: dict[str, list[int]] = {}
@@ -173,6 +175,7 @@ class Simulator:
                         self.progress(done, n)
             while i < n and jobs[i].submit <= t:
                 changed |= arrive(jobs[i], visible[i])
+                visible[i] = jobs[i]  # drop the copy: the state keeps it while the job is in
                 i += 1
             if tick and next_tick <= t:
                 changed = True
