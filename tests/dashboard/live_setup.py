@@ -2,7 +2,8 @@
 scheduler on the same emulator, so what an admin writes through the dashboard is what the
 scheduler enforces. The emulator answers TokenReviews and SubjectAccessReviews from its
 tokens and grants: root may update Queues (an admin), alice may list pods in ns-vision, bob
-in ns-speech."""
+in ns-speech. A node agent's metrics endpoint reports GPU 0 of node n0 75% busy and GPU 7
+withdrawn."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from corral.agent.metrics import AgentCollector, GpuRow, Snapshot, serve
 from corral.dashboard.app import create_app
 from corral.dashboard.projects import NAMESPACE_LABEL
 from corral.dashboard.sources import live_sources
@@ -53,15 +55,28 @@ async def live_dashboard(folder: Path) -> AsyncIterator[LiveDashboard]:
     for namespace in NAMESPACES.values():
         emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {
             "name": namespace, "labels": {NAMESPACE_LABEL: namespace}}})
+    collector = AgentCollector()
+    collector.update(Snapshot(gpus=[gpu_row(0, "n0", 75), gpu_row(7, "n0", 0, healthy=False)]))
+    agent = serve(collector, 0, "127.0.0.1")
     client = KubeClient.for_url(emulator.url)
     try:
         async with live(emulator, "corral") as scheduler:
-            app = create_app(live_sources(client, None, None, None, [],
-                                          folder / "audit.log"))
+            app = create_app(live_sources(
+                client, None, None, None, [], folder / "audit.log",
+                [f"http://127.0.0.1:{agent.server_port}/metrics"]))
             yield LiveDashboard(emulator, scheduler, app)
     finally:
         await client.close()
         await emulator.stop()
+        agent.shutdown()
+
+
+def gpu_row(index: int, node_name: str, util: float, healthy: bool = True) -> GpuRow:
+    """A GPU as a node agent on *node_name* reports it."""
+    return GpuRow(labels=(str(index), f"GPU-{index}", f"nvidia{index}", "A100", node_name,
+                          "", "", ""), util_percent=util, memory_used_mib=0,
+                  memory_free_mib=80000, power_w=100, temperature_c=40, sm_clock_mhz=1400,
+                  last_xid=0, healthy=1.0 if healthy else 0.0)
 
 
 def project(name: str, gpus: float, namespace: str) -> dict[str, Any]:

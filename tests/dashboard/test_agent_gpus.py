@@ -6,20 +6,14 @@ from __future__ import annotations
 import socket
 
 import pytest
+from live_setup import gpu_row
 
-from corral.agent.metrics import AgentCollector, GpuRow, Snapshot, serve
+from corral.agent.metrics import AgentCollector, Snapshot, serve
 from corral.dashboard.agent_gpus import AgentGpus, parse
 from corral.dashboard.live_cluster import LiveCluster
 from corral.k8s.client import KubeClient
 from corral.model import ConfigError
 from k8s.k8s_builders import emulated, node, run
-
-
-def _gpu(index: int, node_name: str, util: float, healthy: bool = True) -> GpuRow:
-    return GpuRow(labels=(str(index), f"GPU-{index}", f"nvidia{index}", "A100", node_name,
-                          "", "", ""), util_percent=util, memory_used_mib=0,
-                  memory_free_mib=80000, power_w=100, temperature_c=40, sm_clock_mhz=1400,
-                  last_xid=0, healthy=1.0 if healthy else 0.0)
 
 
 def _closed_port() -> int:
@@ -30,8 +24,8 @@ def _closed_port() -> int:
 
 def test_the_nodes_page_shows_the_agents_utilisation_and_unhealthy_gpus() -> None:
     collector = AgentCollector()
-    collector.update(Snapshot(gpus=[_gpu(0, "n0", 75), _gpu(1, "n0", 0, healthy=False),
-                                    _gpu(0, "elsewhere", 10)]))
+    collector.update(Snapshot(gpus=[gpu_row(0, "n0", 75), gpu_row(1, "n0", 0, healthy=False),
+                                    gpu_row(0, "elsewhere", 10)]))
     agent = serve(collector, 0, "127.0.0.1")
     urls = [f"http://127.0.0.1:{agent.server_port}/metrics",
             f"http://127.0.0.1:{_closed_port()}/metrics"]  # an agent that is down

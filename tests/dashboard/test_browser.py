@@ -204,3 +204,15 @@ def test_live_a_project_made_in_the_browser_is_enforced_and_private(
     outsider.goto(f"{url}/#jobs")
     outsider.wait_for_selector("#page-jobs")
     assert outsider.locator("#page-jobs tr[data-state]").count() == 0
+
+
+def test_live_the_nodes_page_shows_the_agents_measurements(
+        browser: object, live_site: LiveSite) -> None:
+    page = sign_in(browser, live_site.url, "alice", LIVE_TOKENS)
+    page.goto(f"{live_site.url}/#nodes")
+    page.wait_for_selector("#page-nodes #heatmap")
+    titles = page.eval_on_selector_all("#heatmap rect title",
+                                       "titles => titles.map(t => t.textContent)")
+    assert len(titles) == 8
+    assert "75% utilised" in titles[0] and titles[7].endswith("unhealthy")
+    assert "1 unhealthy" in page.inner_text("#page-nodes")
