@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from corral.core.decisions import Decision, Preempt, Start
+from corral.core.decisions import Decision, Preempt, Resize, Start
 from corral.core.duration_estimate import DurationEstimate, remaining_after
 from corral.core.pending_queue import PendingQueue
 from corral.core.placement import Placement
 from corral.core.queue_usage import Amounts, QueueUsage
+from corral.core.worker_scaling import WorkerScaling
 from corral.model import CPU, GPU, GPU_OF_TYPE, MEMORY, MILLI, InvalidSpec, Job, Node, QueueTree
 
 
@@ -65,6 +66,8 @@ class ClusterState:
         """Relative throughput of each GPU type (aligned with ``gpu_types``; 1.0 = reference)."""
         self.node_speed = np.ones(len(nodes))
         """Relative throughput of each node's GPUs; set both with :meth:`set_gpu_speeds`."""
+        self.scaling = WorkerScaling()
+        """Speed-up by worker count of elastic jobs; the backend sets the one it runs by."""
         width = max(1, int(self.gpu_count.max()))
         self.gpu_free = np.zeros((len(nodes), width), dtype=np.int64)
         for i, n in enumerate(nodes):
@@ -176,20 +179,24 @@ class ClusterState:
         return fit
 
     def min_nodes(self, job: Job) -> int:
-        """The fewest nodes *job*'s gang could ever use here (0 if it can never fit)."""
+        """The fewest nodes *job*'s gang could ever use here (0 if it can never fit); for an
+        elastic gang too large for the cluster, the nodes that hold the most of it."""
         shape = job.shape
         cached = self._min_nodes.get(shape)
         if cached is None:
             per_node = np.sort(self.capacity_tasks(job))[::-1]
             reach = np.cumsum(np.minimum(per_node, job.tasks))
             hit = np.flatnonzero(reach >= job.tasks)
-            cached = int(hit[0]) + 1 if hit.size else 0
+            if hit.size:
+                cached = int(hit[0]) + 1
+            else:
+                cached = int(np.count_nonzero(per_node)) if reach[-1] >= job.min_tasks else 0
             self._min_nodes[shape] = cached
         return cached
 
     def ever_fits(self, job: Job) -> bool:
-        """True if *job* fits on this cluster when it is empty."""
-        return self.min_nodes(job) > 0
+        """True if *job* (its minimum, when elastic) fits on this cluster when it is empty."""
+        return self.min_nodes(job.with_tasks(job.min_tasks)) > 0
 
     # -- changes (backends only) ---------------------------------------------------------
     def set_gpu_speeds(self, speeds: Mapping[str, float]) -> None:
@@ -281,7 +288,7 @@ class ClusterState:
     def start(self, job_id: str, placement: Placement, now: float) -> RunningJob:
         """Move a pending job onto *placement*, taking its capacity."""
         self.clock = now
-        job = self.pending.remove(job_id)
+        job = self.pending.remove(job_id).with_tasks(placement.tasks)
         del self.pending_since[job_id]
         self._take(job, placement, -1)
         run = RunningJob(job, placement, now)
@@ -301,8 +308,15 @@ class ClusterState:
                 self.allocated_gpu_milli -= run.job.total_gpu_milli
                 self.capacity_version += 1
         for decision in decisions:
+            if isinstance(decision, Resize):
+                old = self._resized(decision.job_id, decision.placement, now)
+                self.allocated_gpu_milli += self.running[decision.job_id].job.total_gpu_milli \
+                    - old.job.total_gpu_milli
+                if old.job.total_gpu_milli > self.running[decision.job_id].job.total_gpu_milli:
+                    self.capacity_version += 1
+        for decision in decisions:
             if isinstance(decision, Start):
-                job = self.pending.remove(decision.job_id)
+                job = self.pending.remove(decision.job_id).with_tasks(decision.placement.tasks)
                 del self.pending_since[job.id]
                 self.running[job.id] = RunningJob(job, decision.placement, now)
                 self.allocated_gpu_milli += job.total_gpu_milli
@@ -322,6 +336,15 @@ class ClusterState:
         run = self._requeue(job_id, now)
         self._take(run.job, run.placement, +1)
         return run
+
+    def resize(self, job_id: str, placement: Placement, now: float) -> RunningJob:
+        """A running elastic job now runs on *placement* (grown, shrunk or moved); returns its
+        record from before."""
+        self.clock = now
+        old = self._resized(job_id, placement, now)
+        self._take(old.job, old.placement, +1)
+        self._take(self.running[job_id].job, placement, -1)
+        return old
 
     def withdraw(self, job_id: str) -> Job:
         """A pending job is cancelled."""
@@ -344,6 +367,16 @@ class ClusterState:
             if self.pending_since.get(job_id) == since:
                 self.pending.add(self.jobs[job_id])
 
+    def _resized(self, job_id: str, placement: Placement, now: float) -> RunningJob:
+        """Book a new run segment on *placement*, crediting the one that ended at *now* to
+        attained service (capacity is the caller's business); returns the old record."""
+        old = self.running[job_id]
+        span = max(0.0, now - old.since)
+        self.attained[job_id] = self.attained.get(job_id, 0.0) + \
+            old.job.total_gpu_milli / MILLI * span
+        self.running[job_id] = RunningJob(old.job.with_tasks(placement.tasks), placement, now)
+        return old
+
     def _requeue(self, job_id: str, now: float) -> RunningJob:
         """Move a preempted job back to pending, crediting the segment that ended at *now* to
         its attained service (capacity is the caller's business: given back, or assumed)."""
@@ -356,7 +389,7 @@ class ClusterState:
         self.preemptions[job_id] = self.preemptions.get(job_id, 0) + 1
         if self.promote_after is not None:
             heapq.heappush(self._waits, (now, job_id))
-        self.pending.add(run.job)
+        self.pending.add(self.jobs[job_id])  # at its requested size, not the size it ran at
         return run
 
     def _forget(self, job_id: str) -> None:

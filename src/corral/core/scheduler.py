@@ -8,8 +8,10 @@ A cycle reads as a numbered recipe (as Kueue's ``schedule()`` does):
 3. Admit: may the job be considered now (quota...)?
 4. Filter all nodes at once, pick nodes by weighted scores, then Permit the whole gang.
 5. If it fits, reserve it in the cycle's state and decide Start.
-6. If not, ask PostFilter plugins for victims; on success preempt them and start the job.
+6. If not, ask Resize plugins to shrink or move running elastic jobs, then PostFilter plugins
+   for victims; on success resize or preempt them and start the job.
 7. In a blocking policy, stop at the first job left waiting.
+8. If no job was left waiting for capacity, let Resize plugins grow jobs into what is idle.
 
 The core never reads a clock: ``now`` is an argument.
 """
@@ -17,6 +19,8 @@ The core never reads a clock: ``now`` is an argument.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from corral.core.cluster_state import ClusterState
 from corral.core.cycle_state import CycleState
@@ -84,7 +88,7 @@ class Scheduler:
         failed = self._failed
         stamp = (cluster.serial, cluster.capacity_version)
         blocking = self.profile.blocking
-        preempting = bool(self.profile.post_filters)
+        preempting = bool(self.profile.post_filters or self.profile.resizers)
         admits = self.profile.admits
         rank_of = self._rank_of
         state = None
@@ -146,6 +150,11 @@ class Scheduler:
                     left_waiting.append(job)  # waits for capacity (not quota, not forever)
                 if blocking:
                     break
+            else:
+                if self.profile.resizers and not left_waiting and cluster.running:
+                    if state is None:
+                        state = CycleState(cluster, now)
+                    self._grow(state, result)
             if assume and state is not None:
                 cluster.assume(result.decisions, now)
                 kept = True
@@ -186,17 +195,18 @@ class Scheduler:
         if not state.cluster.ever_fits(job):
             return None, unresolvable("GangPlacement",
                                       "does not fit this cluster even when it is empty")
-        if job.total_gpu_milli > state.free_gpu_milli:
+        need = job.min_tasks * job.gpu_milli  # an elastic gang may start at its minimum
+        if need > state.free_gpu_milli:
             return None, unschedulable(
-                "GangPlacement", f"needs {job.gpus:g} GPUs; {state.free_gpu_milli / MILLI:g} "
+                "GangPlacement", f"needs {need / MILLI:g} GPUs; {state.free_gpu_milli / MILLI:g} "
                 "free in the whole cluster")
         limit = self._node_limit(state, job)
         if limit == 1 and job.gpu_milli >= MILLI:
             # The policy allows one node: a whole-GPU gang needs that many GPUs free on one.
             free = int(state.whole_free.max())
-            if free // job.whole_gpus_per_task < job.tasks:
+            if free // job.whole_gpus_per_task < job.min_tasks:
                 return None, unschedulable(
-                    "GangPlacement", f"needs {job.gpus:g} GPUs on one node; at most {free} "
+                    "GangPlacement", f"needs {need / MILLI:g} GPUs on one node; at most {free} "
                     "free on any node")
         fit = feasible_tasks(self.profile, state, job)
         chosen = choose_nodes(self.profile, state, job, fit, limit)
@@ -214,11 +224,37 @@ class Scheduler:
         caps = [cap for p in self._limiters if (cap := p.node_limit(state, job)) is not None]
         return min(caps) if caps else None
 
+    def _grow(self, state: CycleState, result: CycleResult) -> None:
+        """Let Resize plugins grow running jobs into idle capacity (step 8)."""
+        for plugin in self.profile.resizers:
+            result.decisions.extend(plugin.grow(state, self._room))
+
+    def _room(self, state: CycleState, job: Job) -> np.ndarray:
+        """Tasks of *job* each node can host on *state*, by this policy's filters."""
+        return feasible_tasks(self.profile, state, job)
+
     def _preempt_for(self, state: CycleState, job: Job, status: Status,
                      result: CycleResult) -> Placement | None:
-        """Ask PostFilter plugins for victims; keep them only if the job then fits."""
+        """Ask Resize plugins for shrinks and moves, then PostFilter plugins for victims; keep
+        them only if the job then fits."""
         def fits(trial: CycleState) -> bool:
             return self._place(trial, job)[0] is not None
+
+        for resizer in self.profile.resizers:
+            changes = resizer.make_room(state, job, status, fits, self._room)
+            if not changes:
+                continue
+            trial = state.clone()
+            for change in changes:
+                trial.resize(change.job_id, change.placement)
+            placement, _ = self._place(trial, job)
+            if placement is None:
+                continue
+            for change in changes:
+                state.resize(change.job_id, change.placement)
+            self._failed.clear()
+            result.decisions.extend(changes)
+            return placement
 
         for plugin in self.profile.post_filters:
             victims = plugin.post_filter(state, job, status, fits)
