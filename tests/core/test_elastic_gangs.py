@@ -34,6 +34,19 @@ def test_a_gang_starts_with_what_fits_and_never_below_its_minimum(min_tasks, sta
         assert state.allocated_gpu_milli == (2 + started_tasks) * MILLI
 
 
+@pytest.mark.parametrize("policy", ["fifo", "tiresias", "corral-elastic", "pollux"])
+def test_the_gang_permit_refuses_fewer_members_than_the_minimum(policy):
+    # 8 GPUs free, but at most 2 members per node: 4 placeable, the minimum is 5.
+    sched = scheduler(policy)
+    state = sched.new_state(nodes(4, 4, 4))
+    state.submit(job("busy", tasks=4, preemptible=False))
+    place_whole(state, "busy", 2, range(4))
+    state.submit(job("g", tasks=8, min_tasks=5, max_tasks_per_node=2))
+    result = sched.cycle(state, 0.0, assume=True)
+    assert not result.decisions and "gang 4/5 placeable" in result.waiting["g"].message
+    assert list(state.running) == ["busy"]
+
+
 def test_a_preempted_elastic_gang_waits_at_the_size_it_asked_for():
     sched = scheduler("fifo")
     state = sched.new_state(nodes(4))
