@@ -35,7 +35,7 @@ def test_requests_carry_the_token_and_the_json_body_and_read_no_environment(monk
             await runner.cleanup()
 
     asyncio.run(scenario())
-    assert seen == [("POST", "/api/v1/x?limit=5", "Bearer secret", '{"a": 1}')]
+    assert seen == [("POST", "/api/v1/x?limit=5", "Bearer secret", '{"a":1}')]
 
 
 def test_the_environments_proxy_is_looked_up_once_for_the_api_server(monkeypatch) -> None:

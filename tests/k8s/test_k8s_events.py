@@ -203,3 +203,34 @@ def test_emit_never_waits_for_an_api_server_that_does_not_answer() -> None:
             ticking.cancel()
             server.close()
     asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_events_wait_while_bindings_are_under_way_but_not_past_max_defer() -> None:
+    """While the scheduler has bindings on their way, Normal Events are held back (a burst of
+    bindings gets the API server to itself); once none are, or once an event has waited
+    max_defer_s, it is written. Warnings are not held back."""
+    async def scenario() -> None:
+        async with emulated() as emu:
+            clock = _Clock()
+            busy = {"binding": True}
+            recorder = EventRecorder(KubeClient.for_url(emu.url), clock=clock,
+                                     urgent=lambda: busy["binding"], max_defer_s=5.0)
+            async with _writing(recorder):
+                recorder.emit(_pod(0), "Normal", names.EVENT_SCHEDULED, "assigned p0")
+                await asyncio.sleep(0.3)
+                assert _events(emu) == []
+                recorder.emit(_pod(0), "Normal", names.EVENT_SCHEDULED, "assigned p0")
+                busy["binding"] = False
+                await until(lambda: len(_events(emu)) == 1)
+                await recorder.drain()
+                assert _events(emu)[0]["count"] == 2  # the repeat rode on the held event
+                busy["binding"] = True
+                recorder.emit(_pod(1), "Normal", names.EVENT_SCHEDULED, "assigned p1")
+                await asyncio.sleep(0.3)
+                assert len(_events(emu)) == 1
+                recorder.emit(_pod(2), "Warning", names.EVENT_WAITING, "no GPU fits")
+                await until(lambda: len(_events(emu)) == 2)  # a Warning goes at once
+                assert len(_events(emu, names.EVENT_SCHEDULED)) == 1
+                clock.now += 5.0  # waited max_defer_s: written although bindings go on
+                await until(lambda: len(_events(emu, names.EVENT_SCHEDULED)) == 2)
+    asyncio.run(asyncio.wait_for(scenario(), 60))

@@ -3,12 +3,15 @@ by the policy's own order."""
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 import pytest
 
 from builders import job, nodes, scheduler
 from corral.core import Preempt, Scheduler, Start
 from corral.model import ConfigError
 from corral.plugins.las_order import LasOrder, LasOrderArgs
+from corral.plugins.order_preemption import OrderPreemptionArgs
 from corral.policies import load_policy, parse_policy
 from corral.sim.config import SimConfig
 from corral.sim.metrics import job_table
@@ -150,3 +153,33 @@ def test_backfill_without_estimates_is_strict_fifo():
             job("short", 3, tasks=2, duration=50)]
     _, table = run_sim("backfill", nodes(8), jobs)
     assert table.loc["short"].start == 110
+
+
+def _same_queue_rivals(profile):
+    """One 8-GPU node: "early" ran 1,000 s (8,000 GPU-s, the lowest queue) and was preempted;
+    "late", submitted after it, has since run as long. Both sit in the lowest queue."""
+    sched = Scheduler(profile)
+    state = sched.new_state(nodes(8))
+    state.submit(job("early", 0, tasks=8))
+    placement = sched.cycle(state, 0).decisions[0].placement
+    state.start("early", placement, 0)
+    state.preempt("early", 1000)
+    state.submit(job("late", 10, tasks=8), 1000)
+    state.start("late", placement, 1000)
+    return sched.cycle(state, 2000).decisions
+
+
+def test_las_preempts_only_for_a_higher_queue():
+    # Tiresias keeps a queue's running jobs ahead of its waiting ones: the FIFO tie-break
+    # orders starts, and swapping two jobs of the lowest queue would gain nothing.
+    assert _same_queue_rivals(load_policy("tiresias")) == []
+    assert _same_queue_rivals(load_policy("corral")) == []
+    text = (files("corral.policies") / "tiresias.toml").read_text(encoding="utf-8")
+    decisions = _same_queue_rivals(parse_policy(text.replace("key_fields = 1", ""), "test"))
+    assert [(type(d), d.job_id) for d in decisions] == [(Preempt, "late"), (Start, "early")]
+
+
+@pytest.mark.parametrize("fields", [0, -1, 1.5, True, "1", 17])
+def test_order_preemption_key_fields_are_validated(fields):
+    with pytest.raises(ConfigError, match=r"OrderPreemption\.key_fields"):
+        OrderPreemptionArgs(key_fields=fields).validate()

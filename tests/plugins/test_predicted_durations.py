@@ -4,13 +4,16 @@ by time left) and EASY backfill on predictions, in the simulator with its online
 from __future__ import annotations
 
 import dataclasses
+from importlib.resources import files
 
 import pytest
 
 from builders import job, nodes, scheduler
+from corral.core import Scheduler
+from corral.core.duration_estimate import DurationEstimate
 from corral.model import ConfigError
 from corral.plugins.predicted_sjf_order import PredictedSjfOrder, PredictedSjfOrderArgs
-from corral.policies import load_policy
+from corral.policies import load_policy, parse_policy
 from corral.sim.config import SimConfig
 from corral.sim.metrics import job_table
 from corral.sim.simulator import Simulator
@@ -110,3 +113,44 @@ def test_the_simulator_predicts_from_finished_jobs_only():
     assert any(before[i].source == "model" for i in early), "the model must be exercised"
     assert [before[i] for i in early] == [after[i] for i in early]
     assert before != after
+
+
+def _overrun_rivals(profile, waiting_ran: float):
+    """One 8-GPU node, both jobs predicted 100 s (p90 200 s) and far past it, so each is taken
+    to need as long again as it ran: "late" has run 1,000 s (8,000 GPU-s left, band 6 of 4x
+    bands), "early" ran *waiting_ran* s before it was preempted."""
+    sched = Scheduler(profile)
+    state = sched.new_state(nodes(8))
+    guess = DurationEstimate(100.0, 200.0)
+    state.submit(job("early", 0, tasks=8), estimate=guess)
+    placement = sched.cycle(state, 0).decisions[0].placement
+    state.start("early", placement, 0)
+    state.preempt("early", waiting_ran)
+    state.submit(job("late", 10, tasks=8), waiting_ran, estimate=guess)
+    state.start("late", placement, waiting_ran)
+    return [(type(d).__name__, d.job_id) for d in sched.cycle(state, waiting_ran + 1000).decisions]
+
+
+def test_overrunning_jobs_swap_only_across_bands_of_time_left():
+    banded = load_policy("predicted-sjf")
+    assert _overrun_rivals(banded, 900) == []  # 7,200 GPU-s left: the same band
+    assert _overrun_rivals(banded, 100) == [("Preempt", "late"), ("Start", "early")]  # 800
+    text = (files("corral.policies") / "predicted-sjf.toml").read_text(encoding="utf-8")
+    unbanded = parse_policy(text.replace("band_ratio = 4", "").replace("key_fields = 2", ""), "t")
+    assert _overrun_rivals(unbanded, 900) == [("Preempt", "late"), ("Start", "early")]
+
+
+def test_bands_never_change_the_order_of_starts():
+    state = Scheduler(load_policy("predicted-sjf")).new_state(nodes(8))
+    order = PredictedSjfOrder(PredictedSjfOrderArgs(band_ratio=4.0))
+    for name, p50 in (("a", 300.0), ("b", 100.0), ("c", 5000.0), ("d", 1000.0)):
+        state.submit(job(name, 0, tasks=1), estimate=DurationEstimate(p50, 2 * p50))
+    keys = {name: order.sort_key(state.jobs[name], state, 0) for name in "abcd"}
+    assert sorted(keys, key=keys.get) == ["b", "a", "d", "c"]
+    assert [keys[n][1] for n in "bad"] == [3, 4, 4]  # 100, 300 and 1,000 GPU-s in 4x bands
+
+
+@pytest.mark.parametrize("ratio", [1.0, 0.5, -2, 1001, float("nan"), "4", True])
+def test_band_ratio_is_validated(ratio):
+    with pytest.raises(ConfigError, match=r"PredictedSjfOrder\.band_ratio"):
+        PredictedSjfOrderArgs(band_ratio=ratio).validate()

@@ -9,7 +9,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from corral.cli.console import print_error, stdout
+from corral.cli.console import print_error
+from corral.cli.output import Output, OutputOption, emit, pick_output
 from corral.datacache import POLICIES, open_cache, open_store
 from corral.datacache.ledger import Ledger
 from corral.datacache.report import ANNOTATION, STATS_FILE, cache_report, node_annotation
@@ -35,9 +36,12 @@ def simulate_command(
     max_files: Annotated[int, typer.Option(
         min=1, help="Simulate at most this many files (sizes scale up to keep the total).")]
     = 50_000,
-    seed: Annotated[int, typer.Option(help="Seed for sizes, shuffles and random eviction.")] = 0,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+    seed: Annotated[int, typer.Option(min=0, help="Seed for sizes, shuffles and random "
+                                                  "eviction.")] = 0,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table "
+                                                             "(-o json).")]
     = False,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """Per-epoch hit ratio of each policy and cache size, reading a dataset once per epoch in a
     fresh random order (the access pattern of data-parallel training)."""
@@ -46,13 +50,14 @@ def simulate_command(
 
     try:
         sizes = [float(x) for x in cache_gb.split(",") if x.strip()]
-        runs = simulate(dataset_gb, sizes, epochs, SizeDist.parse(file_size_dist),
-                        [p.strip() for p in policies.split(",") if p.strip()], seed, max_files)
     except ValueError:
         _fail(f"--cache-gb must be comma-separated numbers, got {cache_gb!r}")
+    try:
+        runs = simulate(dataset_gb, sizes, epochs, SizeDist.parse(file_size_dist),
+                        [p.strip() for p in policies.split(",") if p.strip()], seed, max_files)
     except CorralError as exc:
         _fail(str(exc))
-    if json_output:
+    if pick_output(output, json_output) is Output.JSON:
         print(json.dumps([run.to_json() for run in runs]))
         return
     from rich.table import Table
@@ -64,7 +69,7 @@ def simulate_command(
     for run in runs:
         table.add_row(run.policy, f"{run.cache_gb:g}",
                       *(f"{100 * r:.2f}" for r in run.hit_ratio_per_epoch))
-    stdout().print(table)
+    emit(table, output)
 
 
 @cache_app.command("mount")
@@ -102,8 +107,10 @@ def mount_command(
 @cache_app.command("stats")
 def stats_command(
     path: Annotated[Path, typer.Argument(help="A mount point or a cache directory.")],
-    json_output: Annotated[bool, typer.Option("--json", help="Print the JSON document.")]
+    json_output: Annotated[bool, typer.Option("--json", help="Print the JSON document "
+                                                             "(-o json).")]
     = False,
+    output: OutputOption = Output.TABLE,
     annotation: Annotated[bool, typer.Option(
         help=f"Print only the node annotation value ({ANNOTATION}).")] = False,
 ) -> None:
@@ -115,7 +122,7 @@ def stats_command(
     if annotation:
         print(node_annotation(report))
         return
-    if json_output:
+    if pick_output(output, json_output) is Output.JSON:
         print(json.dumps(report))
         return
     from rich.table import Table
@@ -129,7 +136,7 @@ def stats_command(
         table.add_row(row["dataset"], str(row["epoch"]), f"{row['hits'] + row['misses']:,}",
                       f"{row['hit_ratio']:.4f}", f"{row['byte_hit_ratio']:.4f}",
                       f"{row['hit_bytes'] + row['miss_bytes']:,}")
-    stdout().print(table)
+    emit(table, output)
 
 
 def _read_report(path: Path) -> dict:

@@ -7,12 +7,41 @@ made, so ``corral --version`` and the live scheduler's start do not wait for it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+_quiet = False
+"""Set by ``corral -q``: results and errors only, no remarks or progress."""
+
+
+def set_verbosity(verbose: int, quiet: bool) -> None:
+    """``-v`` (info), ``-vv`` (debug) or ``-q`` (errors only) for Corral's log and remarks;
+    neither leaves the log as configured (``corral scheduler``: ``CORRAL_LOG_LEVEL``)."""
+    global _quiet
+    _quiet = quiet
+    if not (verbose or quiet):
+        return
+    logging.getLogger("corral").setLevel(
+        logging.ERROR if quiet else logging.INFO if verbose == 1 else logging.DEBUG)
+    if verbose and not logging.getLogger().handlers:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+
+
+def quiet() -> bool:
+    """Whether ``-q`` asked for results and errors only."""
+    return _quiet
+
+
+def note(message: str, *, err: bool = False) -> None:
+    """One remark (what was written where, what was skipped), as is; none with ``-q``."""
+    if not _quiet:
+        (stderr() if err else stdout()).print(message, soft_wrap=True, highlight=False,
+                                              markup=False)
 
 
 def stdout() -> Console:
@@ -63,7 +92,7 @@ def job_progress(description: str) -> Iterator[Callable[[int, int], None]]:
         TimeRemainingColumn(),
         console=console,
         transient=True,
-        disable=not console.is_terminal,
+        disable=_quiet or not console.is_terminal,
     ) as progress:
         task = progress.add_task(escape(description), total=None)
 
@@ -78,7 +107,7 @@ def runs_status(total: int) -> Iterator[Callable[[int, int], None]]:
     """A spinner on stderr saying how many of *total* runs have finished, fed by an
     ``on_done(finished, total)`` callback; on a terminal only, like :func:`job_progress`."""
     console = stderr()
-    if not console.is_terminal:
+    if _quiet or not console.is_terminal:
         yield lambda finished, total: None
         return
     with console.status(f"simulating {total} runs") as status:

@@ -7,13 +7,18 @@ import sys
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from corral.cli.console import print_error, stderr, stdout
+from corral.cli.output import Output, OutputOption, emit, pick_output
 from corral.history import DEFAULT_URL  # the store (SQLAlchemy) loads in the commands
 from corral.model import ConfigError, CorralError
+
+if TYPE_CHECKING:
+    from corral.history import HistoryStore
 
 BAD_INPUT = 2
 
@@ -79,20 +84,22 @@ def stats(
                           "(YYYY-MM-DD, UTC) for stores of live jobs.", show_default=False),
     ] = None,
     db: DbOption = DEFAULT_URL,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not a table.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not a table (-o json).")]
+    = False,
     lock_wait: LockWaitOption = LOCK_WAIT_S,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """GPU-hours, jobs, and median and p90 run duration per user or queue; where the node
     agent profiled jobs, also their average and peak GPU utilisation and peak GPU memory."""
-    from corral.history import HistoryStore
 
     try:
         cutoff = parse_since(since) if since is not None else None
-        with HistoryStore(db, lock_wait_s=lock_wait) as store:
+        with existing_store(db, lock_wait) as store:
             rows = store.stats(by=by, since=cutoff)
     except CorralError as exc:
         _fail(str(exc))
-    if as_json:
+    output = pick_output(output, as_json)
+    if output is Output.JSON:
         typer.echo(json.dumps([asdict(row) for row in rows], indent=2))
         return
     profiled = any(row.profiled for row in rows)
@@ -112,7 +119,7 @@ def stats(
                       _percent(row.peak_gpu_util),
                       "-" if row.peak_gpu_mem_mib is None else f"{row.peak_gpu_mem_mib:,.0f}"]
         table.add_row(*cells)
-    stdout().print(table)
+    emit(table, output)
 
 
 def _percent(value: float | None) -> str:
@@ -132,15 +139,15 @@ def export(
     db: DbOption = DEFAULT_URL,
     lock_wait: LockWaitOption = LOCK_WAIT_S,
 ) -> None:
-    """Export stored attempts, e.g. a live cluster's, for corral simulate --trace."""
-    from corral.history import HistoryStore
+    """Export stored attempts, e.g. a live cluster's, as a trace file that `corral simulate
+    FILE` replays."""
     from corral.history.trace_export import write_trace  # loads the trace readers (pandas)
 
     if format_ != "trace":
         _fail(f"--format {format_!r}: the only export format is trace")
     try:
         cutoff = parse_since(since) if since is not None else None
-        with HistoryStore(db, lock_wait_s=lock_wait) as store:
+        with existing_store(db, lock_wait) as store:
             rows = [r for r in store.attempts(cutoff) if source is None or r["source"] == source]
     except CorralError as exc:
         _fail(str(exc))
@@ -153,6 +160,29 @@ def export(
     except OSError as exc:
         _fail(f"{out}: cannot write ({exc.strerror})")
     stderr().print(f"{written} attempts written to {out}", highlight=False)
+
+
+def existing_store(url: str, lock_wait_s: float = LOCK_WAIT_S) -> HistoryStore:
+    """The store at *url* for reading: a SQLite file that is not there is an error, not a new
+    empty database (a mistyped ``--db`` would otherwise read as "no jobs")."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from corral.history import HistoryStore
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:  # HistoryStore names a malformed URL its own way
+        return HistoryStore(url, lock_wait_s=lock_wait_s)
+    database = parsed.database or ""
+    if parsed.query.get("uri") == "true":  # sqlite:///file:PATH?mode=ro&uri=true
+        database = database.removeprefix("file:")
+    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:"):
+        path = Path(database)
+        if not path.is_file():
+            raise ConfigError(f"--db {url}: no history database at {path}; import a trace "
+                              "with `corral history import` or point --db at an existing one")
+    return HistoryStore(url, lock_wait_s=lock_wait_s)
 
 
 def parse_since(text: str) -> float:

@@ -8,12 +8,17 @@ import logging
 import os
 import signal
 import socket
-from typing import Annotated, NoReturn
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
-from corral.cli.console import print_error, stdout
+from corral.cli.console import print_error
+from corral.cli.output import Output, OutputOption, emit_all, pick_output
 from corral.model import CorralError
+
+if TYPE_CHECKING:
+    from corral.k8s.client import KubeClient
 
 BAD_INPUT = 2
 
@@ -133,31 +138,21 @@ def status(
     context: Annotated[str | None, typer.Option(help="Kubeconfig context.",
                                                 show_default=False)] = None,
     scheduler_name: SchedulerName = "corral",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not tables.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not tables (-o json).")]
+    = False,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """Queues, their GPU use against quota, and why pods wait (read from the API server)."""
-    import asyncio
     from dataclasses import asdict
 
     from rich.table import Table
 
-    from corral.k8s.client import KubeClient
     from corral.k8s.status_report import cluster_status
 
-    async def main() -> object:
-        client = await KubeClient.connect(kubeconfig, in_cluster=in_cluster, context=context)
-        try:
-            return await cluster_status(client, scheduler_name)
-        finally:
-            await client.close()
-
-    try:
-        report = asyncio.run(main())
-    except CorralError as exc:
-        _fail(str(exc))
-    except Exception as exc:
-        _fail(f"{type(exc).__name__}: {exc}")
-    if as_json:
+    report = run_live(kubeconfig, in_cluster, context,
+                      lambda client: cluster_status(client, scheduler_name))
+    output = pick_output(output, as_json)
+    if output is Output.JSON:
         typer.echo(json.dumps(asdict(report), indent=2))  # type: ignore[call-overload]
         return
     table = Table(title="Queues")
@@ -167,13 +162,55 @@ def status(
     for row in report.queues:  # type: ignore[attr-defined]
         table.add_row(row.name, _num(row.quota_gpus), _num(row.borrowing_gpus),
                       f"{row.used_gpus:g}", str(row.running_pods), str(row.pending_pods))
-    stdout().print(table)
     reasons = Table(title="Why pods wait")
     for column in ("pods", "reason", "for example"):
         reasons.add_column(column, justify="right" if column == "pods" else "left")
     for message, count, example in report.reasons:  # type: ignore[attr-defined]
         reasons.add_row(str(count), message, example)
-    stdout().print(reasons)
+    emit_all({"queues": table, "waiting": reasons}, output)
+
+
+T = TypeVar("T")
+
+
+def run_live(kubeconfig: str | None, in_cluster: bool, context: str | None,
+             work: Callable[[KubeClient], Awaitable[T]]) -> T:
+    """Connect, run *work* with the client, close; any failure is one ``error:`` line."""
+    import asyncio
+
+    from corral.k8s.client import KubeClient
+
+    # The client library reads $KUBECONFIG once, at import: pass what it says now.
+    config_file = None if in_cluster else kubeconfig or os.environ.get("KUBECONFIG") or None
+
+    async def main() -> T:
+        client = await KubeClient.connect(config_file, in_cluster=in_cluster, context=context)
+        try:
+            return await work(client)
+        finally:
+            await client.close()
+
+    check_kubeconfig(kubeconfig, in_cluster)
+    try:
+        return asyncio.run(main())
+    except CorralError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # kubeconfig unreadable, API server unreachable
+        _fail(f"{type(exc).__name__}: {exc}")
+
+
+def check_kubeconfig(kubeconfig: str | None, in_cluster: bool) -> None:
+    """Fail with what to do when no kubeconfig is at hand, before the client library says
+    only "Invalid kube-config file"."""
+    if in_cluster:
+        return
+    path = kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or \
+        os.path.expanduser("~/.kube/config")
+    if not os.path.isfile(path):
+        given = "--kubeconfig" if kubeconfig else "$KUBECONFIG" if os.environ.get(
+            "KUBECONFIG") else "the default"
+        _fail(f"no kubeconfig at {path} ({given}): give --kubeconfig FILE or set $KUBECONFIG "
+              "to reach a cluster, or use --in-cluster inside a pod")
 
 
 def _num(value: float | None) -> str:

@@ -11,6 +11,7 @@ plots and the sweep's executors load for ``simulate`` or ``compare``, never for
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -20,12 +21,26 @@ import typer
 from corral import __version__
 from corral.cli.agent import node_agent
 from corral.cli.cache import cache_app
-from corral.cli.console import job_progress, print_error, runs_status, stderr, stdout
+from corral.cli.command_group import BAD_INPUT, CorralGroup
+from corral.cli.console import (
+    job_progress,
+    note,
+    print_error,
+    runs_status,
+    set_verbosity,
+)
+from corral.cli.dispatcher import dispatcher
 from corral.cli.history import app as history_app
+from corral.cli.job_control import cancel, hold, resume
+from corral.cli.jobs import jobs as jobs_command
 from corral.cli.kubernetes import scheduler as kube_scheduler
 from corral.cli.kubernetes import status as kube_status
+from corral.cli.multicluster import ClustersOption, DispatchOption, replay_clusters
+from corral.cli.output import Output, OutputOption, emit, emit_all, pick_output, table_console
 from corral.cli.predict import predict_app
 from corral.cli.profile import profile_app
+from corral.cli.queues import app as queues_app
+from corral.cli.serve import serve
 from corral.cli.trial import trial_app
 from corral.model import ConfigError, CorralError
 
@@ -33,9 +48,6 @@ if TYPE_CHECKING:
     from corral.sim.result import SimulationResult
 
 SWEEP_FILE = "sweep.csv"
-
-BAD_INPUT = 2
-"""Exit status for bad input, the same that click uses for usage errors."""
 
 CLUSTER_SPECS = (
     ("PRESET", "a cluster preset (listed above)"),
@@ -53,7 +65,8 @@ app = typer.Typer(
     name="corral",
     help="Corral: a GPU cluster scheduler for deep-learning jobs, with a trace-driven simulator.",
     no_args_is_help=True,
-    add_completion=False,
+    cls=CorralGroup,
+    rich_markup_mode=None,  # help text as written: "[unit]" is text, not Rich markup
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(history_app)
@@ -64,6 +77,13 @@ app.add_typer(profile_app, name="profile")
 app.add_typer(trial_app, name="trial")
 app.command("scheduler")(kube_scheduler)
 app.command("status")(kube_status)
+app.command("jobs")(jobs_command)
+app.add_typer(queues_app)
+app.command("cancel")(cancel)
+app.command("hold")(hold)
+app.command("resume")(resume)
+app.command("dispatcher")(dispatcher)
+app.command("serve")(serve)
 
 
 # Arguments that `simulate` and `compare` share, spelt once.
@@ -113,8 +133,16 @@ def main(
         typer.Option("--version", callback=_show_version, is_eager=True,
                      help="Show the version and exit."),
     ] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                         help="Log more: -v info, -vv debug.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q",
+                                        help="Results and errors only: no remarks, no "
+                                             "progress, only errors logged.")] = False,
 ) -> None:
     """Corral: a GPU cluster scheduler for deep-learning jobs, with a trace-driven simulator."""
+    if verbose and quiet:
+        _fail("-v and -q exclude each other")
+    set_verbosity(verbose, quiet)
 
 
 @app.command()
@@ -141,16 +169,25 @@ def simulate(
                      dir_okay=False, show_default=False),
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the summary as JSON on stdout, not a table.")
+        bool, typer.Option("--json", help="Print the summary as JSON on stdout (-o json).")
     ] = False,
     load: LoadOption = 1.0,
     queues: QueuesOption = None,
+    clusters: ClustersOption = None,
+    dispatch: DispatchOption = None,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """Replay a trace on a cluster under a policy and report JCT, queueing and utilisation."""
+    if clusters is not None or dispatch is not None:
+        raise typer.Exit(replay_clusters(clusters, dispatch, limit=limit, out=out,
+                                         as_json=as_json, sim_config=sim_config,
+                                         unused={"TRACE": trace, "--cluster": cluster,
+                                                 "--queues": queues}))
     from corral.api import simulate as run_simulation
     from corral.report import summary_json, summary_table, write_run
     from corral.sim.config import load_sim_config
 
+    _check_out(out)
     try:
         config = load_sim_config(sim_config) if sim_config is not None else None
         with job_progress("simulating") as progress:
@@ -159,33 +196,34 @@ def simulate(
                                     progress=progress, load=load, queues=queues)
     except CorralError as exc:
         _fail(str(exc))
-    # With --json, stdout carries the JSON alone; every remark goes to stderr.
-    notes = stderr() if as_json else stdout()
-    if as_json:
+    output = pick_output(output, as_json)
+    # Off a table, stdout carries the data alone; every remark goes to stderr.
+    to_stderr = output in (Output.JSON, Output.CSV)
+    if output is Output.JSON:
         typer.echo(summary_json(result.summary), nl=False)
     else:
-        stdout().print(summary_table(result))
+        emit(summary_table(result), output)
     skipped = result.summary.get("skipped") or {}
     if skipped:
         counts = ", ".join(f"{reason} {count:,}" for reason, count in skipped.items())
-        notes.print(f"skipped: {counts}", soft_wrap=True, highlight=False, markup=False)
+        note(f"skipped: {counts}", err=to_stderr)
     if out is not None:
         try:
             paths = write_run(result, out)
         except OSError as exc:
             _fail(f"{out}: cannot write the run files ({exc.strerror or exc})")
         names = ", ".join(path.name for path in paths)
-        notes.print(f"wrote {names} to {out}", soft_wrap=True, highlight=False, markup=False)
+        note(f"wrote {names} to {out}", err=to_stderr)
 
 
 @app.command()
 def compare(
     ctx: typer.Context,
     policies: Annotated[
-        str,
+        str | None,
         typer.Option(help="Comma-separated built-in policy names or TOML files, e.g. "
                           "fifo,backfill,tiresias.", show_default=False),
-    ],
+    ] = None,
     trace: TraceArgument = None,
     cluster: ClusterOption = None,
     limit: LimitOption = None,
@@ -202,7 +240,7 @@ def compare(
                                  "CPU.", show_default=False),
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the summaries as a JSON list, not a table.")
+        bool, typer.Option("--json", help="Print the summaries as a JSON list (-o json).")
     ] = False,
     load: LoadOption = 1.0,
     queues: QueuesOption = None,
@@ -210,14 +248,25 @@ def compare(
     sim_config: Annotated[Path | None, typer.Option(
         help="TOML file of simulator parameters for every run (as for simulate).",
         show_default=False)] = None,
+    clusters: ClustersOption = None,
+    dispatch: DispatchOption = None,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """Replay one trace on one cluster under several policies and compare them side by side."""
+    if clusters is not None or dispatch is not None:
+        raise typer.Exit(replay_clusters(clusters, dispatch, limit=limit, out=out,
+                                         as_json=as_json, sim_config=sim_config,
+                                         unused={"TRACE": trace, "--cluster": cluster,
+                                                 "--queues": queues}))
+    if policies is None:
+        _fail("give --policies A,B,... (or --clusters FILE.toml --dispatch A,B,...)")
     from corral.report.comparison import compare as run_comparison
     from corral.sweep import SweepError
     from corral.sweep.grid import loads_from_text
 
     chosen = _listed(policies)
     failed: SweepError | None = None
+    _check_out(out)
     try:
         if loads is not None and _given(ctx, "load"):
             raise ConfigError("--load and --loads exclude each other: --load F runs one load, "
@@ -231,7 +280,7 @@ def compare(
         results, failed = [r for r in exc.results if r is not None], exc
     except CorralError as exc:
         _fail(str(exc))
-    _report(results, out, as_json, title="Corral policy comparison",
+    _report(results, out, pick_output(output, as_json), title="Corral policy comparison",
             folder_parts=("policy", "load") if len(swept) > 1 else ("policy",))
     if failed is not None:
         _fail(str(failed))
@@ -275,9 +324,10 @@ def sweep(
                      show_default=False),
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the summaries as a JSON list, not a table.")
+        bool, typer.Option("--json", help="Print the summaries as a JSON list (-o json).")
     ] = False,
     queues: QueuesOption = None,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """Replay every combination of traces, policies, loads and seeds, here or on Ray."""
     from corral.report.comparison import FOLDER_PARTS
@@ -286,6 +336,7 @@ def sweep(
 
     chosen = _listed(policies)
     failed: SweepError | None = None
+    _check_out(out)
     try:
         if ray is not None and jobs is not None:
             raise ConfigError("--jobs sets local worker processes; with --ray the Ray "
@@ -300,30 +351,36 @@ def sweep(
         results, failed = [r for r in exc.results if r is not None], exc
     except CorralError as exc:
         _fail(str(exc))
-    _report(results, out, as_json, title="Corral sweep", table_file=SWEEP_FILE,
+    _report(results, out, pick_output(output, as_json), title="Corral sweep", table_file=SWEEP_FILE,
             folder_parts=FOLDER_PARTS)
     if failed is not None:
         _fail(str(failed))
 
 
-def _report(results: list[SimulationResult], out: Path | None, as_json: bool, *, title: str,
+def _report(results: list[SimulationResult], out: Path | None, output: Output, *, title: str,
             folder_parts: Sequence[str], table_file: str | None = None) -> None:
-    """Print *results* as a table or JSON and write them under *out*, for compare and sweep
+    """Print *results* in *output*'s form and write them under *out*, for compare and sweep
     (*table_file* None: comparison.csv, with report.html beside it)."""
     from corral.report.comparison import (
         COMPARISON_FILE,
         REPORT_FILE,
         comparison_json,
+        comparison_rich_table,
+        comparison_table,
         fitting_comparison_table,
         write_comparison,
     )
     from corral.report.load_curves import LOAD_CURVES_FILE
 
     table_file = table_file or COMPARISON_FILE
-    if as_json:
+    if output is Output.JSON:
         typer.echo(comparison_json(results), nl=False)
+    elif output is Output.CSV:
+        typer.echo(comparison_table(results).to_csv(index=False), nl=False)
+    elif output is Output.WIDE:
+        emit(comparison_rich_table(results, title=title), output)
     else:
-        console = stdout()
+        console = table_console()
         console.print(fitting_comparison_table(results, console, title=title))
     if out is None:
         return
@@ -335,9 +392,8 @@ def _report(results: list[SimulationResult], out: Path | None, as_json: bool, *,
         _fail(f"{out}: cannot write the result files ({exc.strerror or exc})")
     files = [paths[0].name] + [p.name for p in paths
                                if p.name in (REPORT_FILE, LOAD_CURVES_FILE)]
-    notes = stderr() if as_json else stdout()
-    notes.print(f"wrote {', '.join(files)} and {len(results)} run folders to {out}",
-                soft_wrap=True, highlight=False, markup=False)
+    note(f"wrote {', '.join(files)} and {len(results)} run folders to {out}",
+         err=output in (Output.JSON, Output.CSV))
 
 
 @app.command()
@@ -359,42 +415,41 @@ def pack(
         typer.Option(help="Write pack.csv (every arrival) and pack.png into this folder.",
                      file_okay=False, show_default=False),
     ] = None,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """FGD's packing experiment: tasks arrive in trace order and never leave; per policy,
     GPU allocation and fragmentation against the arrived load."""
     from corral.report.pack_report import pack_table, write_pack
     from corral.sim.packing import pack as run_packing
 
-    chosen = _listed(policies)
+    names = _listed(policies)
+    _check_out(out)
     try:
-        with runs_status(len(chosen)):
-            runs = run_packing(trace, chosen, cluster, limit=limit, until=until)
+        with runs_status(len(names)):
+            runs = run_packing(trace, names, cluster, limit=limit, until=until)
     except CorralError as exc:
         _fail(str(exc))
-    console = stdout()
-    console.print(pack_table(runs))
+    emit(pack_table(runs), output)
+    to_stderr = output in (Output.JSON, Output.CSV)
     never_fit = runs[0].never_fit
     if never_fit:
-        console.print(f"left out: {never_fit:,} tasks that fit no node of this cluster",
-                      soft_wrap=True, highlight=False, markup=False)
+        note(f"left out: {never_fit:,} tasks that fit no node of this cluster", err=to_stderr)
     if out is not None:
         try:
             paths = write_pack(runs, out)
         except OSError as exc:
             _fail(f"{out}: cannot write the packing files ({exc.strerror or exc})")
-        names = ", ".join(path.name for path in paths)
-        console.print(f"wrote {names} to {out}", soft_wrap=True, highlight=False, markup=False)
+        note(f"wrote {', '.join(path.name for path in paths)} to {out}", err=to_stderr)
 
 
 @app.command()
-def traces() -> None:
+def traces(output: OutputOption = Output.TABLE) -> None:
     """List the trace formats Corral reads, the cluster presets and the cluster spec forms."""
     from rich.table import Table
 
     from corral.clusters import list_presets
     from corral.traces import list_formats
 
-    console = stdout()
     formats = Table(title="Trace formats (told apart by their header line)", title_justify="left")
     formats.add_column("format", style="bold")
     formats.add_column("description")
@@ -402,23 +457,21 @@ def traces() -> None:
     for fmt in list_formats():
         published = f"{fmt.cluster} ({fmt.cluster_note})" if fmt.cluster else NO_PUBLISHED_CLUSTER
         formats.add_row(fmt.name, fmt.description, published)
-    console.print(formats)
     presets = Table(title="Cluster presets", title_justify="left")
     presets.add_column("preset", style="bold")
     presets.add_column("description")
     for name, description in list_presets():
         presets.add_row(name, description)
-    console.print(presets)
     specs = Table(title="Cluster specs (--cluster)", title_justify="left")
     specs.add_column("form", style="bold")
     specs.add_column("meaning")
     for form, meaning in CLUSTER_SPECS:
         specs.add_row(form, meaning)
-    console.print(specs)
+    emit_all({"formats": formats, "presets": presets, "cluster_specs": specs}, output)
 
 
 @app.command()
-def policies() -> None:
+def policies(output: OutputOption = Output.TABLE) -> None:
     """List the built-in scheduling policies."""
     from rich.table import Table
 
@@ -433,7 +486,7 @@ def policies() -> None:
     table.add_column("description")
     for name, description in known:
         table.add_row(name, description)
-    stdout().print(table)
+    emit(table, output)
 
 
 def _listed(text: str) -> list[str]:
@@ -445,6 +498,19 @@ def _given(ctx: typer.Context, parameter: str) -> bool:
     """Whether *parameter* was set by the user rather than left at its default."""
     source = ctx.get_parameter_source(parameter)
     return source is not None and source.name != "DEFAULT"
+
+
+def _check_out(out: Path | None) -> None:
+    """Make *out* and try a file in it before any run starts, so a folder that cannot be
+    written fails at once, not after the runs."""
+    if out is None:
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        _fail(f"--out {out}: cannot write there ({exc.strerror or exc})")
 
 
 def _fail(message: str) -> NoReturn:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from corral.cli.console import print_error, stdout
+from corral.cli.console import print_error
+from corral.cli.output import Output, OutputOption, emit, pick_output
 from corral.model import CorralError
 
 BAD_INPUT = 2
@@ -22,8 +23,10 @@ def evaluate_command(
     trace: Annotated[str | None, typer.Argument(
         help="Trace file (CSV, gzipped or not); default: the bundled 2,000-job Philly sample.",
         show_default=False)] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table "
+                                                             "(-o json).")]
     = False,
+    output: OutputOption = Output.TABLE,
     train_fraction: Annotated[float, typer.Option(
         help="Share of jobs, by submit time, to train on; the rest are scored.")] = 0.7,
     limit: Annotated[int | None, typer.Option(
@@ -38,7 +41,7 @@ def evaluate_command(
     except CorralError as exc:
         print_error(str(exc))
         raise typer.Exit(BAD_INPUT) from None
-    if json_output:
+    if pick_output(output, json_output) is Output.JSON:
         print(json.dumps(result.to_json()))
         return
     from rich.table import Table
@@ -49,4 +52,4 @@ def evaluate_command(
         table.add_column(column, justify="left" if column == "predictor" else "right")
     for name, scores in (("model", result.model), ("fallback", result.fallback)):
         table.add_row(name, f"{scores.mae:,.0f}", f"{scores.mdape:.1f}", f"{scores.within_2x:.3f}")
-    stdout().print(table)
+    emit(table, output)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from corral.cli.console import print_error, stdout
+from corral.cli.output import Output, OutputOption, emit
 from corral.history import DEFAULT_URL  # the store (SQLAlchemy) loads in the commands
 from corral.model import ConfigError, CorralError
 
@@ -39,6 +40,7 @@ def run_trials(
         help="Read GPUs and utilisation from a recording (fake NVML) instead of NVML.",
         show_default=False)] = None,
     db: DbOption = DEFAULT_URL,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """Run a local command under each configuration and store its measured throughput."""
     from corral.agent.trials import LocalNode, TrialError, parse_config, run_local
@@ -78,7 +80,7 @@ def run_trials(
                 _fail(str(exc))
             store.add_trials([result.row()])
             table.add_row(cfg.text(), f"{result.throughput:.4g}", result.unit)
-    stdout().print(table)
+    emit(table, output)
     if failed:
         raise typer.Exit(1)
 
@@ -131,12 +133,13 @@ def manifest(
 def list_trials(
     job: Annotated[str | None, typer.Option(help="Only this job's.", show_default=False)] = None,
     db: DbOption = DEFAULT_URL,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """The stored trial results."""
-    from corral.history import HistoryStore
+    from corral.cli.history import existing_store
 
     try:
-        with HistoryStore(db) as store:
+        with existing_store(db) as store:
             rows = store.trials(job)
     except CorralError as exc:
         _fail(str(exc))
@@ -148,7 +151,7 @@ def list_trials(
     for row in rows:
         table.add_row(row["job_key"], row["gpu_type"], str(row["gpus"]), f"{row['share']:g}",
                       f"{row['throughput']:.4g}", row["unit"], row["source"])
-    stdout().print(table)
+    emit(table, output, records=rows)
 
 
 @trial_app.command("export")

@@ -39,6 +39,30 @@ attempts = Table(
 """Times are seconds: epoch seconds for live jobs, seconds from the trace's start for traces."""
 
 Index("ix_job_attempts_end", attempts.c.end)
+Index("ix_job_attempts_queue_end", attempts.c.queue, attempts.c.end)
+Index("ix_job_attempts_user_end", attempts.c.user, attempts.c.end)
+Index("ix_job_attempts_outcome_end", attempts.c.outcome, attempts.c.end)
+
+usage_daily = Table(
+    "usage_daily",
+    metadata,
+    Column("day", Integer, primary_key=True),  # floor(end / 86400)
+    Column("queue", String(KEY_CHARS), primary_key=True),
+    Column("gpu_seconds", Float, nullable=False),
+    Column("attempts", Integer, nullable=False),
+)
+"""Migration 0005: GPU-seconds of the attempts that ended each day, per queue."""
+
+usage_users = Table(
+    "usage_users",
+    metadata,
+    Column("user", String(KEY_CHARS), primary_key=True),
+    Column("queue", String(KEY_CHARS), primary_key=True),
+    Column("gpu_seconds", Float, nullable=False),
+    Column("attempts", Integer, nullable=False),
+)
+"""Migration 0005: GPU-seconds of all attempts per queue and user. Both rollups are kept by a
+trigger on every insert into ``job_attempts``."""
 
 trials = Table(
     "trial_runs",

@@ -25,7 +25,7 @@ import math
 import operator
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from itertools import islice
@@ -50,7 +50,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 
 from corral.history import DEFAULT_URL
-from corral.history.schema import OUTCOMES, attempts, trials
+from corral.history.schema import OUTCOMES, attempts, trials, usage_daily, usage_users
 from corral.model import ConfigError, CorralError
 
 BATCH_ROWS = 500
@@ -233,6 +233,40 @@ class HistoryStore:
         with self._connection() as conn:
             rows = [dict(row._mapping) for row in conn.execute(query)]
         return rows[::-1] if latest is not None else rows
+
+    def usage(self, queues: Collection[str] | None = None, *,
+              by_user: bool = False) -> list[tuple[Any, ...]]:
+        """(day, queue, GPU-seconds, attempts) of the attempts that ended each day, or with
+        *by_user* (queue, user, GPU-seconds, attempts) over all days, for *queues* (None: all),
+        from the rollup a trigger keeps (migration 0005)."""
+        table = usage_users if by_user else usage_daily
+        keys = [table.c.queue, table.c.user] if by_user else [table.c.day, table.c.queue]
+        query = select(*keys, table.c.gpu_seconds, table.c.attempts).order_by(*keys)
+        if queues is not None:
+            query = query.where(table.c.queue.in_(list(queues)))
+        with self._connection() as conn:
+            return [tuple(row) for row in conn.execute(query)]
+
+    def page(self, *, queues: Collection[str] | None = None, user: str | None = None,
+             outcome: str | None = None, offset: int = 0,
+             limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
+        """How many attempts match, and *limit* of them from *offset*, latest end first; the
+        filters are equalities each served by an index on (column, end)."""
+        where = []
+        if queues is not None:
+            where.append(attempts.c.queue.in_(list(queues)))
+        if user is not None:
+            where.append(attempts.c.user == user)
+        if outcome is not None:
+            where.append(attempts.c.outcome == outcome)
+        order = (attempts.c.end.desc(), attempts.c.source, attempts.c.job_id,
+                 attempts.c.attempt)
+        with self._connection() as conn:
+            total = conn.execute(select(func.count()).select_from(attempts)
+                                 .where(*where)).scalar_one()
+            rows = conn.execute(select(attempts).where(*where).order_by(*order)
+                                .offset(offset).limit(limit))
+            return total, [dict(row._mapping) for row in rows]
 
     def add_trials(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Store trial results (columns of ``trial_runs`` but ``id``); return how many."""

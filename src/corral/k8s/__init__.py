@@ -5,3 +5,8 @@ It lists and watches the API server into an incrementally kept :class:`~corral.c
 changed or a tick is due (:mod:`corral.k8s.loop`), and carries out the decisions as bindings
 and evictions (:mod:`corral.k8s.applier`). docs/kubernetes.md describes it for users.
 """
+
+from corral.extras import require
+
+require("k8s", "Kubernetes (scheduler, status, jobs, queues, cancel, hold, resume)",
+        "kubernetes_asyncio", "aiohttp", "orjson", "prometheus_client")

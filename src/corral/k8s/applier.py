@@ -57,10 +57,16 @@ class Applier:
         self.grace_seconds = grace_seconds
         self._slots = asyncio.Semaphore(concurrency)
         self.evicting: set[str] = set()
+        self.binding = 0
+        """Bindings decided and not yet answered (Events wait while there are any)."""
 
     async def bind_gang(self, work: GangBinding) -> BindOutcome:
         """Bind every member of *work*; forget the ones that could not be bound."""
-        results = await asyncio.gather(*(self._bind_one(b) for b in work.bindings))
+        self.binding += len(work.bindings)
+        try:
+            results = await asyncio.gather(*(self._bind_one(b) for b in work.bindings))
+        finally:
+            self.binding -= len(work.bindings)
         bound = sum(1 for r in results if r == "bound")
         gone = sum(1 for r in results if r == "gone")
         failed = len(results) - bound - gone

@@ -16,12 +16,12 @@ not hold the Lease. A write it stops raises :class:`WriteRefused`.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
 from yarl import URL
@@ -127,9 +127,9 @@ class KubeClient:
 
     async def request(self, method: str, path: str, *, query: Mapping[str, Any] | None = None,
                       body: Any = None, content_type: str = "application/json",
-                      timeout: float = REQUEST_TIMEOUT_S) -> dict[str, Any]:
-        """Send one request; the decoded JSON answer, or ApiError (WriteRefused when the write
-        fence stops it)."""
+                      timeout: float = REQUEST_TIMEOUT_S, answer: bool = True) -> dict[str, Any]:
+        """Send one request; the decoded JSON answer (``{}`` without *answer*: a success's body
+        is then not decoded), or ApiError (WriteRefused when the write fence stops it)."""
         if method != "GET" and self.write_fence is not None and \
                 not self.write_fence(method, path):
             raise WriteRefused(method, path)
@@ -141,6 +141,8 @@ class KubeClient:
             raise ApiError(0, "Unreachable", f"{method} {path}: {exc}") from None
         finally:
             response.release()
+        if not answer and 200 <= response.status < 300:
+            return {}
         decoded = _decode(data)
         if not 200 <= response.status < 300:
             raise ApiError(response.status, str(decoded.get("reason") or response.reason),
@@ -164,9 +166,9 @@ class KubeClient:
                 while (end := buffer.find(b"\n")) >= 0:
                     line, buffer = buffer[:end], buffer[end + 1:]
                     if line.strip():
-                        yield json.loads(line)
+                        yield orjson.loads(line)
             if buffer.strip():
-                yield json.loads(buffer)
+                yield orjson.loads(buffer)
         finally:
             response.release()
             response.close()
@@ -184,7 +186,7 @@ class KubeClient:
         body = {"apiVersion": "v1", "kind": "Binding", "metadata": meta,
                 "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
         await self.request("POST", resource_path("", "v1", "pods", namespace, name, "binding"),
-                           body=body)
+                           body=body, answer=False)
 
     async def evict(self, namespace: str, name: str, grace_seconds: int) -> None:
         """Evict a pod through the Eviction API (``policy/v1``), which honours its
@@ -225,7 +227,7 @@ class KubeClient:
                 method, configuration.host + path,
                 params=[(k, str(v)) for k, v in (query or {}).items()] or None,
                 data=None if body is None else aiohttp.BytesPayload(
-                    json.dumps(body).encode(), content_type=content_type),  # no type lookup
+                    orjson.dumps(body), content_type=content_type),  # no type lookup
                 headers=headers,
                 timeout=timeout, **extra)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -258,7 +260,7 @@ def _decode(data: bytes) -> dict[str, Any]:
     if not data:
         return {}
     try:
-        value = json.loads(data)
+        value = orjson.loads(data)
     except ValueError:
         return {"message": data[:200].decode("utf-8", "replace")}
     return value if isinstance(value, dict) else {"items": value}

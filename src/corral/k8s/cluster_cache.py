@@ -51,6 +51,7 @@ from corral.k8s.pod_rules import PodRuleFilter, needs_filter
 from corral.k8s.pods import PodRecord, TaskRequest, pod_from_api
 from corral.k8s.queue_crd import QueueObject, queue_from_api, queue_tree
 from corral.model import DEFAULT_QUEUE, MILLI, InvalidSpec, Job, Queue, QueueTree
+from corral.model.node_constraints import NO_CONSTRAINTS
 
 log = logging.getLogger(__name__)
 
@@ -205,16 +206,14 @@ class ClusterCache:
         self.problems.pop(f"node/{name}", None)
         old = self.nodes.get(name)
         self.nodes[name] = info
+        # The core's nodes carry labels and taints (its NodeRules filter reads them): a change
+        # to either rebuilds the state, as a change of capacity does.
         if old is None or old.node != info.node or old.schedulable != info.schedulable \
-                or old.gpu_memory_mib != info.gpu_memory_mib:
+                or old.gpu_memory_mib != info.gpu_memory_mib \
+                or dict(old.node.labels) != dict(info.node.labels):
             self._rebuild = True
             self.changes += 1
             return
-        if old.taints != info.taints or old.node.labels != info.node.labels:
-            # Which pods may go where changes; capacity does not, so no rebuild.
-            self._eligibility_stale = True
-            self._dirty.update(self.pending_units())
-            self.changes += 1
         if dict(old.node.datasets) != dict(info.node.datasets) and self.state is not None:
             index = self.state.node_index.get(name)
             if index is not None:
@@ -835,8 +834,11 @@ class ClusterCache:
             eligible = self._eligible(unit, pods)
             if eligible is None:
                 return None
-        job = self._job(unit, pods, running, None if eligible is None else eligible.nodes,
-                        None if running else self._per_node_cap(pods))
+        # Node rules go to the core as rules (its NodeRules filter decides); only the nodes that
+        # rules about other pods leave go as names.
+        job = self._job(unit, pods, running,
+                        eligible.nodes if eligible is not None and unit in self._rule_bound
+                        else None, None if running else self._per_node_cap(pods))
         if job is None:
             return None
         if not running:
@@ -967,6 +969,8 @@ class ClusterCache:
                        priority=max(p.priority for p in pods), queue=queue, user=first.user,
                        name=first.job_name or first.name, preemptible=ours,
                        dataset=first.dataset, max_tasks_per_node=per_node,
+                       node_rules=() if running else tuple(dict.fromkeys(
+                           p.constraints for p in pods if p.constraints != NO_CONSTRAINTS)),
                        eligible_nodes=eligible_nodes)
         except InvalidSpec as exc:
             self.problems[unit] = str(exc)

@@ -13,6 +13,11 @@ its ``Scheduled`` Events within seconds and a flood of one message costs one obj
   one every :data:`OBJECT_REFILL_S` seconds, client-go's defaults) drops what an object
   would be flooded with, and a global token bucket (:data:`GLOBAL_QPS`, :data:`GLOBAL_BURST`)
   paces the writes so Events never crowd out bindings at the API server;
+- ``Normal`` events yield to more urgent calls: while the scheduler has bindings on their
+  way (its *urgent* callable says so), a writer holds such an event back, for at most
+  :data:`MAX_DEFER_S` seconds, so a burst of bindings has the API server to itself and its
+  ``Scheduled`` Events follow it, seconds behind, not minutes (a ``Warning`` says something
+  is wrong and goes at once);
 - the queue holds at most :data:`QUEUE_SIZE` events; when it is full the oldest ``Normal``
   event goes first (a ``Warning`` says something is wrong), and every event dropped, here or
   by the spam filter or after failed writes, is counted by cause.
@@ -50,6 +55,9 @@ GLOBAL_BURST = 2_000
 allowed above that rate."""
 REMEMBERED = 20_000
 """Events whose object name and count are kept for aggregation (client-go keeps 4,096)."""
+MAX_DEFER_S = 5.0
+"""Longest an event is held back while more urgent calls (bindings) are under way."""
+YIELD_POLL_S = 0.02
 RETRIES = 3
 RETRY_DELAY_S = 0.2
 MESSAGE_LIMIT = 1024
@@ -109,6 +117,8 @@ class _Event:
     """The Event object's name once created."""
     seq: int = 0
     """Position in the queue (oldest first) while queued; -1 when not queued."""
+    queued_at: float = 0.0
+    """When it was last queued (the recorder's clock)."""
     writing: bool = False
 
 
@@ -149,7 +159,8 @@ class EventRecorder:
                  drops: DropCounter | None = None, queue_size: int = QUEUE_SIZE,
                  writers: int = WRITERS, object_burst: int = OBJECT_BURST,
                  object_refill_s: float = OBJECT_REFILL_S, global_qps: float = GLOBAL_QPS,
-                 global_burst: int = GLOBAL_BURST) -> None:
+                 global_burst: int = GLOBAL_BURST, urgent: Callable[[], bool] | None = None,
+                 max_defer_s: float = MAX_DEFER_S) -> None:
         self.client = client
         self.component = component
         self.clock = clock
@@ -159,6 +170,9 @@ class EventRecorder:
         self.writers = writers
         self.object_burst = object_burst
         self.object_rate = 1.0 / object_refill_s
+        self.urgent = urgent
+        """True while calls more urgent than Events are under way (None: never)."""
+        self.max_defer_s = max_defer_s
         self._global = _TokenBucket(global_qps, global_burst, clock())
         self._events: dict[tuple[ObjectRef, str, str, str], _Event] = {}
         self._spam: dict[tuple[ObjectRef, str], _TokenBucket] = {}
@@ -232,6 +246,7 @@ class EventRecorder:
             victim.seq = -1
             self._drop(DROP_QUEUE_FULL)
         event.seq = next(self._seq)
+        event.queued_at = self.clock()
         (self._normal if event.type == "Normal" else self._warning).append(event)
         self._ready.set()
         return True
@@ -277,17 +292,26 @@ class EventRecorder:
                 continue
             if self.client is None:
                 continue
-            wait = self._global.reserve(self.clock())
-            if wait > 0:
-                await asyncio.sleep(wait)
-            event.writing = True
+            event.writing = True  # a repeat filed meanwhile rides on this write
             try:
+                await self._yield_to_urgent(event)
+                wait = self._global.reserve(self.clock())
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 await self._write(event)
             finally:
                 event.writing = False
             if event.count > event.written and event.seq < 0 and \
                     self._events.get(self._key(event)) is event:
                 self._enqueue(event)  # repeats came while it was written: send their count
+
+    async def _yield_to_urgent(self, event: _Event) -> None:
+        """Hold a Normal *event* back while more urgent calls are under way, up to
+        max_defer_s."""
+        if self.urgent is None or event.type != "Normal":
+            return
+        while self.urgent() and self.clock() - event.queued_at < self.max_defer_s:
+            await asyncio.sleep(YIELD_POLL_S)
 
     @staticmethod
     def _key(event: _Event) -> tuple[ObjectRef, str, str, str]:
@@ -344,7 +368,8 @@ class EventRecorder:
             "count": count, "reportingComponent": self.component,
         }
         await self.client.request(
-            "POST", resource_path("", "v1", "events", involved.namespace), body=body)
+            "POST", resource_path("", "v1", "events", involved.namespace), body=body,
+            answer=False)
 
     async def _patch(self, event: _Event, count: int, last: float) -> None:
         assert self.client is not None

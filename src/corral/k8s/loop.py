@@ -115,6 +115,7 @@ class LiveScheduler:
         self.applier = Applier(client, self.cache, self.events, self.metrics,
                                is_leader=self.is_leader, concurrency=self.options.concurrency,
                                grace_seconds=self.options.grace_seconds)
+        self.events.urgent = lambda: self.applier.binding > 0
         self.history: HistoryWriter | None = None
         if self.options.history is not None:
             self.history = HistoryWriter(self.options.history, self.cache,
@@ -152,9 +153,14 @@ class LiveScheduler:
         """Discover, list and watch, elect, and schedule until cancelled."""
         if self.estimates is not None:
             await self.estimates.refresh_soon()
-        await self._make_reflectors()
+        self._add_core_reflectors()
         tasks = [asyncio.create_task(r.run(), name=f"reflector {r.name}")
                  for r in self.reflectors]
+        # Discovery of the optional APIs goes on while the core collections are listed.
+        core = len(self.reflectors)
+        await self._add_served_reflectors()
+        tasks += [asyncio.create_task(r.run(), name=f"reflector {r.name}")
+                  for r in self.reflectors[core:]]
         tasks.append(asyncio.create_task(self.events.run(), name="events"))
         tasks.append(asyncio.create_task(self.conditions.run(), name="pod conditions"))
         if self.history is not None:
@@ -186,20 +192,24 @@ class LiveScheduler:
             self.metrics.leader.set(1 if self.is_leader() else 0)
             self.wake()
 
-    async def _make_reflectors(self) -> None:
-        cache = self.cache
+    def _add_reflector(self, path: str, name: str,
+                       on_replace: Callable[[list[dict[str, Any]]], None],
+                       on_event: Callable[[str, dict[str, Any]], None]) -> None:
+        self.reflectors.append(Reflector(
+            self.client, path, name, on_replace=on_replace, on_event=on_event,
+            on_change=self.wake, on_relist=lambda n: self.metrics.relists.labels(n).inc(),
+            watch_timeout_s=self.options.watch_timeout_s))
 
-        def add(path: str, name: str, on_replace: Callable[[list[dict[str, Any]]], None],
-                on_event: Callable[[str, dict[str, Any]], None]) -> None:
-            self.reflectors.append(Reflector(
-                self.client, path, name, on_replace=on_replace, on_event=on_event,
-                on_change=self.wake, on_relist=lambda n: self.metrics.relists.labels(n).inc(),
-                watch_timeout_s=self.options.watch_timeout_s))
-
+    def _add_core_reflectors(self) -> None:
+        cache, add = self.cache, self._add_reflector
         add(resource_path("", "v1", "nodes"), "nodes", cache.replace_nodes, cache.node_event)
         add(resource_path("", "v1", "pods"), "pods", cache.replace_pods, cache.pod_event)
         add(resource_path("", "v1", "namespaces"), "namespaces", cache.replace_namespaces,
             cache.namespace_event)
+
+    async def _add_served_reflectors(self) -> None:
+        """Queues and every gang API, where the API server serves them."""
+        cache, add = self.cache, self._add_reflector
         group, version, plural = names.QUEUE_API
         if await served(self.client, group, version, plural):
             add(resource_path(group, version, plural), "queues", cache.replace_queues,

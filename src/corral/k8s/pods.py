@@ -19,10 +19,12 @@ from typing import Any
 
 from corral.k8s import conventions as names
 from corral.k8s.gangs import GangRef, gang_of_pod
-from corral.k8s.node_affinity import NO_CONSTRAINTS, NodeConstraints, constraints_from_spec
+from corral.k8s.node_affinity import constraints_from_spec
 from corral.k8s.pod_rules import PodRules, rules_from_spec
 from corral.k8s.quantity import count, cpu_milli, memory_mib
+from corral.kube_contract import job_of, queue_of
 from corral.model import DEFAULT_QUEUE, MILLI, InvalidSpec, gpus_to_milli
+from corral.model.node_constraints import NO_CONSTRAINTS, NodeConstraints
 
 FINISHED_PHASES = frozenset({"Succeeded", "Failed"})
 
@@ -138,9 +140,9 @@ def pod_from_api(obj: Mapping[str, Any]) -> PodRecord:
         request=request,
         error=error,
         gang=gang_of_pod(obj),
-        queue=next((labels[k] for k in names.QUEUE_LABELS if labels.get(k)), DEFAULT_QUEUE),
+        queue=queue_of(labels),
         user=namespace,  # the tenant; a label would let one pod pass for another's
-        job_name=next((labels[k] for k in names.JOB_LABELS if labels.get(k)), ""),
+        job_name=job_of(labels),
         priority=priority if isinstance(priority, int) else 0,
         priority_class=spec.get("priorityClassName") or "",
         gpu_types=(product,) if product else (),

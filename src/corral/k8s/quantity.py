@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from corral.model import InvalidSpec
 
@@ -26,7 +27,22 @@ _MIB = Decimal(2**20)
 
 
 def parse_quantity(value: str | int | float) -> Decimal:
-    """The exact value of a quantity; InvalidSpec if it is not one or is negative."""
+    """The exact value of a quantity; InvalidSpec if it is not one or is negative. The few
+    distinct strings a cluster uses are parsed once (every watched pod repeats them)."""
+    if isinstance(value, str) and len(value) <= _CACHED_LENGTH:
+        return _parse_cached(value)
+    return _parse(value)
+
+
+_CACHED_LENGTH = 64
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(value: str) -> Decimal:
+    return _parse(value)
+
+
+def _parse(value: str | int | float) -> Decimal:
     text = str(value).strip()
     match = _PATTERN.match(text)
     suffix = match.group(2) or "" if match else ""

@@ -140,12 +140,17 @@ class DelegatedAuth:
 
     async def authorize(self, user: User, path: str, verb: str = "get") -> bool:
         """Whether *user* may *verb* the non-resource URL *path*."""
-        key = (user, path, verb)
+        return await self.allowed(user, {"nonResourceAttributes": {"path": path, "verb": verb}})
+
+    async def allowed(self, user: User, attributes: dict[str, dict[str, str]]) -> bool:
+        """Whether *user* may do what *attributes* say: a SubjectAccessReview's
+        ``nonResourceAttributes`` or ``resourceAttributes`` (verb, group, resource, namespace)."""
+        key = (user, tuple((kind, tuple(sorted(fields.items())))
+                           for kind, fields in sorted(attributes.items())))
         hit, allowed = self._decisions.get(key)
         if hit:
             return bool(allowed)
-        spec: dict[str, object] = {"user": user.name, "groups": list(user.groups),
-                                   "nonResourceAttributes": {"path": path, "verb": verb}}
+        spec: dict[str, object] = {"user": user.name, "groups": list(user.groups), **attributes}
         if user.uid:
             spec["uid"] = user.uid
         if user.extra:

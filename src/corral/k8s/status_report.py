@@ -59,19 +59,7 @@ def summarise(queue_objects: Iterable[Mapping[str, Any]], pod_objects: Iterable[
         rows[queue.name] = QueueRow(queue.name, queue.quota.get(GPU, 0) / MILLI
                                     if GPU in queue.quota else None,
                                     None if limit is None else limit / MILLI)
-    waiting: dict[str, str] = {}
-    latest: dict[str, str] = {}
-    for event in event_objects:
-        if event.get("reason") not in _REASONS:
-            continue
-        involved = event.get("involvedObject") or {}
-        if involved.get("kind") != "Pod":
-            continue
-        key = f"{involved.get('namespace')}/{involved.get('name')}"
-        stamp = event.get("lastTimestamp") or event.get("eventTime") or ""
-        if stamp >= latest.get(key, ""):
-            latest[key] = stamp
-            waiting[key] = event.get("message") or ""
+    waiting = waiting_reasons(event_objects)
     reasons: dict[str, list[str]] = {}
     for obj in pod_objects:
         pod = pod_from_api(obj)
@@ -94,6 +82,24 @@ def summarise(queue_objects: Iterable[Mapping[str, Any]], pod_objects: Iterable[
     ordered = sorted(rows.values(), key=lambda r: (r.name == NO_QUEUE, r.name))
     return StatusReport(ordered, sorted(((m, len(p), p[0]) for m, p in reasons.items()),
                                         key=lambda r: (-r[1], r[0])))
+
+
+def waiting_reasons(event_objects: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """``namespace/name`` of each pod to the message of the newest Event saying why it waits."""
+    waiting: dict[str, str] = {}
+    latest: dict[str, str] = {}
+    for event in event_objects:
+        if event.get("reason") not in _REASONS:
+            continue
+        involved = event.get("involvedObject") or {}
+        if involved.get("kind") != "Pod":
+            continue
+        key = f"{involved.get('namespace')}/{involved.get('name')}"
+        stamp = event.get("lastTimestamp") or event.get("eventTime") or ""
+        if stamp >= latest.get(key, ""):
+            latest[key] = stamp
+            waiting[key] = event.get("message") or ""
+    return waiting
 
 
 async def cluster_status(client: KubeClient,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from corral.model.errors import InvalidSpec
 from corral.model.limits import MAX_JOB_GPUS
+from corral.model.node_constraints import NodeConstraints
 from corral.model.resources import MILLI, check_task_gpu_milli
 
 DEFAULT_QUEUE = "default"
@@ -23,9 +24,11 @@ class Job:
     simulator and hidden from policies that are not declared *oracle*. ``time_limit`` is the
     run time the user asked for (a Slurm ``--time``), which backfill may trust as an estimate.
     ``dataset`` names the training dataset the job reads ("" = none known), for data-aware
-    placement. ``eligible_nodes`` names the only nodes its tasks may use (None: any node); a
-    backend derives it from whatever restricts placement beyond resources (Kubernetes node
-    selectors, affinity, taints), so the core needs no notion of those.
+    placement. ``node_rules`` are node selectors, required node affinity and tolerations, each
+    of which every node the job uses must satisfy (a gang's members may carry different ones);
+    the core honours them in every policy (the NodeRules filter). ``eligible_nodes`` names the
+    only nodes its tasks may use (None: any node), for what restricts placement beyond
+    resources and node rules (a live backend's rules about other pods).
     ``max_tasks_per_node`` caps the tasks one node may take (None: no cap): a gang whose
     members must not share a node (Kubernetes anti-affinity among them by hostname) is placed
     on distinct nodes by the core itself, not rejected after the fact.
@@ -56,13 +59,15 @@ class Job:
     time_limit: float | None = None
     dataset: str = ""
     max_tasks_per_node: int | None = None
+    node_rules: tuple[NodeConstraints, ...] = ()
     eligible_nodes: frozenset[str] | None = None
     min_tasks: int = 0
     """Smallest gang that may run (0: ``tasks``, set so by validation)."""
     max_tasks: int = 0
     """Largest gang an elastic policy may grow to (0: ``tasks``, set so by validation)."""
     shape: tuple[int, int, int, int, int, tuple[str, ...], int | None,
-                 frozenset[str] | None] = field(init=False, repr=False, compare=False)
+                 tuple[NodeConstraints, ...], frozenset[str] | None] = field(
+        init=False, repr=False, compare=False)
     """What placement depends on: jobs of one shape fit, or fail to fit, alike."""
     total_gpu_milli: int = field(init=False, repr=False, compare=False)
     """Total milli-GPUs of the gang (exact); a field because the scheduler reads it often."""
@@ -84,6 +89,9 @@ class Job:
         if self.eligible_nodes is not None and not isinstance(self.eligible_nodes, frozenset):
             raise InvalidSpec(f"job {self.id}: eligible_nodes must be a frozenset of node names "
                               "or None")
+        if not isinstance(self.node_rules, tuple) or not all(
+                isinstance(r, NodeConstraints) for r in self.node_rules):
+            raise InvalidSpec(f"job {self.id}: node_rules must be a tuple of NodeConstraints")
         if self.max_tasks_per_node is not None and (
                 not isinstance(self.max_tasks_per_node, int) or self.max_tasks_per_node < 1):
             raise InvalidSpec(f"job {self.id}: max_tasks_per_node must be an integer >= 1 or "
@@ -116,7 +124,8 @@ class Job:
     def _set_derived(self) -> None:
         object.__setattr__(self, "shape", (self.tasks, self.min_tasks, self.gpu_milli,
                                            self.cpu_milli, self.memory_mib, self.gpu_types,
-                                           self.max_tasks_per_node, self.eligible_nodes))
+                                           self.max_tasks_per_node, self.node_rules,
+                                           self.eligible_nodes))
         object.__setattr__(self, "total_gpu_milli", self.tasks * self.gpu_milli)
 
     def with_tasks(self, tasks: int) -> Job:

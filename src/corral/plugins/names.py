@@ -3,6 +3,7 @@
 FIFO_ORDER = "FifoOrder"
 RESOURCE_FIT = "ResourceFit"
 GPU_TYPE_FILTER = "GpuTypeFilter"
+NODE_RULES = "NodeRules"
 BEST_FIT = "BestFit"
 SPREAD = "Spread"
 LOCALITY = "Locality"

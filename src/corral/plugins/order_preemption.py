@@ -6,14 +6,19 @@ a threshold yields to higher queues) and SRTF: a running job is a candidate when
 at this instant (with the service it has received so far) is worse than the waiting job's.
 Candidates are tried worst key first, then most recently started (least work lost); gangs go
 whole. No livelock: a job preempted ``protect_after`` times is not preempted again before it
-finishes. With queue quotas, victims come only from the job's own queue or from queues above
-their guarantee: the order never takes a team's guaranteed GPUs.
+finishes. With ``key_fields``, only the key's leading fields justify an eviction: Tiresias
+(§3.1) keeps jobs of one queue in the order they got there and preempts only for a higher
+queue, so a waiting job never evicts a running one of its own queue (its FIFO tie-break orders
+starts, not evictions, and each needless swap costs a checkpoint and scatters GPUs). With
+queue quotas, victims come only from the job's own queue or from queues above their
+guarantee: the order never takes a team's guaranteed GPUs.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from corral.core.cluster_state import RunningJob
@@ -22,7 +27,26 @@ from corral.core.framework import PostFilter
 from corral.core.status import Status
 from corral.model import GPU, Job
 from corral.plugins import names
+from corral.plugins.arg_checks import whole
 from corral.plugins.victim_search import ProtectionArgs, fewest_victims, may_evict
+
+MAX_KEY_FIELDS = 16
+"""More leading fields than any order's key has."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPreemptionArgs(ProtectionArgs):
+    """``key_fields``: how many leading fields of the order's key must rank a running job
+    behind the waiting one for it to be evicted (None: the whole key); with ``LasOrder``, 1
+    compares queues only."""
+
+    key_fields: int | None = None
+
+    def validate(self) -> None:
+        """A positive count or absent, for both arguments."""
+        ProtectionArgs.validate(self)
+        whole("OrderPreemption.key_fields", self.key_fields, low=1, high=MAX_KEY_FIELDS,
+              optional=True)
 
 
 class OrderPreemption:
@@ -30,11 +54,11 @@ class OrderPreemption:
 
     name: ClassVar[str] = names.ORDER_PREEMPTION
     extension_points: ClassVar[tuple[str, ...]] = ("post_filter",)
-    Args = ProtectionArgs
+    Args = OrderPreemptionArgs
     _STATE_KEY: ClassVar[str] = "PostFilter" + names.ORDER_PREEMPTION
 
-    def __init__(self, args: ProtectionArgs | None = None) -> None:
-        self.args = args or ProtectionArgs()
+    def __init__(self, args: OrderPreemptionArgs | None = None) -> None:
+        self.args = args or OrderPreemptionArgs()
 
     def preemption_rank(self, job: Job) -> str:
         """Later in the queue means a worse key, so no more victims; with quotas the victims
@@ -45,7 +69,9 @@ class OrderPreemption:
                     fits: Callable[[CycleState], bool]) -> list[str]:
         """Victims (job ids) or [] when evicting every candidate would still not suffice."""
         keys, ranked = self._ranked_running(state)
-        first = bisect_right(keys, state.cluster.order_of(job, state.now))
+        fields = self.args.key_fields
+        own = state.cluster.order_of(job, state.now)
+        first = bisect_right(keys, own if fields is None else own[:fields])
         candidates = [run for run in reversed(ranked[first:])
                       if run.job.id not in state.preempted]
         tree, usage = state.cluster.queues, state.usage
@@ -60,8 +86,8 @@ class OrderPreemption:
         return fewest_victims(state, candidates, fits, job.total_gpu_milli)
 
     def _ranked_running(self, state: CycleState) -> tuple[list[Any], list[RunningJob]]:
-        """Running jobs that may be evicted, sorted by (queue key, start), and their keys,
-        once per cycle.
+        """Running jobs that may be evicted, sorted by (queue key, start), and their keys (their
+        leading ``key_fields``), once per cycle.
 
         The hot spot of preemptive policies (every running job is keyed in every cycle where
         a job waits): the keys come straight from the order's ``sort_key`` and the entries
@@ -73,7 +99,9 @@ class OrderPreemption:
             runs = [run for run in cluster.running.values() if may_evict(cluster, run.job, limit)]
             entries = sorted([(key(run.job, cluster, now), run.since, i)
                               for i, run in enumerate(runs)])
-            cached = ([entry[0] for entry in entries], [runs[entry[2]] for entry in entries])
+            fields = self.args.key_fields
+            cached = ([entry[0] if fields is None else entry[0][:fields] for entry in entries],
+                      [runs[entry[2]] for entry in entries])
             state.data[self._STATE_KEY] = cached
         return cached
 

@@ -21,6 +21,7 @@ from corral.plugins.interference_score import InterferenceScore
 from corral.plugins.las_order import LasOrder
 from corral.plugins.locality import Locality
 from corral.plugins.migration_defrag import MigrationDefrag
+from corral.plugins.node_rules_filter import NodeRulesFilter
 from corral.plugins.order_preemption import OrderPreemption
 from corral.plugins.predicted_sjf_order import PredictedSjfOrder
 from corral.plugins.priority_order import PriorityOrder
@@ -45,6 +46,7 @@ REGISTRY: dict[str, type] = {
         QuotaAdmit,
         ResourceFit,
         GpuTypeFilter,
+        NodeRulesFilter,
         BestFit,
         Spread,
         FgdScore,

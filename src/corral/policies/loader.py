@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from difflib import get_close_matches
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from typing import Any
 from corral.core.framework import EXTENSION_POINTS, POINT_PROTOCOLS
 from corral.core.profile import Profile
 from corral.model import ConfigError
+from corral.plugins.node_rules_filter import NodeRulesFilter
 from corral.plugins.registry import REGISTRY
 
 _TOP_KEYS = {"name", "description", "blocking", "tick_seconds", "oracle", "plugins",
@@ -102,10 +104,7 @@ def parse_policy(text: str, origin: str) -> Profile:
     instances: dict[str, Any] = {}
 
     def instance(plugin_name: str, point: str) -> Any:
-        cls = REGISTRY.get(plugin_name)
-        if cls is None:
-            raise ConfigError(f"{origin}: plugins.{point}: unknown plugin {plugin_name!r}; "
-                              f"known: {sorted(REGISTRY)}")
+        cls = _registered(plugin_name, point, origin)
         if point not in cls.extension_points:
             raise ConfigError(f"{origin}: plugins.{point}: {plugin_name} does not implement "
                               f"{point} (it implements {', '.join(cls.extension_points)})")
@@ -125,10 +124,16 @@ def parse_policy(text: str, origin: str) -> Profile:
     if not _GANG_PLUGINS & {n for n, _ in entries["permit"]}:
         raise ConfigError(f"{origin}: plugins.permit must include a gang plugin "
                           f"({', '.join(sorted(_GANG_PLUGINS))})")
-    unused_args = set(all_args) - {n for point in entries.values() for n, _ in point}
+    for point, listed in entries.items():  # a misspelt plugin first, not its orphaned args
+        for plugin_name, _ in listed:
+            _registered(plugin_name, point, origin)
+    listed_names = {n for point in entries.values() for n, _ in point}
+    unused_args = set(all_args) - listed_names
     if unused_args:
+        hints = [f"{n} (did you mean {close[0]}?)" if (close := get_close_matches(
+            n, listed_names, n=1)) else n for n in sorted(unused_args)]
         raise ConfigError(f"{origin}: plugin_args for plugin(s) not in the policy: "
-                          f"{sorted(unused_args)}")
+                          f"{', '.join(hints)}")
     oracle = _typed(data, "oracle", bool, origin, False)
     tick = _typed(data, "tick_seconds", (int, float), origin, None)
     if tick is not None and not MIN_TICK_SECONDS <= tick <= MAX_TICK_SECONDS:
@@ -139,7 +144,7 @@ def parse_policy(text: str, origin: str) -> Profile:
         description=_typed(data, "description", str, origin, ""),
         queue_sort=instance(sorts[0][0], "queue_sort"),
         admits=tuple(instance(n, "admit") for n, _ in entries["admit"]),
-        filters=tuple(instance(n, "filter") for n, _ in entries["filter"]),
+        filters=_with_node_rules(tuple(instance(n, "filter") for n, _ in entries["filter"])),
         scores=tuple((instance(n, "score"), w) for n, w in entries["score"]),
         permits=tuple(instance(n, "permit") for n, _ in entries["permit"]),
         post_filters=tuple(instance(n, "post_filter") for n, _ in entries["post_filter"]),
@@ -154,6 +159,24 @@ def parse_policy(text: str, origin: str) -> Profile:
         raise ConfigError(f"{origin}: {', '.join(needs_oracle)} reads true job durations; "
                           "declare the policy with oracle = true (and say oracle in its name)")
     return profile
+
+
+def _with_node_rules(filters: tuple[Any, ...]) -> tuple[Any, ...]:
+    """*filters* plus :class:`NodeRulesFilter` unless the policy lists it: a job's node rules
+    are honoured in every policy (kube-scheduler enables NodeAffinity and TaintToleration in
+    every profile), so a policy written without them cannot put a job where it must not go."""
+    if any(isinstance(f, NodeRulesFilter) for f in filters):
+        return filters
+    return (*filters, NodeRulesFilter())
+
+
+def _registered(plugin_name: str, point: str, origin: str) -> type:
+    """The plugin class named *plugin_name*, or an error naming the point and the known ones."""
+    cls = REGISTRY.get(plugin_name)
+    if cls is None:
+        raise ConfigError(f"{origin}: plugins.{point}: unknown plugin {plugin_name!r}; "
+                          f"known: {sorted(REGISTRY)}")
+    return cls
 
 
 def _entries(raw: Any, point: str, origin: str) -> list[tuple[str, float]]:

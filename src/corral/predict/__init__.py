@@ -4,7 +4,11 @@ Kept out of the scheduling core: policies that use predictions will be handed th
 core never depends on scikit-learn.
 """
 
-from corral.predict.evaluate import Evaluation, Scores, evaluate
-from corral.predict.online import OnlinePredictor, Prediction
+from corral.extras import require
+
+require("predict", "Duration prediction", "sklearn", "threadpoolctl")
+
+from corral.predict.evaluate import Evaluation, Scores, evaluate  # noqa: E402 (after the check)
+from corral.predict.online import OnlinePredictor, Prediction  # noqa: E402
 
 __all__ = ["Evaluation", "OnlinePredictor", "Prediction", "Scores", "evaluate"]

@@ -11,6 +11,7 @@
     quota = { gpu = 64, "gpu:A100" = 32, cpu = 512, memory_gib = 4096 }
     borrowing_limit = { gpu = 16 }  # optional: at most this much above the quota;
                                     # absent: may borrow any idle capacity
+    members = ["alice", "bob"]      # optional: who may see the project in corral serve
 
 Resources: ``gpu`` (all types), ``gpu:<TYPE>``, ``cpu`` (cores) and ``memory_gib``; the
 Kubernetes names ``nvidia.com/gpu`` and ``nvidia.com/gpu:<TYPE>`` are accepted too. GPUs may
@@ -42,7 +43,7 @@ MAX_AMOUNTS = {GPU: MAX_GPUS, CPU: MAX_NODES * MAX_NODE_CPU_CORES,
 """Largest amount of each resource a quota or limit may give, in the file's units (GPUs, cores,
 GiB): what the largest cluster has (:mod:`corral.model.limits`)."""
 TOP_KEYS = ("default", "queues")
-QUEUE_KEYS = ("name", "parent", "weight", "quota", "borrowing_limit")
+QUEUE_KEYS = ("name", "parent", "weight", "quota", "borrowing_limit", "members")
 
 
 def load_queue_file(path: str | os.PathLike[str]) -> QueueTree:
@@ -75,6 +76,9 @@ def _queue(fields: TomlFields, table: Any, field: str) -> Queue:
             or not 0 < weight <= MAX_QUEUE_WEIGHT:
         raise fields.fail(f"{field}.weight", f"must be a number > 0 and at most "
                           f"{MAX_QUEUE_WEIGHT:,}, got {weight!r}")
+    members = table.get("members", [])
+    if not isinstance(members, list) or not all(isinstance(m, str) and m for m in members):
+        raise fields.fail(f"{field}.members", f"must be a list of user names, got {members!r}")
     quota = _amounts(fields, table.get("quota", {}), f"{field}.quota")
     limit = table.get("borrowing_limit")
     borrowing = None if limit is None else _amounts(fields, limit, f"{field}.borrowing_limit")

@@ -48,6 +48,10 @@ DURATION_FLOOR_S = 1.0
 jobs starting at once have."""
 
 
+DASH = 4.0
+"""Dash length (in line widths) of a curve drawn over an identical one."""
+
+
 @dataclass(frozen=True)
 class Curve:
     """One policy's line in a panel."""
@@ -90,9 +94,10 @@ def distribution_chart(panels: Sequence[Panel], prefix: str) -> str:
     """Side-by-side CDFs over a log duration axis (x in seconds, y a fraction)."""
     fig, axes = _figure(1, len(panels), height=3.8)
     for ax, panel in zip(axes[0], panels, strict=True):
-        for curve, width in zip(panel.curves, _widths(len(panel.curves), 1.4), strict=True):
+        for curve, width, style in zip(panel.curves, _widths(len(panel.curves), 1.4),
+                                       _styles(panel.curves), strict=True):
             ax.plot(np.maximum(curve.x, DURATION_FLOOR_S), curve.y, color=curve.colour,
-                    linewidth=width)
+                    linewidth=width, linestyle=style)
         _label(ax, panel)
         ax.set_ylim(0, 1.0)
         _duration_axis(ax, "x", [c.x for c in panel.curves])
@@ -104,8 +109,9 @@ def time_chart(panels: Sequence[Panel], prefix: str) -> str:
     fig, axes = _figure(len(panels), 1, height=2.6 * len(panels) + 0.6, sharex=True)
     for row, (ax, panel) in enumerate(zip(axes[:, 0], panels, strict=True)):
         top = max((float(np.max(c.y)) for c in panel.curves if len(c.y)), default=0.0)
-        for curve, width in zip(panel.curves, _widths(len(panel.curves), 1.0), strict=True):
-            ax.plot(curve.x, curve.y, color=curve.colour, linewidth=width)
+        for curve, width, style in zip(panel.curves, _widths(len(panel.curves), 1.0),
+                                       _styles(panel.curves), strict=True):
+            ax.plot(curve.x, curve.y, color=curve.colour, linewidth=width, linestyle=style)
         if panel.reference is not None:
             level, text = panel.reference
             top = max(top, level)
@@ -125,9 +131,11 @@ def sweep_chart(panels: Sequence[Panel], prefix: str) -> str:
     """Side-by-side panels of a duration (log scale) against the load, a marker per run."""
     fig, axes = _figure(1, len(panels), height=3.6)
     for ax, panel in zip(axes[0], panels, strict=True):
-        for curve, width in zip(panel.curves, _widths(len(panel.curves), 1.4), strict=True):
+        for curve, width, style in zip(panel.curves, _widths(len(panel.curves), 1.4),
+                                       _styles(panel.curves), strict=True):
             ax.plot(curve.x, np.maximum(curve.y, DURATION_FLOOR_S), color=curve.colour,
-                    marker="o", markersize=2.5 + 1.5 * width, linewidth=width)
+                    marker="o", markersize=2.5 + 1.5 * width, linewidth=width,
+                    linestyle=style)
         _label(ax, panel)
         _duration_axis(ax, "y", [c.y for c in panel.curves])
         loads = sorted({float(x) for curve in panel.curves for x in curve.x})
@@ -196,6 +204,18 @@ def _widths(count: int, thinnest: float) -> list[float]:
     coincide (a lightly loaded cluster) still show as nested stripes, not one line."""
     step = min(0.5, 2.0 / max(count - 1, 1))
     return [thinnest + step * (count - 1 - index) for index in range(count)]
+
+
+def _styles(curves: Sequence[Curve]) -> list[str | tuple[float, tuple[float, float]]]:
+    """Solid, except a curve that lies exactly on an earlier one: dashed, each such copy
+    offset from the last, so every colour of a coinciding set shows along the line (nested
+    widths alone leave stripes too thin to tell apart)."""
+    styles: list[str | tuple[float, tuple[float, float]]] = []
+    for index, curve in enumerate(curves):
+        copies = sum(np.array_equal(curve.x, earlier.x) and np.array_equal(curve.y, earlier.y)
+                     for earlier in curves[:index])
+        styles.append((DASH * (copies - 1), (DASH, DASH * copies)) if copies else "solid")
+    return styles
 
 
 def _label(ax: Axes, panel: Panel) -> None:

@@ -39,7 +39,8 @@ def summary_table(result: SimulationResult) -> Table:
         ("preemptions", _count(s.get("preemptions")), ""),
         ("resizes / migrations", f"{_count(s.get('resizes'))} / {_count(s.get('migrations'))}",
          _number(s.get("resize_overhead_s"), "{:,.0f} s of overhead", empty="")),
-        ("fairness (Jain)", _number(s.get("jain_fairness"), "{:.3f}"), "over users' slowdowns"),
+        ("fairness (Jain)", _number(s.get("jain_fairness"), "{:.3f}"),
+         f"over {fairness_groups(result)}' slowdowns"),
         ("queue share met", _number(s.get("queue_share_met"), "{:.1%}"),
          "of guaranteed GPU-hours owed" if s.get("queue_share_met") is not None
          else "no queue with a quota had demand"),
@@ -49,6 +50,14 @@ def summary_table(result: SimulationResult) -> Table:
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def fairness_groups(result: SimulationResult) -> str:
+    """Whom the fairness index compares: users, or queues where the trace names no users
+    (as :func:`corral.sim.metrics.jain_fairness` does)."""
+    jobs = result.jobs
+    named = "user" in jobs and bool((jobs["user"] != "").any())
+    return "users" if named else "queues"
 
 
 def skipped_total(skipped: Any) -> int | None:

@@ -14,28 +14,32 @@ import dataclasses
 import gc
 import math
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from corral.core import ClusterState, CycleResult, Preempt, Resize, Scheduler, Start
 from corral.core.duration_estimate import DurationEstimate
 from corral.core.fragmentation import TaskTypes
 from corral.core.placement import Placement
 from corral.model import MILLI, InvalidSpec, Job, Node, QueueTree
-from corral.predict.online import OnlinePredictor
 from corral.sim.config import SimConfig
 from corral.sim.event_queue import EventQueue
 from corral.sim.fragmentation_tracker import FragmentationTracker
 from corral.sim.job_run import JobRun
 from corral.sim.progress_model import ProgressModel
 
+if TYPE_CHECKING:
+    from corral.predict.online import OnlinePredictor
+
 Progress = Callable[[int, int], None]
 
 
 class Simulator:
-    """Replays *jobs* (sorted by submit, each with a duration) on *nodes* under *scheduler*."""
+    """Replays *jobs* (sorted by submit, each with a duration) on *nodes* under *scheduler*;
+    fragmentation is measured under *task_mix*'s task types (default: *jobs*')."""
 
     def __init__(self, scheduler: Scheduler, nodes: Sequence[Node], jobs: Sequence[Job],
                  config: SimConfig | None = None, progress: Progress | None = None,
-                 queues: QueueTree | None = None) -> None:
+                 queues: QueueTree | None = None, task_mix: Sequence[Job] | None = None) -> None:
         self.scheduler = scheduler
         self.config = config or SimConfig()
         self.state: ClusterState = scheduler.new_state(list(nodes), queues)
@@ -57,7 +61,8 @@ class Simulator:
         self.frag_area = 0.0
         """Time integral of fragmented / unallocated GPU capacity, under the trace's own mix of
         task types (FGD's measure, see :mod:`corral.core.fragmentation`)."""
-        self.fragmentation = FragmentationTracker(self.state, TaskTypes.of_jobs(jobs))
+        self.fragmentation = FragmentationTracker(self.state, TaskTypes.of_jobs(
+            jobs if task_mix is None else task_mix))
         self.preemptions = 0
         self.resizes = 0
         self.migrations = 0
@@ -65,7 +70,7 @@ class Simulator:
         """Seconds of checkpoint/restart overhead that resizes and migrations cost, all jobs."""
         self._resizing = bool(scheduler.profile.resizers)
         self._oracle = scheduler.profile.oracle
-        self.predictor = OnlinePredictor() if scheduler.profile.reads_estimates else None
+        self.predictor = _predictor() if scheduler.profile.reads_estimates else None
         """Learns durations from the jobs that finished so far, for policies that read
         predicted run times."""
         if self.config.dataset_from:
@@ -82,12 +87,48 @@ class Simulator:
                 self._node_datasets.setdefault(node, []).append(dataset)
         # Hide true durations from non-oracle policies once, before the clock starts.
         self._visible = list(jobs) if self._oracle else [job.without_duration() for job in jobs]
-        self._jobs = jobs
+        self._jobs = list(jobs)
+        self._next = self._done = 0
+        """Index of the next arrival in ``_jobs``; jobs finished so far."""
+        self._origin: float | None = None
+        self._next_tick: float | None = None
+        self._last: tuple[float | None, float, float] = (None, 0.0, 0.0)
+        """(time, allocated GPUs, fragmented share) at the last instant processed."""
+        self.queued_gpu_milli = 0
+        """GPUs the pending jobs ask for: what a dispatcher reads as this cluster's backlog."""
+        self.finished_run_s = 0.0
+        self.finished_jobs = 0
+        """Run time summed over finished jobs, and their number: a mean job length observed
+        so far, for a dispatcher's wait estimate (durations stay hidden from it)."""
         self._by_id: dict[str, JobRun] = {}
         self._tenants: dict[tuple[int, int], list[str]] = {}
 
     def run(self) -> None:
-        """Advance the clock until every job has finished.
+        """Advance the clock until every job has finished."""
+        self.run_until(float("inf"))
+        self.unfinished = [self._by_id[job.id].job for job in self.state.pending]
+        if self.progress:
+            self.progress(self._done, len(self._jobs))
+
+    def feed(self, job: Job) -> None:
+        """Add *job* to the arrivals, after every job fed or given so far (its submit no
+        earlier than theirs): how a dispatcher above several clusters hands one its work."""
+        if self._jobs and job.submit < self._jobs[-1].submit:
+            raise InvalidSpec(f"job {job.id}: fed out of submit order")
+        if self.config.dataset_from and not job.dataset:
+            job = dataclasses.replace(job, dataset=getattr(job, self.config.dataset_from))
+        self._jobs.append(job)
+        self._visible.append(job if self._oracle else job.without_duration())
+
+    def next_instant(self) -> float:
+        """The next time anything happens here (a completion or an arrival fed so far)."""
+        t = self.events.peek()
+        if self._next < len(self._jobs):
+            t = min(t, self._jobs[self._next].submit)
+        return t
+
+    def run_until(self, until: float) -> None:
+        """Process every instant before *until* (all of them for infinity).
 
         The cyclic garbage collector is paused meanwhile: the loop allocates hundreds of
         thousands of small objects that form no reference cycles, and repeated full-heap scans
@@ -96,20 +137,23 @@ class Simulator:
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._loop()
+            self._loop(until)
         finally:
             if was_enabled:
                 gc.enable()
 
-    def _loop(self) -> None:
+    def _loop(self, until: float) -> None:
         state, events, jobs = self.state, self.events, self._jobs
         cycle, tick = self.scheduler.cycle, self.scheduler.profile.tick_seconds
-        n, i, done = len(jobs), 0, 0
+        n, i, done = len(jobs), self._next, self._done
         report_every = max(1, n // 200)
-        last_t, last_alloc, last_frag = None, 0.0, 0.0
+        last_t, last_alloc, last_frag = self._last
         fragmentation, capacity = self.fragmentation, state.total_gpu_milli
-        origin = jobs[0].submit if n else 0.0
-        next_tick = origin if tick else float("inf")
+        if self._origin is None and n:
+            self._origin = jobs[0].submit
+        origin = self._origin or 0.0
+        next_tick = self._next_tick if self._next_tick is not None else (
+            origin if tick else float("inf"))
         heap, by_id, visible, arrive = events.heap, self._by_id, self._visible, self._arrive
         pending, running, series = state.pending, state.running, self.timeseries
         inf = float("inf")
@@ -119,6 +163,8 @@ class Simulator:
                 t = jobs[i].submit
             if tick and next_tick <= t and (pending or running):
                 t = next_tick
+            if t >= until:
+                break
             changed = False
             while heap and heap[0][0] <= t:
                 job_id, token = events.pop()[2]
@@ -155,9 +201,8 @@ class Simulator:
                 series.append(row)
             if self._queue_dirty:
                 self._record_queues(t)
-        self.unfinished = [self._by_id[job.id].job for job in state.pending]
-        if self.progress:
-            self.progress(done, n)
+        self._next, self._done, self._next_tick = i, done, next_tick
+        self._last = (last_t, last_alloc, last_frag)
 
     # -- arrivals and decisions ----------------------------------------------------------
     def _arrive(self, job: Job, visible: Job) -> bool:
@@ -176,6 +221,7 @@ class Simulator:
         run = JobRun(job, float(job.duration or 0.0))
         self._by_id[job.id] = run
         self.runs.append(run)
+        self.queued_gpu_milli += job.total_gpu_milli
         self._queue_change(job, 0, job.total_gpu_milli)
         return True
 
@@ -201,6 +247,7 @@ class Simulator:
             restore += self._cold_cache(run.job, placement)
         run.segment_start = now
         run.restore_until = run.progress_from = now + restore
+        self.queued_gpu_milli -= run.job.total_gpu_milli
         self._place(run, placement, now)
 
     def _place(self, run: JobRun, placement: Placement, now: float) -> None:
@@ -253,6 +300,8 @@ class Simulator:
         self._close_segment(run, now)
         run.work_left = 0.0
         run.end = now
+        self.finished_run_s += run.run_time
+        self.finished_jobs += 1
         del self._by_id[run.job.id]
         if self.predictor is not None:
             self.predictor.finish(run.job, now)
@@ -267,6 +316,7 @@ class Simulator:
         run.preemptions += 1
         run.pending_since = now
         self.preemptions += 1
+        self.queued_gpu_milli += run.job.total_gpu_milli
 
     def _cold_cache(self, job: Job, placement: Placement) -> float:
         """Extra seconds of a cold first epoch on *placement* (0 where every node holds the
@@ -367,3 +417,11 @@ def marked_elastic(job: Job, config: SimConfig) -> Job:
     if low == job.tasks == high:
         return job
     return dataclasses.replace(job, min_tasks=low, max_tasks=high)
+
+
+def _predictor() -> OnlinePredictor:
+    """The duration predictor, imported only for policies that read estimates: it needs the
+    predict extra (scikit-learn), which a plain install of Corral lacks."""
+    from corral.predict.online import OnlinePredictor
+
+    return OnlinePredictor()

@@ -1,0 +1,1 @@
+"""Many clusters, one queue: a dispatcher above several clusters, simulated."""
