@@ -44,7 +44,7 @@ from corral.k8s.nodes import TOLERATED_TAINTS
 from corral.k8s.pod_conditions import PodConditionWriter
 from corral.k8s.reflector import Reflector, served
 from corral.k8s.secure_serving import SecureServing, check_exposure
-from corral.model import MILLI, Job, QueueTree
+from corral.model import MILLI, ConfigError, Job, QueueTree
 
 if TYPE_CHECKING:  # the predictor (scikit-learn) loads only for policies that read estimates
     from corral.k8s.live_estimates import HistoryEstimates
@@ -93,6 +93,11 @@ class LiveScheduler:
     def __init__(self, client: KubeClient, scheduler: Scheduler, options: Options | None = None,
                  *, clock: Callable[[], float] = time.time,
                  metrics: SchedulerMetrics | None = None) -> None:
+        if scheduler.profile.resizers:
+            # Resize decisions free GPUs the cycle then hands on; without an applier for them a
+            # live cluster would bind onto GPUs still in use.
+            raise ConfigError(f"policy {scheduler.profile.name} resizes running jobs, which the "
+                              "Kubernetes backend does not apply yet; it runs in the simulator")
         self.client = client
         self.scheduler = scheduler
         self.options = options or Options()
