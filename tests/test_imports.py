@@ -29,13 +29,15 @@ BUILD_SCHEDULER = """
 import corral.cli.main
 import corral.cli.kubernetes
 import corral.k8s.loop
+import corral.k8s.history_writer
 from corral.core import Scheduler
 from corral.policies import load_policy
 
 Scheduler(load_policy({policy!r}))
 """
-"""What ``corral scheduler`` imports before its first cycle: the command line, the loop and
-the policy's Scheduler."""
+"""What ``corral scheduler`` imports before its first cycle: the command line, the loop, the
+history writer and the policy's Scheduler (the history database itself opens in the
+background, except for a policy that predicts from it)."""
 
 START_AGENT = """
 import corral.cli.main
@@ -70,8 +72,10 @@ def roots(modules: list[str], watched: tuple[str, ...]) -> list[str]:
 @pytest.mark.parametrize(("code", "forbidden"), [
     ("import corral", LIGHT_FORBIDDEN),
     ("import corral.cli.main", LIGHT_FORBIDDEN),
-    (BUILD_SCHEDULER.format(policy="corral"), (*LIVE_FORBIDDEN, "corral.agent")),
-    (BUILD_SCHEDULER.format(policy="fifo"), (*LIVE_FORBIDDEN, "corral.agent")),
+    (BUILD_SCHEDULER.format(policy="corral"),
+     (*LIVE_FORBIDDEN, "corral.agent", "sqlalchemy", "alembic")),
+    (BUILD_SCHEDULER.format(policy="fifo"),
+     (*LIVE_FORBIDDEN, "corral.agent", "sqlalchemy", "alembic")),
     (BUILD_SCHEDULER.format(policy="predicted-sjf"), (*LIVE_FORBIDDEN, "corral.agent")),
     (START_AGENT, (*LIVE_FORBIDDEN, "alembic", "corral.k8s")),
 ], ids=["import corral", "corral --version", "corral scheduler (corral policy)",

@@ -12,7 +12,8 @@ else is affected.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -85,6 +86,18 @@ class PodRecord:
     def holds_capacity(self) -> bool:
         """Bound and not finished: its node's capacity is taken (terminating pods too)."""
         return bool(self.node) and self.phase not in FINISHED_PHASES
+
+
+def largest_request(requests: Iterable[TaskRequest]) -> TaskRequest:
+    """Field by field the largest request: members of one gang are sized alike, and where
+    they are not the gang is booked at the largest (never over-committing a node)."""
+    gpu = cpu = mem = gmem = 0
+    for r in requests:
+        gpu, cpu, mem = max(gpu, r.gpu_milli), max(cpu, r.cpu_milli), max(mem, r.memory_mib)
+        gmem = max(gmem, r.gpu_memory_mib)
+    if gpu > MILLI:
+        gpu = math.ceil(gpu / MILLI) * MILLI
+    return TaskRequest(gpu, cpu, mem, gmem)
 
 
 def pod_key(namespace: str, name: str) -> str:
