@@ -155,6 +155,27 @@ def test_backfill_without_estimates_is_strict_fifo():
     assert table.loc["short"].start == 110
 
 
+def test_lazy_promotion_orders_the_queue_as_a_full_rekey_does():
+    # Jobs preempted after runs of different lengths starve at different times; re-keying only
+    # the jobs due must leave the queue in the order a re-key of every job gives.
+    sched = Scheduler(load_policy("tiresias"))   # thresholds 3250/7200, starvation factor 50
+    lazy, full = sched.new_state(nodes(8)), sched.new_state(nodes(8))
+    for state in (lazy, full):
+        for i, (gpus, ran) in enumerate([(8, 500), (4, 1000), (8, 100), (2, 4000), (1, 50)]):
+            j = job(f"j{i}", i, tasks=gpus)
+            alone = sched.new_state(nodes(8))  # the queue holds earlier jobs: place j by itself
+            alone.submit(j)
+            state.submit(j)
+            state.start(j.id, sched.cycle(alone, i).decisions[0].placement, i)
+            state.preempt(j.id, i + ran)
+        state.submit(job("fresh", 10))
+    for now in (5_000, 30_000, 60_000, 250_000):
+        lazy.promote_waiting(now)
+        full.rekey(now)
+        assert [j.id for j in lazy.pending] == [j.id for j in full.pending], now
+    assert lazy.pending.head().id == "j0", "every demoted job has starved by now"
+
+
 def _same_queue_rivals(profile):
     """One 8-GPU node: "early" ran 1,000 s (8,000 GPU-s, the lowest queue) and was preempted;
     "late", submitted after it, has since run as long. Both sit in the lowest queue."""

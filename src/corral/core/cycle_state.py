@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from corral.core.cluster_state import ClusterState, RunningJob, apply_grants
+from corral.core.capacity_index import apply_grants
+from corral.core.cluster_state import ClusterState, RunningJob
 from corral.core.placement import Placement
 from corral.core.queue_usage import QueueUsage
 from corral.model import Job
@@ -45,7 +46,7 @@ class CycleState:
         """Running jobs this cycle resized, as they now run."""
         self.left_waiting: list[Job] = []
         """Jobs this cycle has left waiting for lack of capacity, in queue order (backfill reserves
-        for the first)."""
+        for the first); of a group the walk passes over, only the jobs it looked at."""
         self.data: dict[str, Any] = {}
         """Scratch for plugins, as in kube-scheduler's CycleState: a value one extension point
         computes once per cycle and another reads, keyed by ``point + plugin name``."""

@@ -71,13 +71,24 @@ class LasOrder:
         """Waiting changes a key only through starvation promotion."""
         return self.args.rekey_seconds if self.args.starvation_factor else None
 
+    def promotes_at(self, job: Job, cluster: ClusterState) -> float | None:
+        """When the waiting *job* starves back to the highest queue (None: it is there, or
+        never goes): the only way waiting changes its key, so re-keying touches just the jobs
+        promoted, at the same re-examination times as a full re-key would."""
+        factor = self.args.starvation_factor
+        last = cluster.last_run.get(job.id)
+        if not factor or last is None or not bisect_right(
+                self.args.thresholds, cluster.attained.get(job.id, 0.0)):
+            return None
+        return cluster.pending_since[job.id] + factor * last
+
     def sort_key(self, job: Job, cluster: ClusterState, now: float) -> tuple[int, float]:
         """The job's queue (0 = highest) and its submit time."""
         level = bisect_right(self.args.thresholds, cluster.attained_service(job.id, now))
         factor = self.args.starvation_factor
         if factor and level and job.id in cluster.pending_since:
             last = cluster.last_run.get(job.id)
-            if last is not None and now - cluster.pending_since[job.id] >= factor * last:
+            if last is not None and now >= cluster.pending_since[job.id] + factor * last:
                 level = 0
         return (level, job.submit)
 

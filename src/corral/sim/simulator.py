@@ -186,7 +186,7 @@ class Simulator:
                 if next_tick <= t:
                     next_tick += tick
             if changed and (pending or self._resizing):
-                result = cycle(state, t, assume=True)
+                result = cycle(state, t, assume=True, explain=False)
                 if result.decisions:
                     self._apply(result, t)
             alloc = state.allocated_gpu_milli / MILLI
