@@ -1,7 +1,7 @@
 """A compact record of finished jobs: the rows of ``jobs.csv`` as columns of machine numbers.
 
 A long trace would otherwise keep every job's :class:`~corral.sim.job_run.JobRun` (and its
-placement) until the end only to read fifteen figures from it: about a kilobyte per job. Here a
+placement) until the end only to read its figures from it: about a kilobyte per job. Here a
 finished job leaves 8-byte numbers and pointers to strings it shares with the trace or with
 other jobs (node lists and GPU types are interned), and its run object is dropped.
 Rows keep the arrival order, as :func:`corral.sim.metrics.job_table` gives them.
@@ -20,7 +20,7 @@ from corral.sim.job_run import JobRun
 from corral.sim.result import JOB_COLUMNS
 
 _FLOATS = ("gpus_per_task", "submit", "start", "end", "queue_delay", "run_time", "overhead")
-_INTS = ("tasks", "preemptions")
+_INTS = ("tasks", "preemptions", "resizes", "migrations")
 _STRINGS = ("job_id", "user", "queue", "gpu_type", "nodes")
 
 
@@ -63,8 +63,9 @@ class FinishedJobs:
                             ("queue_delay", run.queue_delay), ("run_time", run.run_time),
                             ("overhead", run.overhead)):
             floats[name][slot] = value
-        ints["tasks"][slot] = job.tasks
-        ints["preemptions"][slot] = run.preemptions
+        for name, count in (("tasks", job.tasks), ("preemptions", run.preemptions),
+                            ("resizes", run.resizes), ("migrations", run.migrations)):
+            ints[name][slot] = count
         for name, text in (("job_id", job.id), ("user", job.user), ("queue", job.queue),
                            ("gpu_type", intern(types, types)), ("nodes", intern(nodes, nodes))):
             strings[name][slot] = text
