@@ -74,6 +74,12 @@ class ClusterState(CapacityIndex):
         """Set by the scheduler when its order changes a waiting job's key only by promoting it
         at a time known when it starts waiting (a starvation guard): waiting jobs are then also
         kept by that time, so :meth:`promote_waiting` re-keys only the jobs it promotes."""
+        self.key_holds_until: Callable[[RunningJob, ClusterState, float], float] | None = None
+        """Set by the scheduler when its order declares, for a running job, until when its key
+        stays what it is at a given time (2D-LAS: the next threshold crossing): preemption
+        then keeps its ranking of running jobs across cycles instead of re-keying them all."""
+        self.running_version = 0
+        """Grows whenever a job starts, finishes or is preempted (the running set changes)."""
         self._waits: list[tuple[float, float, str]] = []
         self._order_key = order_key
         self.pending = PendingQueue(lambda job: order_key(job, self, self.clock), group)
@@ -158,6 +164,7 @@ class ClusterState(CapacityIndex):
         self._take(job, placement, -1)
         run = RunningJob(job, placement, now)
         self.running[job_id] = run
+        self.running_version += 1
         return run
 
     def assume(self, decisions: Sequence[Decision], now: float) -> None:
@@ -178,12 +185,14 @@ class ClusterState(CapacityIndex):
                 del self.pending_since[job.id]
                 self.running[job.id] = RunningJob(job, decision.placement, now)
                 self.allocated_gpu_milli += job.total_gpu_milli
+                self.running_version += 1
 
     def finish(self, job_id: str, now: float | None = None) -> RunningJob:
         """A running job ends; its capacity is freed and it is forgotten."""
         if now is not None:
             self.clock = now
         run = self.running.pop(job_id)
+        self.running_version += 1
         self._take(run.job, run.placement, +1)
         self.records.forget(job_id)
         return run
@@ -226,6 +235,7 @@ class ClusterState(CapacityIndex):
         """Move a preempted job back to pending, crediting the segment that ended at *now* to
         its attained service (capacity is the caller's business: given back, or assumed)."""
         run = self.running.pop(job_id)
+        self.running_version += 1
         self.records.preempted(run.job, run.since, now)
         self.pending.add(run.job)
         self._await_promotion(run.job)
