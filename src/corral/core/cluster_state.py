@@ -23,6 +23,7 @@ from corral.core.job_records import JobRecords
 from corral.core.pending_queue import GroupKey, PendingQueue, shape_group
 from corral.core.placement import Placement
 from corral.core.queue_usage import QueueUsage
+from corral.core.waiting_demand import WaitingDemand
 from corral.model import MILLI, InvalidSpec, Job, Node, QueueTree
 
 
@@ -83,6 +84,9 @@ class ClusterState(CapacityIndex):
         self._waits: list[tuple[float, float, str]] = []
         self._order_key = order_key
         self.pending = PendingQueue(lambda job: order_key(job, self, self.clock), group)
+        self.waiting_demand = WaitingDemand()
+        """With queues: the GPU sizes each leaf queue's waiting jobs ask (those that fit the
+        empty cluster), so quota admission never walks the pending queue."""
         self.running: dict[str, RunningJob] = {}
         self.serial = next(_SERIALS)
         """Unique per state object for the life of the process (``id()`` can be reused)."""
@@ -153,13 +157,13 @@ class ClusterState(CapacityIndex):
         self.pending_since[job.id] = self.clock
         if estimate is not None:
             self.estimates[job.id] = estimate
-        self.pending.add(job)
+        self._enqueue(job)
         self._await_promotion(job)
 
     def start(self, job_id: str, placement: Placement, now: float) -> RunningJob:
         """Move a pending job onto *placement*, taking its capacity."""
         self.clock = now
-        job = self.pending.remove(job_id)
+        job = self._dequeue(job_id)
         del self.pending_since[job_id]
         self._take(job, placement, -1)
         run = RunningJob(job, placement, now)
@@ -181,7 +185,7 @@ class ClusterState(CapacityIndex):
                 self.capacity_version += 1
         for decision in decisions:
             if isinstance(decision, Start):
-                job = self.pending.remove(decision.job_id)
+                job = self._dequeue(decision.job_id)
                 del self.pending_since[job.id]
                 self.running[job.id] = RunningJob(job, decision.placement, now)
                 self.allocated_gpu_milli += job.total_gpu_milli
@@ -206,7 +210,7 @@ class ClusterState(CapacityIndex):
 
     def withdraw(self, job_id: str) -> Job:
         """A pending job is cancelled."""
-        job = self.pending.remove(job_id)
+        job = self._dequeue(job_id)
         self.records.forget(job_id)
         return job
 
@@ -224,6 +228,19 @@ class ClusterState(CapacityIndex):
             if self.pending_since.get(job_id) == since:
                 self.pending.add(self.jobs[job_id])
 
+    def _enqueue(self, job: Job) -> None:
+        """*job* starts waiting: in the pending queue and, with queues, in its demand."""
+        self.pending.add(job)
+        if self.queues is not None and self.ever_fits(job):
+            self.waiting_demand.add(self.usage.chain(job.queue)[0], job.total_gpu_milli)
+
+    def _dequeue(self, job_id: str) -> Job:
+        """*job_id* stops waiting (it starts or is withdrawn)."""
+        job = self.pending.remove(job_id)
+        if self.queues is not None and self.ever_fits(job):
+            self.waiting_demand.remove(self.usage.chain(job.queue)[0], job.total_gpu_milli)
+        return job
+
     def _await_promotion(self, job: Job) -> None:
         """Note when the waiting *job* is due for promotion, if it ever is."""
         if self.promote_at is not None:
@@ -237,7 +254,7 @@ class ClusterState(CapacityIndex):
         run = self.running.pop(job_id)
         self.running_version += 1
         self.records.preempted(run.job, run.since, now)
-        self.pending.add(run.job)
+        self._enqueue(run.job)
         self._await_promotion(run.job)
         return run
 
