@@ -165,8 +165,9 @@ def test_a_failed_run_is_named_after_the_others_are_shown(
     result = runner.invoke(app, ["compare", "--policies", "fifo,greedy", "--out",
                                  str(tmp_path), "--limit", "100", "--jobs", "1"])
     assert result.exit_code == 2
-    assert result.stderr.strip() == ("error: 1 of 2 runs failed: sample, greedy, load 1, "
-                                     "seed 0 (ValueError: boom)")
+    *progress, last = result.stderr.strip().splitlines()
+    assert last == "error: 1 of 2 runs failed: sample, greedy, load 1, seed 0 (ValueError: boom)"
+    assert all(line.startswith("runs: ") for line in progress)
     assert "fifo" in result.stdout
     rows = list(csv.DictReader((tmp_path / "comparison.csv").read_text(encoding="utf-8")
                                .splitlines()))

@@ -35,7 +35,7 @@ def test_impossible_jobs_are_refused(kwargs, message):
 
 def test_job_shape_and_hidden_duration():
     j = Job("j", 3.0, tasks=2, gpu_milli=250, duration=50.0, user="u")
-    assert j.gpus == 0.5 and j.is_fractional and j.shape == (2, 250, 0, 0, (), None, (), None)
+    assert j.gpus == 0.5 and j.is_fractional and j.shape == (2, 2, 250, 0, 0, (), None, (), None)
     hidden = j.without_duration()
     assert hidden.duration is None and hidden.user == "u" and hidden.shape == j.shape
 

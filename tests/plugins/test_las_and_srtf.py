@@ -163,9 +163,10 @@ def test_lazy_promotion_orders_the_queue_as_a_full_rekey_does():
     for state in (lazy, full):
         for i, (gpus, ran) in enumerate([(8, 500), (4, 1000), (8, 100), (2, 4000), (1, 50)]):
             j = job(f"j{i}", i, tasks=gpus)
+            alone = sched.new_state(nodes(8))  # the queue holds earlier jobs: place j by itself
+            alone.submit(j)
             state.submit(j)
-            placement = sched.cycle(state, i).decisions[0].placement
-            state.start(j.id, placement, i)
+            state.start(j.id, sched.cycle(alone, i).decisions[0].placement, i)
             state.preempt(j.id, i + ran)
         state.submit(job("fresh", 10))
     for now in (5_000, 30_000, 60_000, 250_000):

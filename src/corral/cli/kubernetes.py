@@ -104,6 +104,9 @@ def scheduler(
     if profile.oracle:
         _fail(f"policy {profile.name} reads true job durations, which no live cluster knows; "
               "it is a reference for the simulator only")
+    if profile.resizers:
+        _fail(f"policy {profile.name} resizes running jobs, which the Kubernetes backend does "
+              "not apply yet; it runs in the simulator")
     if profile.reads_estimates and history is None:
         _fail(f"policy {profile.name} orders jobs by run times predicted from the job history; "
               "give a history database with --history-db instead of 'none'")

@@ -15,6 +15,7 @@ import numpy as np
 
 from corral.core.placement import Placement
 from corral.core.queue_usage import Amounts
+from corral.core.worker_scaling import WorkerScaling
 from corral.model import CPU, GPU, GPU_OF_TYPE, MEMORY, MILLI, InvalidSpec, Job, Node
 
 
@@ -38,6 +39,8 @@ class CapacityIndex:
         """Relative throughput of each GPU type (aligned with ``gpu_types``; 1.0 = reference)."""
         self.node_speed = np.ones(len(nodes))
         """Relative throughput of each node's GPUs; set both with :meth:`set_gpu_speeds`."""
+        self.scaling = WorkerScaling()
+        """Speed-up by worker count of elastic jobs; the backend sets the one it runs by."""
         width = max(1, int(self.gpu_count.max()))
         self.gpu_free = np.zeros((len(nodes), width), dtype=np.int64)
         for i, n in enumerate(nodes):
@@ -111,20 +114,24 @@ class CapacityIndex:
         return fit
 
     def min_nodes(self, job: Job) -> int:
-        """The fewest nodes *job*'s gang could ever use here (0 if it can never fit)."""
+        """The fewest nodes *job*'s gang could ever use here (0 if it can never fit); for an
+        elastic gang too large for the cluster, the nodes that hold the most of it."""
         shape = job.shape
         cached = self._min_nodes.get(shape)
         if cached is None:
             per_node = np.sort(self.capacity_tasks(job))[::-1]
             reach = np.cumsum(np.minimum(per_node, job.tasks))
             hit = np.flatnonzero(reach >= job.tasks)
-            cached = int(hit[0]) + 1 if hit.size else 0
+            if hit.size:
+                cached = int(hit[0]) + 1
+            else:
+                cached = int(np.count_nonzero(per_node)) if reach[-1] >= job.min_tasks else 0
             self._min_nodes[shape] = cached
         return cached
 
     def ever_fits(self, job: Job) -> bool:
-        """True if *job* fits on this cluster when it is empty."""
-        return self.min_nodes(job) > 0
+        """True if *job* (its minimum, when elastic) fits on this cluster when it is empty."""
+        return self.min_nodes(job.with_tasks(job.min_tasks)) > 0
 
     # -- changes (backends only) ---------------------------------------------------------
 

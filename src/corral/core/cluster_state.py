@@ -5,7 +5,7 @@ capacity as numpy arrays), the pending queue (:class:`PendingQueue`, which owns 
 order) and the per-job records (:class:`JobRecords`); this class joins them with the running
 jobs and queue usage. A backend (simulator or Kubernetes)
 owns the state and changes it only through :meth:`ClusterState.submit`, :meth:`start`,
-:meth:`finish` and :meth:`preempt`; a scheduling cycle reads it and never writes it.
+:meth:`finish`, :meth:`preempt` and :meth:`resize`; a scheduling cycle reads it and never writes it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from corral.core.capacity_index import CapacityIndex
-from corral.core.decisions import Decision, Preempt, Start
+from corral.core.decisions import Decision, Preempt, Resize, Start
 from corral.core.duration_estimate import DurationEstimate, remaining_after
 from corral.core.job_records import JobRecords
 from corral.core.pending_queue import GroupKey, PendingQueue, shape_group
@@ -163,7 +163,7 @@ class ClusterState(CapacityIndex):
     def start(self, job_id: str, placement: Placement, now: float) -> RunningJob:
         """Move a pending job onto *placement*, taking its capacity."""
         self.clock = now
-        job = self._dequeue(job_id)
+        job = self._dequeue(job_id).with_tasks(placement.tasks)
         del self.pending_since[job_id]
         self._take(job, placement, -1)
         run = RunningJob(job, placement, now)
@@ -184,8 +184,15 @@ class ClusterState(CapacityIndex):
                 self.allocated_gpu_milli -= run.job.total_gpu_milli
                 self.capacity_version += 1
         for decision in decisions:
+            if isinstance(decision, Resize):
+                old = self._resized(decision.job_id, decision.placement, now)
+                self.allocated_gpu_milli += self.running[decision.job_id].job.total_gpu_milli \
+                    - old.job.total_gpu_milli
+                if old.job.total_gpu_milli > self.running[decision.job_id].job.total_gpu_milli:
+                    self.capacity_version += 1
+        for decision in decisions:
             if isinstance(decision, Start):
-                job = self._dequeue(decision.job_id)
+                job = self._dequeue(decision.job_id).with_tasks(decision.placement.tasks)
                 del self.pending_since[job.id]
                 self.running[job.id] = RunningJob(job, decision.placement, now)
                 self.allocated_gpu_milli += job.total_gpu_milli
@@ -207,6 +214,15 @@ class ClusterState(CapacityIndex):
         run = self._requeue(job_id, now)
         self._take(run.job, run.placement, +1)
         return run
+
+    def resize(self, job_id: str, placement: Placement, now: float) -> RunningJob:
+        """A running elastic job now runs on *placement* (grown, shrunk or moved); returns its
+        record from before."""
+        self.clock = now
+        old = self._resized(job_id, placement, now)
+        self._take(old.job, old.placement, +1)
+        self._take(self.running[job_id].job, placement, -1)
+        return old
 
     def withdraw(self, job_id: str) -> Job:
         """A pending job is cancelled."""
@@ -241,6 +257,15 @@ class ClusterState(CapacityIndex):
             self.waiting_demand.remove(self.usage.chain(job.queue)[0], job.total_gpu_milli)
         return job
 
+    def _resized(self, job_id: str, placement: Placement, now: float) -> RunningJob:
+        """Book a new run segment on *placement*, crediting the one that ended at *now* to
+        attained service (capacity is the caller's business); returns the old record."""
+        old = self.running[job_id]
+        self.records.served(old.job, old.since, now)
+        self.running[job_id] = RunningJob(old.job.with_tasks(placement.tasks), placement, now)
+        self.running_version += 1
+        return old
+
     def _await_promotion(self, job: Job) -> None:
         """Note when the waiting *job* is due for promotion, if it ever is."""
         if self.promote_at is not None:
@@ -254,8 +279,9 @@ class ClusterState(CapacityIndex):
         run = self.running.pop(job_id)
         self.running_version += 1
         self.records.preempted(run.job, run.since, now)
-        self._enqueue(run.job)
-        self._await_promotion(run.job)
+        job = self.jobs[job_id]  # at its requested size, not the size it ran at
+        self._enqueue(job)
+        self._await_promotion(job)
         return run
 
     def _take(self, job: Job, placement: Placement, sign: int) -> None:

@@ -31,11 +31,16 @@ class JobRecords:
         """*job*'s run segment from *since* ended at *now* by preemption: credit its service
         and count it; it waits again from *now*."""
         job_id = job.id
-        span = max(0.0, now - since)
-        self.attained[job_id] = self.attained.get(job_id, 0.0) + job.total_gpu_milli / MILLI * span
-        self.last_run[job_id] = span
+        self.last_run[job_id] = self.served(job, since, now)
         self.pending_since[job_id] = now
         self.preemptions[job_id] = self.preemptions.get(job_id, 0) + 1
+
+    def served(self, job: Job, since: float, now: float) -> float:
+        """Credit *job*'s run segment from *since* to *now* to its attained service (it ended,
+        or the job changed size); returns the segment's length."""
+        span = max(0.0, now - since)
+        self.attained[job.id] = self.attained.get(job.id, 0.0) + job.total_gpu_milli / MILLI * span
+        return span
 
     def forget(self, job_id: str) -> None:
         """Drop everything kept about a job that has left for good."""

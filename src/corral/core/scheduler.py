@@ -8,9 +8,12 @@ A cycle reads as a numbered recipe (as Kueue's ``schedule()`` does):
 3. Admit: may the job be considered now (quota...)?
 4. Filter all nodes at once, pick nodes by weighted scores, then Permit the whole gang.
 5. If it fits, reserve it in the cycle's state and decide Start.
-6. If not, ask PostFilter plugins for victims; on success preempt them and start the job.
+6. If not, ask Resize plugins to shrink or move running elastic jobs, then PostFilter plugins
+   for victims; on success resize or preempt them and start the job.
 7. Leave the job waiting with its reason. A blocking policy stops here; otherwise, when
    the rest of the job's group cannot start in this cycle either, the walk passes over it.
+8. If the walk went through and left no job waiting for capacity, let Resize plugins grow
+   running jobs into what is idle.
 
 The core never reads a clock: ``now`` is an argument.
 """
@@ -18,6 +21,8 @@ The core never reads a clock: ``now`` is an argument.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from corral.core.cluster_state import ClusterState
 from corral.core.cycle_state import CycleState
@@ -101,7 +106,7 @@ class Scheduler:
         """The order's ``promotes_at(job, cluster)``: when waiting next changes a job's key."""
         self._last_rekey: dict[int, float] = {}
         self._limiters = tuple(p for p in profile.permits if isinstance(p, NodeLimit))
-        self._preempting = bool(profile.post_filters)
+        self._preempting = bool(profile.post_filters or profile.resizers)
         self._group: GroupKey = shape_group
         """How the pending queue groups jobs: by shape, and with preemption by the whole
         preemption rank where every PostFilter declares one (a failed victim search then holds
@@ -145,6 +150,8 @@ class Scheduler:
                     break
                 if walk.stop:
                     break
+            else:
+                self._grow(walk)
             if assume and walk.state is not None:
                 cluster.assume(walk.result.decisions, now)
                 kept = True
@@ -263,17 +270,18 @@ class Scheduler:
         if not state.cluster.ever_fits(job):
             return None, unresolvable("GangPlacement",
                                       "does not fit this cluster even when it is empty")
-        if job.total_gpu_milli > state.free_gpu_milli:
+        need = job.min_tasks * job.gpu_milli  # an elastic gang may start at its minimum
+        if need > state.free_gpu_milli:
             return None, unschedulable(
-                "GangPlacement", f"needs {job.gpus:g} GPUs; {state.free_gpu_milli / MILLI:g} "
+                "GangPlacement", f"needs {need / MILLI:g} GPUs; {state.free_gpu_milli / MILLI:g} "
                 "free in the whole cluster")
         limit = self._node_limit(state, job)
         if limit == 1 and job.gpu_milli >= MILLI:
             # The policy allows one node: a whole-GPU gang needs that many GPUs free on one.
             free = int(state.whole_free.max())
-            if free // job.whole_gpus_per_task < job.tasks:
+            if free // job.whole_gpus_per_task < job.min_tasks:
                 return None, unschedulable(
-                    "GangPlacement", f"needs {job.gpus:g} GPUs on one node; at most {free} "
+                    "GangPlacement", f"needs {need / MILLI:g} GPUs on one node; at most {free} "
                     "free on any node")
         fit = feasible_tasks(self.profile, state, job)
         chosen = choose_nodes(self.profile, state, job, fit, limit)
@@ -291,11 +299,41 @@ class Scheduler:
         caps = [cap for p in self._limiters if (cap := p.node_limit(state, job)) is not None]
         return min(caps) if caps else None
 
+    def _grow(self, walk: _Walk) -> None:
+        """Step 8: with no job left waiting for capacity, let Resize plugins grow running jobs
+        into what is idle."""
+        if not self.profile.resizers or walk.left_waiting or not walk.cluster.running:
+            return
+        state = walk.open_state()
+        for plugin in self.profile.resizers:
+            walk.result.decisions.extend(plugin.grow(state, self._room))
+
+    def _room(self, state: CycleState, job: Job) -> np.ndarray:
+        """Tasks of *job* each node can host on *state*, by this policy's filters."""
+        return feasible_tasks(self.profile, state, job)
+
     def _preempt_for(self, state: CycleState, job: Job, status: Status,
                      result: CycleResult) -> Placement | None:
-        """Ask PostFilter plugins for victims; keep them only if the job then fits."""
+        """Ask Resize plugins for shrinks and moves, then PostFilter plugins for victims; keep
+        them only if the job then fits."""
         def fits(trial: CycleState) -> bool:
             return self._place(trial, job)[0] is not None
+
+        for resizer in self.profile.resizers:
+            changes = resizer.make_room(state, job, status, fits, self._room)
+            if not changes:
+                continue
+            trial = state.clone()
+            for change in changes:
+                trial.resize(change.job_id, change.placement)
+            placement, _ = self._place(trial, job)
+            if placement is None:
+                continue
+            for change in changes:
+                state.resize(change.job_id, change.placement)
+            self._failed.clear()
+            result.decisions.extend(changes)
+            return placement
 
         for plugin in self.profile.post_filters:
             victims = plugin.post_filter(state, job, status, fits)

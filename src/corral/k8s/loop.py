@@ -97,6 +97,11 @@ class LiveScheduler:
     def __init__(self, client: KubeClient, scheduler: Scheduler, options: Options | None = None,
                  *, clock: Callable[[], float] = time.time,
                  metrics: SchedulerMetrics | None = None) -> None:
+        if scheduler.profile.resizers:
+            # Resize decisions free GPUs the cycle then hands on; without an applier for them a
+            # live cluster would bind onto GPUs still in use.
+            raise ConfigError(f"policy {scheduler.profile.name} resizes running jobs, which the "
+                              "Kubernetes backend does not apply yet; it runs in the simulator")
         self.client = client
         self.scheduler = scheduler
         self.options = options or Options()

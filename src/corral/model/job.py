@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from corral.model.errors import InvalidSpec
+from corral.model.limits import MAX_JOB_GPUS
 from corral.model.node_constraints import NodeConstraints
 from corral.model.resources import MILLI, check_task_gpu_milli
 
@@ -31,6 +32,13 @@ class Job:
     ``max_tasks_per_node`` caps the tasks one node may take (None: no cap): a gang whose
     members must not share a node (Kubernetes anti-affinity among them by hostname) is placed
     on distinct nodes by the core itself, not rejected after the fact.
+
+    ``min_tasks`` <= ``tasks`` <= ``max_tasks`` is the gang's size range (both default to
+    ``tasks``: a rigid gang). A start places all-or-nothing up to ``min_tasks`` (a PodGroup's
+    minMember, ``torchrun --nnodes=MIN:MAX``) and extra members up to ``tasks`` as they fit;
+    an elastic policy may later grow the job up to ``max_tasks`` and shrink it back to
+    ``min_tasks``. ``duration`` is the run time at ``tasks`` members. A running job is
+    booked at the size it runs at (:meth:`with_tasks`), so accounting reads ``tasks``.
     """
 
     id: str
@@ -53,8 +61,13 @@ class Job:
     max_tasks_per_node: int | None = None
     node_rules: tuple[NodeConstraints, ...] = ()
     eligible_nodes: frozenset[str] | None = None
-    shape: tuple[int, int, int, int, tuple[str, ...], int | None, tuple[NodeConstraints, ...],
-                 frozenset[str] | None] = field(init=False, repr=False, compare=False)
+    min_tasks: int = 0
+    """Smallest gang that may run (0: ``tasks``, set so by validation)."""
+    max_tasks: int = 0
+    """Largest gang an elastic policy may grow to (0: ``tasks``, set so by validation)."""
+    shape: tuple[int, int, int, int, int, tuple[str, ...], int | None,
+                 tuple[NodeConstraints, ...], frozenset[str] | None] = field(
+        init=False, repr=False, compare=False)
     """What placement depends on: jobs of one shape fit, or fail to fit, alike."""
     total_gpu_milli: int = field(init=False, repr=False, compare=False)
     """Total milli-GPUs of the gang (exact); a field because the scheduler reads it often."""
@@ -83,14 +96,52 @@ class Job:
                 not isinstance(self.max_tasks_per_node, int) or self.max_tasks_per_node < 1):
             raise InvalidSpec(f"job {self.id}: max_tasks_per_node must be an integer >= 1 or "
                               f"None, got {self.max_tasks_per_node!r}")
+        self._check_range()
         # A frozenset caches its hash, so a shape with thousands of node names still hashes
         # cheaply every cycle; a backend that hands equal sets out as one object keeps the
         # shape comparisons that follow a hash match cheap too.
-        object.__setattr__(self, "shape", (self.tasks, self.gpu_milli, self.cpu_milli,
-                                           self.memory_mib, self.gpu_types,
+        self._set_derived()
+
+    def _check_range(self) -> None:
+        """Resolve 0 to ``tasks`` and check ``1 <= min_tasks <= tasks <= max_tasks``."""
+        for name in ("min_tasks", "max_tasks"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidSpec(f"job {self.id}: {name} must be an integer >= 1 "
+                                  f"(0: tasks), got {value!r}")
+            if value == 0:
+                object.__setattr__(self, name, self.tasks)
+        if self.min_tasks > self.tasks:
+            raise InvalidSpec(f"job {self.id}: min_tasks {self.min_tasks} exceeds tasks "
+                              f"{self.tasks}")
+        if self.max_tasks < self.tasks:
+            raise InvalidSpec(f"job {self.id}: max_tasks {self.max_tasks} is below tasks "
+                              f"{self.tasks}")
+        if self.max_tasks * max(self.gpu_milli, MILLI) > MAX_JOB_GPUS * MILLI:
+            raise InvalidSpec(f"job {self.id}: max_tasks {self.max_tasks} asks for more than "
+                              f"{MAX_JOB_GPUS:,} GPUs")
+
+    def _set_derived(self) -> None:
+        object.__setattr__(self, "shape", (self.tasks, self.min_tasks, self.gpu_milli,
+                                           self.cpu_milli, self.memory_mib, self.gpu_types,
                                            self.max_tasks_per_node, self.node_rules,
                                            self.eligible_nodes))
         object.__setattr__(self, "total_gpu_milli", self.tasks * self.gpu_milli)
+
+    def with_tasks(self, tasks: int) -> Job:
+        """The same job booked at *tasks* members (a partly placed or resized gang), its range
+        unchanged; *tasks* must lie in it. Copies slot by slot, as :meth:`without_duration`."""
+        if tasks == self.tasks:
+            return self
+        if not self.min_tasks <= tasks <= self.max_tasks:
+            raise InvalidSpec(f"job {self.id}: {tasks} tasks is outside its range "
+                              f"{self.min_tasks}-{self.max_tasks}")
+        clone = object.__new__(Job)
+        for name in _SLOTS:
+            object.__setattr__(clone, name, getattr(self, name))
+        object.__setattr__(clone, "tasks", tasks)
+        clone._set_derived()
+        return clone
 
     def without_duration(self) -> Job:
         """The same job with its duration hidden, as non-oracle policies must see it.
@@ -102,6 +153,11 @@ class Job:
             object.__setattr__(clone, name, getattr(self, name))
         object.__setattr__(clone, "duration", None)
         return clone
+
+    @property
+    def is_elastic(self) -> bool:
+        """True when the gang may run at more than one size."""
+        return self.min_tasks < self.max_tasks
 
     @property
     def gpus_per_task(self) -> float:

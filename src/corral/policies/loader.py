@@ -15,6 +15,7 @@ typed arguments per plugin)::
     score = [{ name = "BestFit", weight = 1 }]
     permit = ["StrictGang"]
     post_filter = []
+    resize = []                # optional: grow and shrink running elastic jobs
 
     [plugin_args.Locality]
     max_extra_nodes = 0
@@ -147,6 +148,7 @@ def parse_policy(text: str, origin: str) -> Profile:
         scores=tuple((instance(n, "score"), w) for n, w in entries["score"]),
         permits=tuple(instance(n, "permit") for n, _ in entries["permit"]),
         post_filters=tuple(instance(n, "post_filter") for n, _ in entries["post_filter"]),
+        resizers=tuple(instance(n, "resize") for n, _ in entries["resize"]),
         blocking=_typed(data, "blocking", bool, origin, True),
         tick_seconds=float(tick) if tick is not None else None,
         oracle=oracle,

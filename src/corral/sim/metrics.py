@@ -41,7 +41,8 @@ def job_table(runs: list[JobRun], nodes: Sequence[Node]) -> pd.DataFrame:
         types = ";".join(sorted({nodes[g.node].gpu_type for g in grants}))
         rows.append((r.job.id, r.job.user, r.job.queue, r.job.tasks, r.job.gpu_milli / MILLI,
                      types, r.job.submit, r.first_start, r.end, r.end - r.job.submit,
-                     r.queue_delay, r.run_time, r.overhead, r.preemptions, names))
+                     r.queue_delay, r.run_time, r.overhead, r.preemptions, r.resizes,
+                     r.migrations, names))
     return pd.DataFrame.from_records(rows, columns=list(JOB_COLUMNS))
 
 
