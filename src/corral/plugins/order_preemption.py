@@ -123,7 +123,9 @@ class OrderPreemption:
         if holds is None:  # keys may change at any time: every job keyed, nothing kept
             entries = [(key(run.job, cluster, now), run.since, i) for i, run in enumerate(runs)]
             return (stamp, now, now, self._sorted(entries, runs))
-        memo = self._keys if self._kept is not None and self._kept[0][0] == stamp[0] else {}
+        kept = self._kept  # its keys were computed no later than it was built
+        memo = self._keys if kept is not None and kept[0][0] == stamp[0] and kept[1] <= now \
+            else {}
         keys: dict[str, tuple[RunningJob, Any, float]] = {}
         entries = []
         until = math.inf
