@@ -204,3 +204,21 @@ def test_las_preempts_only_for_a_higher_queue():
 def test_order_preemption_key_fields_are_validated(fields):
     with pytest.raises(ConfigError, match=r"OrderPreemption\.key_fields"):
         OrderPreemptionArgs(key_fields=fields).validate()
+
+
+def test_kept_ranking_of_running_jobs_changes_at_the_threshold_crossing():
+    # The ranking of running jobs is kept across cycles while no key changes; "long" crosses
+    # 3,250 GPU-s at 406.25 s exactly, and from then on it yields to the waiting job.
+    sched = Scheduler(load_policy("tiresias"))
+    state = sched.new_state(nodes(8))
+    state.submit(job("long", 0, tasks=8))
+    state.start("long", sched.cycle(state, 0).decisions[0].placement, 0)
+    state.submit(job("short", 100, tasks=8), 100)
+    for now in (100, 300, 406.2499):
+        assert sched.cycle(state, now).decisions == [], now
+    for now in (406.25, 407):
+        assert [(type(d), d.job_id) for d in sched.cycle(state, now).decisions] == \
+            [(Preempt, "long"), (Start, "short")], now
+    state.finish("long", 408)
+    state.submit(job("next", 409, tasks=8), 409)
+    assert [d.job_id for d in sched.cycle(state, 409).decisions] == ["short"]

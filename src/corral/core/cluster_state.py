@@ -23,6 +23,7 @@ from corral.core.job_records import JobRecords
 from corral.core.pending_queue import GroupKey, PendingQueue, shape_group
 from corral.core.placement import Placement
 from corral.core.queue_usage import QueueUsage
+from corral.core.waiting_demand import WaitingDemand
 from corral.model import MILLI, InvalidSpec, Job, Node, QueueTree
 
 
@@ -74,9 +75,18 @@ class ClusterState(CapacityIndex):
         """Set by the scheduler when its order changes a waiting job's key only by promoting it
         at a time known when it starts waiting (a starvation guard): waiting jobs are then also
         kept by that time, so :meth:`promote_waiting` re-keys only the jobs it promotes."""
+        self.key_holds_until: Callable[[RunningJob, ClusterState, float], float] | None = None
+        """Set by the scheduler when its order declares, for a running job, until when its key
+        stays what it is at a given time (2D-LAS: the next threshold crossing): preemption
+        then keeps its ranking of running jobs across cycles instead of re-keying them all."""
+        self.running_version = 0
+        """Grows whenever a job starts, finishes or is preempted (the running set changes)."""
         self._waits: list[tuple[float, float, str]] = []
         self._order_key = order_key
         self.pending = PendingQueue(lambda job: order_key(job, self, self.clock), group)
+        self.waiting_demand = WaitingDemand()
+        """With queues: the GPU sizes each leaf queue's waiting jobs ask (those that fit the
+        empty cluster), so quota admission never walks the pending queue."""
         self.running: dict[str, RunningJob] = {}
         self.serial = next(_SERIALS)
         """Unique per state object for the life of the process (``id()`` can be reused)."""
@@ -147,17 +157,18 @@ class ClusterState(CapacityIndex):
         self.pending_since[job.id] = self.clock
         if estimate is not None:
             self.estimates[job.id] = estimate
-        self.pending.add(job)
+        self._enqueue(job)
         self._await_promotion(job)
 
     def start(self, job_id: str, placement: Placement, now: float) -> RunningJob:
         """Move a pending job onto *placement*, taking its capacity."""
         self.clock = now
-        job = self.pending.remove(job_id).with_tasks(placement.tasks)
+        job = self._dequeue(job_id).with_tasks(placement.tasks)
         del self.pending_since[job_id]
         self._take(job, placement, -1)
         run = RunningJob(job, placement, now)
         self.running[job_id] = run
+        self.running_version += 1
         return run
 
     def assume(self, decisions: Sequence[Decision], now: float) -> None:
@@ -181,16 +192,18 @@ class ClusterState(CapacityIndex):
                     self.capacity_version += 1
         for decision in decisions:
             if isinstance(decision, Start):
-                job = self.pending.remove(decision.job_id).with_tasks(decision.placement.tasks)
+                job = self._dequeue(decision.job_id).with_tasks(decision.placement.tasks)
                 del self.pending_since[job.id]
                 self.running[job.id] = RunningJob(job, decision.placement, now)
                 self.allocated_gpu_milli += job.total_gpu_milli
+                self.running_version += 1
 
     def finish(self, job_id: str, now: float | None = None) -> RunningJob:
         """A running job ends; its capacity is freed and it is forgotten."""
         if now is not None:
             self.clock = now
         run = self.running.pop(job_id)
+        self.running_version += 1
         self._take(run.job, run.placement, +1)
         self.records.forget(job_id)
         return run
@@ -213,7 +226,7 @@ class ClusterState(CapacityIndex):
 
     def withdraw(self, job_id: str) -> Job:
         """A pending job is cancelled."""
-        job = self.pending.remove(job_id)
+        job = self._dequeue(job_id)
         self.records.forget(job_id)
         return job
 
@@ -231,12 +244,26 @@ class ClusterState(CapacityIndex):
             if self.pending_since.get(job_id) == since:
                 self.pending.add(self.jobs[job_id])
 
+    def _enqueue(self, job: Job) -> None:
+        """*job* starts waiting: in the pending queue and, with queues, in its demand."""
+        self.pending.add(job)
+        if self.queues is not None and self.ever_fits(job):
+            self.waiting_demand.add(self.usage.chain(job.queue)[0], job.total_gpu_milli)
+
+    def _dequeue(self, job_id: str) -> Job:
+        """*job_id* stops waiting (it starts or is withdrawn)."""
+        job = self.pending.remove(job_id)
+        if self.queues is not None and self.ever_fits(job):
+            self.waiting_demand.remove(self.usage.chain(job.queue)[0], job.total_gpu_milli)
+        return job
+
     def _resized(self, job_id: str, placement: Placement, now: float) -> RunningJob:
         """Book a new run segment on *placement*, crediting the one that ended at *now* to
         attained service (capacity is the caller's business); returns the old record."""
         old = self.running[job_id]
         self.records.served(old.job, old.since, now)
         self.running[job_id] = RunningJob(old.job.with_tasks(placement.tasks), placement, now)
+        self.running_version += 1
         return old
 
     def _await_promotion(self, job: Job) -> None:
@@ -250,9 +277,10 @@ class ClusterState(CapacityIndex):
         """Move a preempted job back to pending, crediting the segment that ended at *now* to
         its attained service (capacity is the caller's business: given back, or assumed)."""
         run = self.running.pop(job_id)
+        self.running_version += 1
         self.records.preempted(run.job, run.since, now)
         job = self.jobs[job_id]  # at its requested size, not the size it ran at
-        self.pending.add(job)
+        self._enqueue(job)
         self._await_promotion(job)
         return run
 

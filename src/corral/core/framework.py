@@ -54,6 +54,9 @@ class QueueSort(Plugin, Protocol):
 
     # Optional: ``rekey_seconds: float``: the key changes as jobs wait, so the scheduler
     # re-keys the pending queue at most this often.
+    # Optional: ``running_key_holds_until(run, cluster, now) -> float``: until when a running
+    # job's key stays what it is at *now*; preemption then re-keys running jobs only when one
+    # starts, ends or reaches that time, instead of in every cycle.
 
 
 @runtime_checkable

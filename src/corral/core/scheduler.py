@@ -121,6 +121,7 @@ class Scheduler:
         state = ClusterState(nodes, self.profile.queue_sort.sort_key, queues,
                              track_usage=self.profile.reads_queue_usage, group=self._group)
         state.promote_at = self._promote_at
+        state.key_holds_until = getattr(self.profile.queue_sort, "running_key_holds_until", None)
         return state
 
     def cycle(self, cluster: ClusterState, now: float, *, assume: bool = False,
