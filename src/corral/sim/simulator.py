@@ -93,6 +93,8 @@ class Simulator:
         for dataset, shares in self.state.cached.items():
             for node in shares.nonzero()[0].tolist():
                 self._node_datasets.setdefault(node, []).append(dataset)
+        # Hide true durations from non-oracle policies once, before the clock starts.
+        self._visible = list(jobs) if self._oracle else [job.without_duration() for job in jobs]
         self._jobs = list(jobs)
         self._next = self._done = 0
         """Index of the next arrival in ``_jobs``; jobs finished so far."""
@@ -124,6 +126,7 @@ class Simulator:
         if self.config.dataset_from and not job.dataset:
             job = dataclasses.replace(job, dataset=getattr(job, self.config.dataset_from))
         self._jobs.append(job)
+        self._visible.append(job if self._oracle else job.without_duration())
 
     def next_instant(self) -> float:
         """The next time anything happens here (a completion or an arrival fed so far)."""
@@ -159,7 +162,7 @@ class Simulator:
         origin = self._origin or 0.0
         next_tick = self._next_tick if self._next_tick is not None else (
             origin if tick else float("inf"))
-        heap, by_id, arrive = events.heap, self._by_id, self._arrive
+        heap, by_id, visible, arrive = events.heap, self._by_id, self._visible, self._arrive
         pending, running, series = state.pending, state.running, self.timeseries
         inf = float("inf")
         while i < n or heap:
@@ -181,7 +184,8 @@ class Simulator:
                     if self.progress and done % report_every == 0:
                         self.progress(done, n)
             while i < n and jobs[i].submit <= t:
-                changed |= arrive(jobs[i])
+                changed |= arrive(jobs[i], visible[i])
+                visible[i] = jobs[i]  # drop the copy: the state keeps it while the job is in
                 i += 1
             if tick and next_tick <= t:
                 changed = True
@@ -210,13 +214,10 @@ class Simulator:
         self._last = (last_t, last_alloc, last_frag)
 
     # -- arrivals and decisions ----------------------------------------------------------
-    def _arrive(self, job: Job) -> bool:
+    def _arrive(self, job: Job, visible: Job) -> bool:
         if not self.state.ever_fits(job):
             self.rejected.append(job)
             return False
-        # Non-oracle policies see the job without its duration: a copy made on arrival, so
-        # a long trace never holds a second copy of every job.
-        visible = job if self._oracle else job.without_duration()
         estimate = None
         if self.predictor is not None:
             predicted = self.predictor.predict(visible, job.submit)
