@@ -39,6 +39,12 @@ def quiet() -> bool:
     return _quiet
 
 
+def set_quiet(value: bool) -> None:
+    """Set quiet mode directly (tests restore it between commands run in one process)."""
+    global _quiet
+    _quiet = value
+
+
 def note(message: str, *, err: bool = False) -> None:
     """One remark (what was written where, what was skipped), as is; none with ``-q``."""
     if not _quiet:
