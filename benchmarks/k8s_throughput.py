@@ -42,7 +42,6 @@ from typing import Any
 
 import numpy as np
 
-from corral.agent.contract import RESERVED_TAINT
 from corral.core import Scheduler
 from corral.k8s.client import ApiError, KubeClient, resource_path
 from corral.k8s.loop import LiveScheduler, Options
@@ -64,6 +63,7 @@ from corral.k8s.testing.fake_cluster import (
     fake_node,
     workload,
 )
+from corral.kube_contract import RESERVED_TAINT
 from corral.policies import load_policy
 
 REPO = Path(__file__).resolve().parents[1]

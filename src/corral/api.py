@@ -17,9 +17,9 @@ from corral.model import ConfigError, QueueTree
 from corral.policies import load_policy
 from corral.queues import build_queues
 from corral.sim.config import SimConfig
+from corral.sim.finished_jobs import FinishedJobs
 from corral.sim.metrics import (
     guarantees_met,
-    job_table,
     queue_series_table,
     queue_table,
     summary_figures,
@@ -68,11 +68,13 @@ def simulate(
     tree = build_queues(queues, loaded.jobs, built.gpus)
     loaded = scale_arrivals(reorder_arrivals(loaded, seed), load)
     profile = load_policy(policy)
-    sim = Simulator(Scheduler(profile), built.nodes, loaded.jobs, sim_config, progress, tree)
+    finished = FinishedJobs(built.nodes)
+    sim = Simulator(Scheduler(profile), built.nodes, loaded.jobs, sim_config, progress, tree,
+                    finished_record=finished)
     began = time.perf_counter()
     sim.run()
     wall = time.perf_counter() - began
-    jobs = job_table([run for run in sim.runs if run.end >= 0], built.nodes)
+    jobs = finished.frame()
     skipped = dict(loaded.skipped)
     if sim.rejected:
         skipped["does_not_fit_cluster"] = len(sim.rejected)
@@ -93,6 +95,9 @@ def simulate(
         "skipped": dict(sorted(skipped.items())),
         **summary_figures(jobs, sim.alloc_area, built.gpus, sim.frag_area),
         "preemptions": sim.preemptions,
+        "resizes": sim.resizes,
+        "migrations": sim.migrations,
+        "resize_overhead_s": sim.resize_overhead,
         "queue_share_met": guarantees_met(per_queue),
         "sim_wall_s": wall,
         "jobs_per_s": len(jobs) / wall if wall > 0 else 0.0,

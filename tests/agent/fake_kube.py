@@ -8,7 +8,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.agent.kube import ContainerInfo, KubeError, PodInfo, TrialRunInfo, pod_from_json
 
 

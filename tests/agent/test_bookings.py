@@ -15,7 +15,7 @@ from fake_kube import share_pod
 from fake_pod_resources import FakePodResources
 from recordings import GPU0, GPU1
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.agent.bookings import BOOKINGS_FILE
 from corral.agent.shares import GpuShare
 

@@ -8,7 +8,7 @@ import pytest
 from fake_kube import share_pod
 from recordings import GPU0, GPU1, NODE, recording
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.agent.fake_nvml import FakeNvml
 from corral.agent.kube import ContainerInfo, PodInfo
 from corral.agent.mps import CONTAINER_PIPE_DIR

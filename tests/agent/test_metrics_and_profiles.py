@@ -13,7 +13,7 @@ import pytest
 from fake_kube import share_pod
 from prometheus_client.parser import text_string_to_metric_families
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.agent.fake_nvml import FakeNvml, recording
 from corral.history import HistoryStore
 

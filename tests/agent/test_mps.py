@@ -11,7 +11,7 @@ import pytest
 from fake_kube import share_pod
 from recordings import FAKE_MPS_CONTROL, GPU0, GPU1
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.agent.mps import MpsDaemons, MpsError, client_env
 from corral.agent.shares import GpuShare
 

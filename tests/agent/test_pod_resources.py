@@ -7,7 +7,7 @@ import pytest
 from fake_pod_resources import FakePodResources
 from recordings import GPU0, GPU1, NODE
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.agent.kube import ContainerInfo, PodInfo
 from corral.agent.pod_resources import held_devices_from, list_pod_devices
 

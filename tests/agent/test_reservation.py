@@ -12,7 +12,7 @@ import pytest
 import yaml
 from fake_kube import FakeKubeApi
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.agent.kube import KubeError
 from corral.agent.reservation import MAX_TRIES, TAINT, reserve_node
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from fake_kube import FakeKubeApi
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.agent.kube import TrialRunInfo
 from corral.agent.trial_controller import (
     FAILED,

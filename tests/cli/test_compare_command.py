@@ -165,9 +165,20 @@ def test_a_failed_run_is_named_after_the_others_are_shown(
     result = runner.invoke(app, ["compare", "--policies", "fifo,greedy", "--out",
                                  str(tmp_path), "--limit", "100", "--jobs", "1"])
     assert result.exit_code == 2
-    assert result.stderr.strip() == ("error: 1 of 2 runs failed: sample, greedy, load 1, "
-                                     "seed 0 (ValueError: boom)")
+    *progress, last = result.stderr.strip().splitlines()
+    assert last == "error: 1 of 2 runs failed: sample, greedy, load 1, seed 0 (ValueError: boom)"
+    assert all(line.startswith("runs: ") for line in progress)
     assert "fifo" in result.stdout
     rows = list(csv.DictReader((tmp_path / "comparison.csv").read_text(encoding="utf-8")
                                .splitlines()))
     assert [row["policy"] for row in rows] == ["fifo"]
+
+
+def test_progress_across_runs_is_plain_lines_on_stderr_when_not_a_terminal() -> None:
+    result = runner.invoke(app, ["compare", "--policies", "fifo,greedy", "--json", *SMALL])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("runs: ")]
+    assert [line.split(",")[0] for line in lines] == ["runs: 1 of 2 finished",
+                                                       "runs: 2 of 2 finished"]
+    assert "left" in lines[0] and "\x1b" not in result.stderr
+    json.loads(result.stdout)  # stdout stays clean JSON

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from corral.cli.main import app
+from corral.k8s.queue_crd import queue_from_api
 from corral.k8s.testing.emulator import CORE_TYPES, Emulator, ResourceType
 from corral.model import CPU, GPU
 from corral.queues import load_queue_file
@@ -83,12 +84,18 @@ def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulato
 def test_live_queues_are_created_and_changed(cluster: Emulator) -> None:
     invoke("queues", "create", "team-a", "--gpus", "8", "-n", "ml", "-n", "cv")
     invoke("queues", "set-quota", "team-a", "--gpus", "12")
-    spec = cluster.get("queues", "team-a", group="corral.dev", version="v1alpha1")["spec"]
-    assert spec["quota"] == {"nvidia.com/gpu": "12"}
-    assert spec["namespaceSelector"]["matchExpressions"][0]["values"] == ["cv", "ml"]
+    stored = queue_from_api(cluster.get("queues", "team-a", group="corral.dev",
+                                        version="v1alpha1"))
+    assert stored.queue.quota == {GPU: 12_000}  # what the scheduler reads
+    assert stored.refuses("ml", {"kubernetes.io/metadata.name": "ml"}) == ""
+    assert stored.refuses("web", {"kubernetes.io/metadata.name": "web"}) != ""
     rows = list(csv.DictReader(io.StringIO(invoke("queues", "list", "-o", "csv"))))
     assert [(r["queue"], r["quota_gpus"], r["namespaces"]) for r in rows] == [
         ("team-a", "12.0", "cv,ml")]
+    again = runner.invoke(app, ["queues", "create", "team-a", "--gpus", "1"])
+    assert again.exit_code == 2 and "exists already" in again.stderr
+    bad = runner.invoke(app, ["queues", "create", "Bad_Name", "--gpus", "1"])
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: name")
 
 
 def test_hold_resume_and_cancel(cluster: Emulator) -> None:

@@ -42,7 +42,6 @@ def test_remaining_time_counts_every_run_segment():
 def test_only_the_jobs_that_start_to_starve_are_rekeyed():
     sched = Scheduler(load_policy("predicted-sjf"))   # starvation after 86,400 s
     state = sched.new_state(nodes(1))
-    assert state.promote_after == 86_400
     state.submit(job("long", 0, duration=None), estimate=DurationEstimate(50_000, 90_000))
     state.submit(job("short", 50_000, duration=None), estimate=DurationEstimate(60, 120))
     assert [j.id for j in state.pending] == ["short", "long"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import tomllib
 
 import pytest
+from dashboard_files import Dashboard
 
-from conftest import Dashboard
 from corral.queues import load_queue_file
 
 
@@ -82,7 +82,8 @@ def test_usage_per_project_and_user_per_day_with_quota(dashboard: Dashboard) -> 
     # 6 attempts a day of 1 task x 2 GPUs x 2 hours
     assert vision == {"key": "vision", "quota_gpus": 8.0, "days": [0, 1],
                       "gpu_hours": [24.0, 24.0], "total_gpu_hours": 48.0, "attempts": 12}
-    assert {s["key"] for s in usage["users"]} == {"vision/alice", "speech/bob"}
+    assert {(u["project"], u["user"], u["gpu_hours"]) for u in usage["users"]} == {
+        ("vision", "alice", 48.0), ("speech", "bob", 48.0)}
 
 
 def test_jobs_filter_by_state_user_and_project_with_reasons_and_placement(

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from dashboard_files import Dashboard, make_sources
 from fastapi.testclient import TestClient
 
-from conftest import Dashboard, make_sources
 from corral.dashboard.access import ClusterAccess
 from corral.dashboard.app import create_app
 from corral.dashboard.projects import ProjectObjects
@@ -80,7 +80,7 @@ def test_projects_and_usage_are_cut_to_the_users_projects(deployment: Dashboard)
     assert [p["name"] for p in deployment.get("alice", "/api/projects")] == ["vision"]
     usage = deployment.get("alice", "/api/usage")
     assert [s["key"] for s in usage["projects"]] == ["vision"]
-    assert [s["key"] for s in usage["users"]] == ["vision/alice"]
+    assert [(u["project"], u["user"]) for u in usage["users"]] == [("vision", "alice")]
 
 
 def test_admins_see_every_project(deployment: Dashboard) -> None:

@@ -69,13 +69,26 @@ def test_a_refused_connection_is_an_error_without_the_password(
 @pytest.mark.parametrize("command", [
     ["history", "stats", "--db"],
     ["history", "export", "--db"],
-    ["scheduler", "--history-db"],
-], ids=["history-stats", "history-export", "scheduler"])
+], ids=["history-stats", "history-export"])
 def test_commands_given_a_refused_database_print_no_password(command: list[str]) -> None:
     result = CliRunner().invoke(app, [*command, _refused_url()])
     assert result.exit_code == 2
     assert "corral:***@127.0.0.1" in result.output
     assert _clean(result.output)
+
+
+def test_the_scheduler_logs_a_refused_database_without_the_password(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``corral scheduler`` opens its history database in the background: a refused one is an
+    error in its log, the password hidden, and the rows wait for the next try."""
+    caplog.set_level(logging.DEBUG)
+    url = _refused_url()
+    writer = HistoryWriter(lambda: HistoryStore(url),
+                           ClusterCache(Scheduler(load_policy("fifo"))), clock=time.time)
+    asyncio.run(writer._flush_logged())
+    assert not writer.opened
+    assert "opening the job-history database failed" in caplog.text
+    assert "corral:***@127.0.0.1" in caplog.text and _clean(caplog.text)
 
 
 def test_a_database_that_goes_away_is_logged_without_the_password(

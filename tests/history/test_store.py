@@ -204,7 +204,7 @@ def test_a_database_of_the_previous_schema_is_migrated_with_its_rows(db_url, row
         assert store.add_attempts([{**rows(1)[0], "job_id": POD_KEY}]) == 1
         assert store.count() == 4
     with engine.begin() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0005"
         conn.execute(sa.text("DELETE FROM job_attempts WHERE job_id = :k"), {"k": POD_KEY})
     with engine.begin() as conn:
         config.attributes["connection"] = conn

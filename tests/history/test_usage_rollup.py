@@ -28,7 +28,7 @@ def _spread(rows: list[dict[str, object]]) -> list[dict[str, object]]:
 def _expected(rows: list[dict[str, object]], by_user: bool) -> dict[tuple[object, ...], float]:
     totals: dict[tuple[object, ...], float] = {}
     for row in rows:
-        key = (int(row["end"] // 86400), row["queue"], *((row["user"],) if by_user else ()))
+        key = (row["queue"], row["user"]) if by_user else (int(row["end"] // 86400), row["queue"])
         seconds = (row["end"] - row["start"]) * row["tasks"] * row["gpu_milli"] / 1000
         totals[key] = totals.get(key, 0.0) + seconds
     return totals
@@ -44,6 +44,7 @@ def test_every_insert_is_summed_once_per_day_queue_and_user(db_url: str, rows: R
             assert got == _expected(data, by_user)
         assert sum(row[-1] for row in store.usage()) == 60
         assert {row[1] for row in store.usage(["q1"])} == {"q1"}
+        assert {row[0] for row in store.usage(["q1"], by_user=True)} == {"q1"}
 
 
 def test_an_older_history_is_summed_when_it_is_migrated(db_url: str, rows: Rows) -> None:

@@ -88,9 +88,9 @@ def test_a_tainted_node_keeps_its_hard_taints_less_the_gpu_one_for_pods_to_toler
         {"key": "soft", "effect": "PreferNoSchedule"}]})
     info = node_from_api(obj)
     assert info.schedulable
-    assert [(t.key, t.value, t.effect) for t in info.taints] == \
+    assert [(t.key, t.value, t.effect) for t in info.node.taints] == \
         [("dedicated", "infer", "NoSchedule"), ("evict", "", "NoExecute")]
-    assert len(node_from_api(obj, tolerated=()).taints) == 3
+    assert len(node_from_api(obj, tolerated=()).node.taints) == 3
 
 
 def test_not_ready_node_is_unusable() -> None:

@@ -15,7 +15,7 @@ import pytest
 from k8s_builders import emulated, live
 
 from corral.core import Scheduler
-from corral.history import HistoryStore
+from corral.history import HistoryError, HistoryStore
 from corral.k8s.cluster_cache import ClusterCache
 from corral.k8s.history_writer import HistoryWriter
 from corral.k8s.metrics import SchedulerMetrics
@@ -135,3 +135,35 @@ def test_the_live_scheduler_exports_the_rows_its_writer_drops(store: HistoryStor
 
     exposition = asyncio.run(scenario())
     assert b'corral_history_rows_dropped_total{cause="rejected"} 1.0' in exposition
+
+
+def test_a_store_given_as_an_opener_is_opened_when_rows_are_due_and_retried_if_it_fails(
+        db: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """``corral scheduler`` hands the writer a function that opens the database, so opening
+    it never delays the first binding: nothing is opened before a flush; an opening that
+    fails keeps the rows for the next try, logged as an error; then they are written."""
+    opened: list[HistoryStore] = []
+    fail = {"now": True}
+
+    def opener() -> HistoryStore:
+        if fail["now"]:
+            raise HistoryError("history database sqlite:///x unreachable")
+        opened.append(HistoryStore(f"sqlite:///{db}"))
+        return opened[-1]
+
+    writer = _writer(opener, SchedulerMetrics())  # type: ignore[arg-type]
+    assert not writer.opened and opened == []
+    writer.add(_row(0))
+
+    async def flush() -> None:
+        await writer._flush_logged()
+
+    with caplog.at_level(logging.ERROR):
+        asyncio.run(flush())
+    assert not writer.opened and len(writer.buffer) == 1
+    assert "opening the job-history database failed" in caplog.text
+    fail["now"] = False
+    asyncio.run(flush())
+    assert writer.opened and len(writer.buffer) == 0
+    assert _stored(opened[0]) == ["team/job-0"]
+    writer.close()

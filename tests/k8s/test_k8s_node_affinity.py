@@ -7,16 +7,11 @@ from typing import Any
 import pytest
 from k8s_builders import node
 
-from corral.k8s.node_affinity import (
-    DIDNT_MATCH,
-    NO_CONSTRAINTS,
-    Taint,
-    Toleration,
-    constraints_from_spec,
-)
+from corral.k8s.node_affinity import constraints_from_spec
 from corral.k8s.node_eligibility import NodeEligibility
 from corral.k8s.nodes import node_from_api
-from corral.model import InvalidSpec
+from corral.model import InvalidSpec, Node
+from corral.model.node_constraints import DIDNT_MATCH, NO_CONSTRAINTS, Taint, Toleration
 
 LABELS = {"zone": "a", "tier": "gold", "cores": "64", "odd": "x7"}
 
@@ -35,7 +30,7 @@ def expr(key: str, operator: str, *values: str) -> dict[str, Any]:
 
 def eligible(spec: dict[str, Any], name: str = "n1", labels: dict[str, str] = LABELS,
              taints: tuple[Taint, ...] = ()) -> bool:
-    return constraints_from_spec(spec).why_not(name, labels, taints) == ""
+    return constraints_from_spec(spec).why_not(Node(name, 8, labels=labels, taints=taints)) == ""
 
 
 @pytest.mark.parametrize(("requirement", "expected"), [
@@ -79,8 +74,8 @@ def test_match_fields_select_by_node_name_and_an_empty_term_matches_nothing() ->
 def test_every_node_selector_label_must_match() -> None:
     assert eligible({"nodeSelector": {"zone": "a", "tier": "gold"}})
     assert not eligible({"nodeSelector": {"zone": "a", "tier": "silver"}})
-    assert constraints_from_spec({"nodeSelector": {"zone": "b"}}).why_not("n1", LABELS, ()) == \
-        DIDNT_MATCH
+    rules = constraints_from_spec({"nodeSelector": {"zone": "b"}})
+    assert rules.why_not(Node("n1", 8, labels=LABELS)) == DIDNT_MATCH
 
 
 @pytest.mark.parametrize(("toleration", "taint", "expected"), [
@@ -102,7 +97,7 @@ def test_tolerations_match_taints_as_the_api_defines(toleration: Toleration, tai
 def test_an_untolerated_taint_is_named_and_checked_before_labels() -> None:
     taint = Taint("dedicated", "infer", "NoSchedule")
     spec = {"nodeSelector": {"zone": "b"}}
-    assert constraints_from_spec(spec).why_not("n1", LABELS, (taint,)) == \
+    assert constraints_from_spec(spec).why_not(Node("n1", 8, labels=LABELS, taints=(taint,))) == \
         "node(s) had untolerated taint {dedicated: infer}"
     tolerant = {"tolerations": [{"key": "dedicated", "operator": "Equal", "value": "infer",
                                  "effect": "NoSchedule"}]}

@@ -3,7 +3,7 @@ mid-load, the stock kube-scheduler binding its own pods beside it, and a clean t
 
 The setup checked is the shipped one for running beside the stock kube-scheduler: Corral's fake
 GPU nodes carry the ``NoSchedule`` taint ``corral.dev/reserved``
-(:data:`corral.agent.contract.RESERVED_TAINT`), which Corral takes its own pods to tolerate
+(:data:`corral.kube_contract.RESERVED_TAINT`), which Corral takes its own pods to tolerate
 and the stock scheduler's pods do not, so the stock scheduler's pods go to a separate set of
 untainted fake nodes. Corral's pods select Corral's nodes by label (otherwise Corral could
 also fill the untainted nodes, and two schedulers would then race for their GPUs).

@@ -24,8 +24,9 @@ def test_gpus_to_milli_rejects_bad_values(value):
     ({"duration": float("nan")}, "duration"),
     ({"cpu_milli": -1}, "CPU"),
     ({"max_tasks_per_node": 0}, "max_tasks_per_node"),
+    ({"node_rules": ({"zone": "a"},)}, "node_rules"),
 ], ids=["no-tasks", "one-and-a-half-gpus", "negative-gpus", "negative-submit", "nan-duration",
-        "negative-cpu", "zero-per-node"])
+        "negative-cpu", "zero-per-node", "rules-not-node-constraints"])
 def test_impossible_jobs_are_refused(kwargs, message):
     args = {"submit": 0.0, **kwargs}
     with pytest.raises(InvalidSpec, match=message):
@@ -34,7 +35,7 @@ def test_impossible_jobs_are_refused(kwargs, message):
 
 def test_job_shape_and_hidden_duration():
     j = Job("j", 3.0, tasks=2, gpu_milli=250, duration=50.0, user="u")
-    assert j.gpus == 0.5 and j.is_fractional and j.shape == (2, 250, 0, 0, (), None, None)
+    assert j.gpus == 0.5 and j.is_fractional and j.shape == (2, 2, 250, 0, 0, (), None, (), None)
     hidden = j.without_duration()
     assert hidden.duration is None and hidden.user == "u" and hidden.shape == j.shape
 

@@ -155,6 +155,27 @@ def test_backfill_without_estimates_is_strict_fifo():
     assert table.loc["short"].start == 110
 
 
+def test_lazy_promotion_orders_the_queue_as_a_full_rekey_does():
+    # Jobs preempted after runs of different lengths starve at different times; re-keying only
+    # the jobs due must leave the queue in the order a re-key of every job gives.
+    sched = Scheduler(load_policy("tiresias"))   # thresholds 3250/7200, starvation factor 50
+    lazy, full = sched.new_state(nodes(8)), sched.new_state(nodes(8))
+    for state in (lazy, full):
+        for i, (gpus, ran) in enumerate([(8, 500), (4, 1000), (8, 100), (2, 4000), (1, 50)]):
+            j = job(f"j{i}", i, tasks=gpus)
+            alone = sched.new_state(nodes(8))  # the queue holds earlier jobs: place j by itself
+            alone.submit(j)
+            state.submit(j)
+            state.start(j.id, sched.cycle(alone, i).decisions[0].placement, i)
+            state.preempt(j.id, i + ran)
+        state.submit(job("fresh", 10))
+    for now in (5_000, 30_000, 60_000, 250_000):
+        lazy.promote_waiting(now)
+        full.rekey(now)
+        assert [j.id for j in lazy.pending] == [j.id for j in full.pending], now
+    assert lazy.pending.head().id == "j0", "every demoted job has starved by now"
+
+
 def _same_queue_rivals(profile):
     """One 8-GPU node: "early" ran 1,000 s (8,000 GPU-s, the lowest queue) and was preempted;
     "late", submitted after it, has since run as long. Both sit in the lowest queue."""
@@ -183,3 +204,21 @@ def test_las_preempts_only_for_a_higher_queue():
 def test_order_preemption_key_fields_are_validated(fields):
     with pytest.raises(ConfigError, match=r"OrderPreemption\.key_fields"):
         OrderPreemptionArgs(key_fields=fields).validate()
+
+
+def test_kept_ranking_of_running_jobs_changes_at_the_threshold_crossing():
+    # The ranking of running jobs is kept across cycles while no key changes; "long" crosses
+    # 3,250 GPU-s at 406.25 s exactly, and from then on it yields to the waiting job.
+    sched = Scheduler(load_policy("tiresias"))
+    state = sched.new_state(nodes(8))
+    state.submit(job("long", 0, tasks=8))
+    state.start("long", sched.cycle(state, 0).decisions[0].placement, 0)
+    state.submit(job("short", 100, tasks=8), 100)
+    for now in (100, 300, 406.2499):
+        assert sched.cycle(state, now).decisions == [], now
+    for now in (406.25, 407):
+        assert [(type(d), d.job_id) for d in sched.cycle(state, now).decisions] == \
+            [(Preempt, "long"), (Start, "short")], now
+    state.finish("long", 408)
+    state.submit(job("next", 409, tasks=8), 409)
+    assert [d.job_id for d in sched.cycle(state, 409).decisions] == ["short"]

@@ -6,7 +6,9 @@ import pytest
 
 from builders import job, nodes, scheduler
 from corral.core import Preempt, Start
+from corral.core.cycle_state import CycleState
 from corral.model import GPU, InvalidSpec, Queue, QueueTree
+from corral.plugins.quota_admit import QuotaAdmit
 from corral.sim.config import SimConfig
 from corral.sim.simulator import Simulator
 
@@ -124,3 +126,33 @@ def test_a_hierarchy_caps_the_subtree_and_shares_between_siblings() -> None:
     result = sched.cycle(state, 1.0, assume=True)
     assert [d.job_id for d in result.decisions if isinstance(d, Preempt)][:1]
     assert any(isinstance(d, Start) and d.job_id == "y0" for d in result.decisions)
+
+
+def test_a_borrower_never_takes_gpus_a_waiting_queue_is_owed() -> None:
+    # a holds its 2 guaranteed GPUs; b's 2-GPU job waits (within b's guarantee). A borrowing
+    # job of a must leave those 2 GPUs free until b's job no longer waits: the owed demand
+    # follows b's job as it is withdrawn, resubmitted, started and preempted.
+    sched = scheduler("drf")
+    state = sched.new_state(nodes(4), tree(a=2, b=2))
+    for i in range(2):
+        state.submit(job(f"a{i}", queue="a", duration=1000))
+    sched.cycle(state, 0.0, assume=True)
+    admit = next(p for p in sched.profile.admits if isinstance(p, QuotaAdmit))
+    borrower = job("a-more", 1.0, queue="a")
+    state.submit(borrower)
+
+    def verdict(now: float) -> str:
+        status = admit.admit(CycleState(state, now), borrower)
+        return "admitted" if status.ok else status.message
+
+    state.submit(job("b0", 2.0, tasks=2, queue="b"))
+    assert "owed to queue b" in verdict(2.0)
+    state.withdraw("b0")
+    assert verdict(3.0) == "admitted"
+    state.submit(job("b1", 4.0, tasks=2, queue="b"))
+    assert "owed to queue b" in verdict(4.0)
+    result = sched.cycle(state, 5.0, assume=True)
+    assert [d.job_id for d in result.decisions] == ["b1"]  # a-more still waits
+    assert verdict(6.0) == "admitted"  # b holds its guarantee: nothing owed, a-more may borrow
+    state.preempt("b1", 7.0)
+    assert "owed to queue b" in verdict(7.0)

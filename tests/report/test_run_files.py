@@ -32,7 +32,8 @@ def make_result() -> SimulationResult:
         "tasks": [1, 2], "gpus_per_task": [0.5, 8.0], "gpu_type": ["", "V100"],
         "submit": [0.0, 10_000_000.5], "start": [1e-5, np.nan], "end": [3600.25, np.nan],
         "jct": [3600.25, np.nan], "queue_delay": [1e-5, np.nan], "run_time": [3600.0, np.nan],
-        "overhead": [0.24999, 0.0], "preemptions": [0, 0], "nodes": ["n0", ""],
+        "overhead": [0.24999, 0.0], "preemptions": [0, 0], "resizes": [0, 0],
+        "migrations": [0, 0], "nodes": ["n0", ""],
     })
     timeseries = pd.DataFrame({
         "running_jobs": [0, 1, 0], "pending_jobs": [1, 0, 1], "allocated_gpus": [0.0, 0.5, 0.0],

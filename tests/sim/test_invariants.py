@@ -1,5 +1,6 @@
-"""Property tests: whatever the workload, no GPU is over-allocated, no gang runs partly,
-every job finishes exactly once, and the time identities hold."""
+"""Property tests: whatever the workload, no GPU is over-allocated, no gang runs below its
+minimum or beyond its maximum, every job finishes exactly once, and the time identities hold
+(resizes and migrations included)."""
 
 from __future__ import annotations
 
@@ -31,12 +32,15 @@ def workloads(draw):
         t += draw(st.integers(0, 50))
         milli = draw(st.sampled_from(GPU_SHARES))
         tasks = 1 if milli < MILLI else draw(st.integers(1, 4))
+        elastic = draw(st.booleans())
         jobs.append(Job(
             f"j{i}", float(t), tasks=tasks, gpu_milli=milli,
             cpu_milli=draw(st.sampled_from([0, 1000, 8000])),
             gpu_types=draw(st.sampled_from([(), ("A",), ("B",)])),
             priority=draw(st.integers(0, 2)),
             duration=float(draw(st.integers(1, 400))),
+            min_tasks=draw(st.integers(1, tasks)) if elastic else 0,
+            max_tasks=draw(st.integers(tasks, 2 * tasks)) if elastic else 0,
         ))
     return cluster, jobs
 
@@ -59,7 +63,9 @@ class CheckedSimulator(Simulator):
         cpu = np.zeros_like(state.cpu_free)
         for run in state.running.values():
             job, placement = run.job, run.placement
-            assert placement.tasks == job.tasks, "partial gang running"
+            assert placement.tasks == job.tasks, "running job booked at another size"
+            assert job.min_tasks <= job.tasks <= job.max_tasks, "gang outside its range"
+            assert self._by_id[job.id].job.min_tasks <= job.tasks, "gang below its minimum"
             for grant in placement.grants:
                 node = state.nodes[grant.node]
                 assert not job.gpu_types or node.gpu_type in job.gpu_types
@@ -85,11 +91,13 @@ class CheckedSimulator(Simulator):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(workloads(), st.sampled_from(["fifo", "fifo-spread", "greedy", "preemptive", "tiresias",
                                     "priority-preempt", "backfill-oracle",
-                                    "srtf-oracle", "drf", "gavel"]))
+                                    "srtf-oracle", "drf", "gavel", "corral-elastic", "pollux",
+                                    "defrag"]))
 def test_invariants_hold_for_any_workload(workload, policy):
     cluster, jobs = workload
     sched = Scheduler(preemptive_profile()) if policy == "preemptive" else scheduler(policy)
-    sim = CheckedSimulator(sched, cluster, jobs, SimConfig(preemption_overhead_s=7))
+    config = SimConfig(preemption_overhead_s=7, resize_overhead_s=5, migration_overhead_s=3)
+    sim = CheckedSimulator(sched, cluster, jobs, config)
     sim.run()
     fitting = {j.id for j in jobs} - {j.id for j in sim.rejected}
     finished = [r for r in sim.runs if r.end >= 0]
@@ -100,6 +108,9 @@ def test_invariants_hold_for_any_workload(workload, policy):
         assert row.start >= row.submit and row.end >= row.start
         assert math.isclose(row.jct, row.queue_delay + row.run_time + row.overhead,
                             rel_tol=1e-9, abs_tol=1e-6)
-        if row.preemptions == 0:
+        if row.preemptions == 0 and row.resizes == 0 and row.migrations == 0:
             assert row.overhead == 0
     assert sim.state.allocated_gpu_milli == 0
+    assert sim.resizes == sum(r.resizes for r in finished)
+    assert sim.migrations == sum(r.migrations for r in finished)
+    assert math.isclose(sim.resize_overhead, 5 * sim.resizes + 3 * sim.migrations)

@@ -3,7 +3,7 @@ handed out through the kubelet's device plugin API), measures GPUs and the pods 
 writes what jobs did to the job-history store.
 
 The scheduler side never imports this package; the two meet only through the pod annotations and
-resources named in :mod:`corral.agent.contract`.
+resources named in :mod:`corral.kube_contract`.
 """
 
 from corral.extras import require

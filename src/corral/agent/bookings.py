@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.agent.shares import MILLI_PER_GPU, GpuShare
 
 BOOKINGS_FILE = "bookings.json"

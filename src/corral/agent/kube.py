@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.model import CorralError
 
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
@@ -74,12 +74,13 @@ class PodInfo:
 
     @property
     def queue(self) -> str:
-        return next((self.labels[k] for k in contract.QUEUE_LABELS if self.labels.get(k)), "")
+        """Its queue, by the scheduler's rule (:func:`corral.kube_contract.queue_of`)."""
+        return contract.queue_of(self.labels)
 
     @property
     def job(self) -> str:
-        return next((self.labels[k] for k in contract.JOB_LABELS if self.labels.get(k)),
-                    self.name)
+        """Its job, by the scheduler's rule: the job label, else the pod itself."""
+        return contract.job_of(self.labels) or self.name
 
 
 class KubeApi(Protocol):

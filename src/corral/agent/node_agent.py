@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.agent.allocations import NodeGpus, Unaccounted
 from corral.agent.bookings import BOOKINGS_FILE, Booking, BookingFile
 from corral.agent.cgroups import container_of

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.agent.kube import PodInfo
 
 SOURCE = "kubernetes"
@@ -60,7 +60,7 @@ class PodProfile:
             "source": SOURCE, "job_id": f"{pod.namespace}/{pod.job}",
             "attempt": int(pod.labels.get(ATTEMPT_LABEL, "1") or 1),
             "user": pod.labels.get(contract.USER_LABEL, pod.namespace), "name": pod.job,
-            "queue": pod.queue or "default", "tasks": 1,
+            "queue": pod.queue, "tasks": 1,
             "gpu_milli": round(self.held_gpus * 1000), "gpu_type": self.gpu_type,
             "submit": submit, "start": start, "end": max(start, now), "outcome": outcome,
             "gpu_util": None if achieved is None else achieved / held,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.agent.kube import KubeApi, KubeError
 
 EFFECT = "NoSchedule"

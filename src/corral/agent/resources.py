@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.agent.allocations import NodeGpus
 from corral.agent.bookings import Booking, placement_of
 from corral.agent.kube import KubeApi, KubeError, PodInfo

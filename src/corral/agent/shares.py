@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.model import CorralError
 
 MILLI_PER_GPU = 1000

@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from corral.agent import contract
+from corral import kube_contract as contract
 from corral.agent.kube import KubeError, PodInfo, TrialKubeApi, TrialRunInfo
 from corral.agent.trials import (
     SECONDS_ENV,

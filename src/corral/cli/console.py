@@ -8,6 +8,8 @@ made, so ``corral --version`` and the live scheduler's start do not wait for it.
 from __future__ import annotations
 
 import logging
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -104,15 +106,39 @@ def job_progress(description: str) -> Iterator[Callable[[int, int], None]]:
 
 @contextmanager
 def runs_status(total: int) -> Iterator[Callable[[int, int], None]]:
-    """A spinner on stderr saying how many of *total* runs have finished, fed by an
-    ``on_done(finished, total)`` callback; on a terminal only, like :func:`job_progress`."""
+    """Progress across *total* runs on stderr, fed by an ``on_done(finished, total)`` callback:
+    a bar with the time left on a terminal; elsewhere (a log, CI) one plain line per finished
+    run with the time elapsed and left, so a long sweep shows it is alive."""
     console = stderr()
-    if _quiet or not console.is_terminal:
+    began = time.monotonic()
+    if _quiet:
         yield lambda finished, total: None
         return
-    with console.status(f"simulating {total} runs") as status:
+    if not console.is_terminal:
+        def line(finished: int, total: int) -> None:
+            elapsed = time.monotonic() - began
+            left = f", about {elapsed / finished * (total - finished):.0f} s left" \
+                if 0 < finished < total else ""
+            print(f"runs: {finished} of {total} finished, {elapsed:.0f} s elapsed{left}",
+                  file=sys.stderr, flush=True)
+
+        yield line
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                  transient=True) as progress:
+        task = progress.add_task("runs", total=total)
 
         def update(finished: int, total: int) -> None:
-            status.update(f"simulating: {finished} of {total} runs finished")
+            progress.update(task, completed=finished, total=total)
 
         yield update

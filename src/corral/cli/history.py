@@ -174,8 +174,11 @@ def existing_store(url: str, lock_wait_s: float = LOCK_WAIT_S) -> HistoryStore:
         parsed = make_url(url)
     except ArgumentError:  # HistoryStore names a malformed URL its own way
         return HistoryStore(url, lock_wait_s=lock_wait_s)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        path = Path(parsed.database)
+    database = parsed.database or ""
+    if parsed.query.get("uri") == "true":  # sqlite:///file:PATH?mode=ro&uri=true
+        database = database.removeprefix("file:")
+    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:"):
+        path = Path(database)
         if not path.is_file():
             raise ConfigError(f"--db {url}: no history database at {path}; import a trace "
                               "with `corral history import` or point --db at an existing one")

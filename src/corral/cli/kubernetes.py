@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
@@ -18,6 +19,7 @@ from corral.cli.output import Output, OutputOption, emit_all, pick_output
 from corral.model import CorralError
 
 if TYPE_CHECKING:
+    from corral.history import HistoryStore
     from corral.k8s.client import KubeClient
 
 BAD_INPUT = 2
@@ -78,7 +80,7 @@ def scheduler(
     import asyncio
 
     from corral.core import Scheduler
-    from corral.history import DEFAULT_URL, HistoryStore
+    from corral.history import DEFAULT_URL
     from corral.k8s.client import KubeClient
     from corral.k8s.loop import LiveScheduler, Options
     from corral.k8s.secure_serving import SecureServing, check_exposure
@@ -92,12 +94,19 @@ def scheduler(
         check_exposure(metrics_addr, authenticated=authenticate_metrics)
         profile = load_policy(policy)
         tree = load_queue_file(queues) if queues else None
-        history = None if history_db == "none" else HistoryStore(history_db or DEFAULT_URL)
+        url = history_db or DEFAULT_URL
+        # Opened at once only for a policy that predicts from it; otherwise in the background,
+        # so the first binding does not wait for the database and its migrations.
+        history = None if history_db == "none" else \
+            _open_history(url) if profile.reads_estimates else partial(_open_history, url)
     except CorralError as exc:
         _fail(str(exc))
     if profile.oracle:
         _fail(f"policy {profile.name} reads true job durations, which no live cluster knows; "
               "it is a reference for the simulator only")
+    if profile.resizers:
+        _fail(f"policy {profile.name} resizes running jobs, which the Kubernetes backend does "
+              "not apply yet; it runs in the simulator")
     if profile.reads_estimates and history is None:
         _fail(f"policy {profile.name} orders jobs by run times predicted from the job history; "
               "give a history database with --history-db instead of 'none'")
@@ -121,7 +130,9 @@ def scheduler(
         finally:
             await runner.cleanup()
             await client.close()
-            if history is not None:
+            if live.history is not None:
+                live.history.close()
+            if history is not None and not callable(history):
                 history.close()
 
     try:
@@ -130,6 +141,12 @@ def scheduler(
         _fail(str(exc))
     except Exception as exc:  # kubeconfig unreadable, API server unreachable at start
         _fail(f"{type(exc).__name__}: {exc}")
+
+
+def _open_history(url: str) -> HistoryStore:
+    from corral.history import HistoryStore  # SQLAlchemy, and the migrations: seconds
+
+    return HistoryStore(url)
 
 
 def status(

@@ -13,7 +13,7 @@ import typer
 from corral.cli.console import note, print_error
 from corral.cli.kubernetes import InCluster, Kubeconfig, run_live
 from corral.cli.output import Output, OutputOption, emit
-from corral.model import GPU, MILLI, CorralError
+from corral.model import GPU, MILLI, ConfigError, CorralError
 
 if TYPE_CHECKING:
     from corral.k8s.client import KubeClient
@@ -54,23 +54,13 @@ def list_command(
             _fail(str(exc))
         records = [_record(queue, queue.name == tree.default) for queue in tree.queues.values()]
     else:
-        from corral.k8s.queue_admin import list_queues
-        from corral.k8s.queue_crd import queue_from_api
-        from corral.model import InvalidSpec
+        from corral.dashboard.projects import ProjectObjects
 
-        records = []
-        for obj in run_live(kubeconfig, in_cluster, context, list_queues):
-            try:
-                read = queue_from_api(obj)
-            except InvalidSpec as exc:  # listed, so an admin sees which Queue is ignored
-                records.append({"queue": (obj.get("metadata") or {}).get("name", ""),
-                                "parent": "", "weight": None, "quota_gpus": None,
-                                "borrowing_limit_gpus": None, "default": False,
-                                "namespaces": f"invalid: {exc}"})
-                continue
-            selector = (obj.get("spec") or {}).get("namespaceSelector")
-            records.append({**_record(read.queue, read.default),
-                            "namespaces": _namespaces(selector)})
+        projects = run_live(kubeconfig, in_cluster, context,
+                            lambda client: ProjectObjects(client).list())
+        records = [{"queue": p.name, "parent": p.parent or "", "weight": p.weight,
+                    "quota_gpus": p.quota_gpus, "borrowing_limit_gpus": p.borrowing_gpus,
+                    "namespaces": ",".join(p.members) or "none"} for p in projects]
     emit(_table(records), output, records=records)
 
 
@@ -84,8 +74,8 @@ def create_command(
                                           help="Fair-share weight.")] = 1.0,
     borrowing_limit: BorrowingLimit = None,
     namespace: Annotated[list[str] | None, typer.Option(
-        "--namespace", "-n", help="A namespace whose pods may use it (repeat for several; * "
-                                  "for all). Live only; none: no namespace may yet.",
+        "--namespace", "-n", help="A namespace whose pods may use it (repeat for several). "
+                                  "Live only; none: no namespace may yet.",
         show_default=False)] = None,
     file: QueueFile = None,
     kubeconfig: Kubeconfig = None,
@@ -108,12 +98,23 @@ def create_command(
             _fail(str(exc))
         note(f"queue {name} created in {file}", err=True)
         return
-    from corral.k8s.queue_admin import create_queue as create_live
-    from corral.k8s.queue_admin import queue_object
+    from corral.dashboard.api_models import ProjectChange
+    from corral.dashboard.projects import ProjectExists, ProjectObjects
 
-    obj = queue_object(name, gpus=gpus, parent=parent, weight=weight,
-                       borrowing_limit=borrowing_limit, namespaces=namespace or ())
-    run_live(kubeconfig, in_cluster, context, lambda client: create_live(client, obj))
+    try:
+        change = _change(ProjectChange, name=name, parent=parent, weight=weight,
+                         quota_gpus=gpus, borrowing_gpus=borrowing_limit, members=namespace or [])
+    except CorralError as exc:
+        _fail(str(exc))
+
+    async def create(client: KubeClient) -> None:
+        try:
+            await ProjectObjects(client).create(change)
+        except ProjectExists:
+            raise ConfigError(f"queue {name} exists already; change its quota with "
+                              "`corral queues set-quota`") from None
+
+    run_live(kubeconfig, in_cluster, context, create)
     note(f"queue {name} created", err=True)
 
 
@@ -140,10 +141,21 @@ def set_quota_command(
             _fail(str(exc))
         note(f"queue {name} changed in {file}", err=True)
         return
-    from corral.k8s.queue_admin import set_quota as set_live
+    from corral.dashboard.api_models import ProjectChange
+    from corral.dashboard.projects import ProjectNotFound, ProjectObjects
 
     async def change(client: KubeClient) -> None:
-        await set_live(client, name, gpus=gpus, borrowing_limit=borrowing_limit)
+        store = ProjectObjects(client)
+        current = next((p for p in await store.list() if p.name == name), None)
+        if current is None:
+            raise ConfigError(f"no queue named {name}")
+        fields = current.model_dump(include=set(ProjectChange.model_fields))
+        fields.update({"quota_gpus": gpus} if gpus is not None else {})
+        fields.update({"borrowing_gpus": borrowing_limit} if borrowing_limit is not None else {})
+        try:
+            await store.update(_change(ProjectChange, **fields))
+        except ProjectNotFound:
+            raise ConfigError(f"no queue named {name}") from None
 
     run_live(kubeconfig, in_cluster, context, change)
     note(f"queue {name} changed", err=True)
@@ -157,15 +169,15 @@ def _record(queue: Queue, default: bool) -> dict[str, Any]:
             "default": default}
 
 
-def _namespaces(selector: Any) -> str:
-    if selector is None:
-        return "none"
-    if selector == {}:
-        return "all"
-    for rule in selector.get("matchExpressions") or []:
-        if rule.get("operator") == "In" and len(selector) == 1:
-            return ",".join(rule.get("values") or [])
-    return "by selector"
+def _change(model: Any, **fields: Any) -> Any:
+    """The dashboard's checked change (names, ranges) from the options; bad ones fail here."""
+    from pydantic import ValidationError
+
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(problems) from None
 
 
 def _table(records: list[dict[str, Any]]) -> Any:

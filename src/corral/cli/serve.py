@@ -9,7 +9,6 @@ extra and are imported only here.
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -47,6 +46,9 @@ def serve(
     scheduler_url: Annotated[str | None, typer.Option(
         help="The scheduler's /status base URL, for why pods wait (live).",
         show_default=False)] = None,
+    agent_metrics_url: Annotated[list[str] | None, typer.Option(
+        metavar="URL", help="A node agent's /metrics URL, for GPU utilisation and health on "
+                            "the nodes page (live; repeatable).", show_default=False)] = None,
     host: Annotated[str, typer.Option(help="Address to listen on; anything but loopback "
                                            "needs --tls-cert-file.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
@@ -74,6 +76,8 @@ def serve(
     if not is_loopback(host) and tls_cert_file is None:
         _fail(f"--host {host}: bearer tokens would cross the network in the clear; listen on "
               "127.0.0.1, or give --tls-cert-file and --tls-private-key-file")
+    if agent_metrics_url and not live:
+        _fail("--agent-metrics-url reads live node agents; it needs --kubeconfig or --in-cluster")
     if not live and not demo and tokens is None:
         _fail("offline, --tokens names the users who may sign in (see docs/dashboard.md)")
 
@@ -84,7 +88,7 @@ def serve(
 
             client = await KubeClient.connect(kubeconfig, in_cluster=in_cluster)
             sources = live_sources(client, scheduler_url, db, runs, cache_stats or [],
-                                   audit_log)
+                                   audit_log, agent_metrics_url or [])
         elif demo:
             from corral.dashboard.demo import build_demo
 
@@ -107,6 +111,8 @@ def serve(
         finally:
             if client is not None:
                 await client.close()
+
+    import asyncio  # the command itself, not `corral --version`, pays for it
 
     try:
         asyncio.run(main())

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from corral.core.cluster_state import ClusterState, RunningJob, apply_grants
+from corral.core.capacity_index import apply_grants
+from corral.core.cluster_state import ClusterState, RunningJob
 from corral.core.placement import Placement
 from corral.core.queue_usage import QueueUsage
 from corral.model import Job
@@ -25,7 +26,7 @@ class CycleState:
 
     __slots__ = ("_undo", "cluster", "cpu_free", "data", "free_gpu_milli", "gpu_free",
                  "left_waiting",
-                 "mem_free", "now", "preempted", "usage", "version", "whole_free")
+                 "mem_free", "now", "preempted", "resized", "usage", "version", "whole_free")
 
     def __init__(self, cluster: ClusterState, now: float) -> None:
         self.cluster = cluster
@@ -40,9 +41,12 @@ class CycleState:
         """What each queue holds, this cycle's reservations included (None where the policy
         reads no usage, and on what-if copies, which only answer "would it fit?")."""
         self.preempted: set[str] = set()
+        """Running jobs this cycle released or resized: no plugin touches them again."""
+        self.resized: dict[str, RunningJob] = {}
+        """Running jobs this cycle resized, as they now run."""
         self.left_waiting: list[Job] = []
         """Jobs this cycle has left waiting for lack of capacity, in queue order (backfill reserves
-        for the first)."""
+        for the first); of a group the walk passes over, only the jobs it looked at."""
         self.data: dict[str, Any] = {}
         """Scratch for plugins, as in kube-scheduler's CycleState: a value one extension point
         computes once per cycle and another reads, keyed by ``point + plugin name``."""
@@ -61,12 +65,16 @@ class CycleState:
         other.free_gpu_milli = self.free_gpu_milli
         other.usage = None
         other.preempted = set(self.preempted)
+        other.resized = dict(self.resized)
         other.left_waiting = list(self.left_waiting)
         other._undo = None  # owns its arrays: nothing to roll back
         return other
 
     def reserve(self, job: Job, placement: Placement) -> None:
-        """Hold *placement*'s capacity for the rest of this cycle."""
+        """Hold *placement*'s capacity for the rest of this cycle (an elastic gang placed in
+        part is booked at the size placed)."""
+        if placement.tasks != job.tasks:
+            job = job.with_tasks(placement.tasks)
         if self._undo is not None:
             self._undo.append((job, placement, -1))
         self.version += 1
@@ -87,6 +95,20 @@ class CycleState:
         if self.usage is not None:
             self.usage.apply(run.job, run.placement, -1)
         self.preempted.add(run.job.id)
+
+    def running(self, job_id: str) -> RunningJob:
+        """*job_id*'s running record as this cycle sees it (resized or not)."""
+        return self.resized.get(job_id) or self.cluster.running[job_id]
+
+    def resize(self, job_id: str, placement: Placement) -> RunningJob:
+        """Move running job *job_id* to *placement* (grown, shrunk or moved) for the rest of
+        this cycle: its current placement is released and the new one reserved."""
+        run = self.running(job_id)
+        self.release(run)
+        resized = RunningJob(run.job.with_tasks(placement.tasks), placement, run.since)
+        self.reserve(resized.job, placement)
+        self.resized[job_id] = resized
+        return resized
 
     def reservations(self) -> list[tuple[Job, Placement]]:
         """The placements this cycle has reserved so far, oldest first (empty on what-if

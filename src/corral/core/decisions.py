@@ -25,7 +25,8 @@ class Preempt(NamedTuple):
 
 
 class Resize(NamedTuple):
-    """Move running elastic job *job_id* to *placement* (grow or shrink its gang)."""
+    """Move running job *job_id* to *placement*: grow or shrink an elastic gang (the newest
+    members leave first), or migrate a job to other GPUs at the same size."""
 
     job_id: str
     placement: Placement

@@ -20,11 +20,12 @@ from corral.model import Job
 if TYPE_CHECKING:
     from corral.core.cluster_state import ClusterState
     from corral.core.cycle_state import CycleState
+    from corral.core.decisions import Resize
 
 MAX_SCORE = 100.0
 """Scores are in [0, MAX_SCORE]; a policy weights and adds them."""
 
-EXTENSION_POINTS = ("queue_sort", "admit", "filter", "score", "permit", "post_filter")
+EXTENSION_POINTS = ("queue_sort", "admit", "filter", "score", "permit", "post_filter", "resize")
 """Every extension point, in the order a cycle visits them."""
 
 
@@ -53,6 +54,9 @@ class QueueSort(Plugin, Protocol):
 
     # Optional: ``rekey_seconds: float``: the key changes as jobs wait, so the scheduler
     # re-keys the pending queue at most this often.
+    # Optional: ``running_key_holds_until(run, cluster, now) -> float``: until when a running
+    # job's key stays what it is at *now*; preemption then re-keys running jobs only when one
+    # starts, ends or reaches that time, instead of in every cycle.
 
 
 @runtime_checkable
@@ -131,6 +135,34 @@ class PostFilter(Plugin, Protocol):
         ...
 
 
+Room = Callable[["CycleState", Job], np.ndarray]
+"""Tasks of a job each node can host on a cycle state, by the policy's own filters."""
+
+
+@runtime_checkable
+class Resizer(Plugin, Protocol):
+    """Running elastic gangs (``Job.min_tasks`` < ``max_tasks``) change size: they shrink to
+    make room before anything is preempted, and grow into GPUs nobody waits for."""
+
+    def make_room(self, state: CycleState, job: Job, status: Status,
+                  fits: Callable[[CycleState], bool], room: Room) -> list[Resize]:
+        """Shrinks or moves of running jobs after which *job* fits, or an empty list.
+
+        Asked before the PostFilter plugins, with the same *fits*; try the changes on
+        ``state.clone()`` (:meth:`CycleState.resize`), never on *state*: the core applies
+        them and places the job. *room* gives the tasks of a job each node can host on a
+        state, by the policy's filters. A job already resized or released in this cycle
+        (``state.preempted``) is left alone.
+        """
+        ...
+
+    def grow(self, state: CycleState, room: Room) -> list[Resize]:
+        """Grow running jobs into capacity no pending job is waiting for, applying each change
+        to *state* with :meth:`CycleState.resize` (one decision per job). Asked once per
+        cycle, after the queue walk, only when it left no job waiting for capacity."""
+        ...
+
+
 POINT_PROTOCOLS: dict[str, type] = {
     "queue_sort": QueueSort,
     "admit": Admit,
@@ -138,5 +170,6 @@ POINT_PROTOCOLS: dict[str, type] = {
     "score": Score,
     "permit": Permit,
     "post_filter": PostFilter,
+    "resize": Resizer,
 }
 """The protocol a plugin must satisfy for each extension point it lists."""

@@ -68,11 +68,14 @@ def choose_nodes(profile: Profile, state: CycleState, job: Job, fit: np.ndarray,
     if nodes.size == 0:
         return unschedulable(GANG, f"no node can host a task of {task_text(job)}")
     cand_fit = fit[nodes]
+    remaining = job.tasks
     if job.tasks > 1:
         capped = np.minimum(cand_fit, job.tasks)
         reach = int(capped.sum()) if limit is None or limit >= len(capped) else \
             int(np.partition(capped, len(capped) - limit)[-limit:].sum())
-        if reach < job.tasks:
+        if job.min_tasks <= reach < job.tasks:
+            remaining = reach  # an elastic gang: as many members as fit, placed by score
+        elif reach < job.tasks:
             # Not even the best nodes make the whole gang: propose the largest ones, unscored,
             # just enough to hold it where the cap is what binds, and let the permits say no
             # (scoring nodes for a doomed gang is wasted work).
@@ -81,7 +84,6 @@ def choose_nodes(profile: Profile, state: CycleState, job: Job, fit: np.ndarray,
             order = order[:enough]
             return list(zip(nodes[order].tolist(), capped[order].tolist(), strict=True))
     chosen: list[tuple[int, int]] = []
-    remaining = job.tasks
     scores = profile.scores
     while True:
         total = None

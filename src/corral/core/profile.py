@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from corral.core.framework import Admit, Filter, Permit, PostFilter, QueueSort, Score
+from corral.core.framework import Admit, Filter, Permit, PostFilter, QueueSort, Resizer, Score
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Profile:
     admits: tuple[Admit, ...] = ()
     permits: tuple[Permit, ...] = ()
     post_filters: tuple[PostFilter, ...] = ()
+    resizers: tuple[Resizer, ...] = ()
     blocking: bool = True
     tick_seconds: float | None = None
     oracle: bool = False
@@ -46,4 +47,4 @@ class Profile:
 
     def _plugins(self) -> tuple[object, ...]:
         return (self.queue_sort, *self.filters, *(p for p, _ in self.scores), *self.admits,
-                *self.permits, *self.post_filters)
+                *self.permits, *self.post_filters, *self.resizers)

@@ -46,7 +46,7 @@ class Me(BaseModel):
 
 
 class UsageSeries(BaseModel):
-    """GPU-hours per day of one project (or one user within a project)."""
+    """GPU-hours per day of one project."""
 
     key: str
     quota_gpus: float | None = None
@@ -56,11 +56,20 @@ class UsageSeries(BaseModel):
     attempts: int
 
 
+class UserUsage(BaseModel):
+    """What one user used within one project, over all days."""
+
+    project: str
+    user: str
+    gpu_hours: float
+    attempts: int
+
+
 class UsageReport(BaseModel):
     """Day ``d`` covers ``[d * 86400, (d + 1) * 86400)`` seconds of the history's clock."""
 
     projects: list[UsageSeries]
-    users: list[UsageSeries]
+    users: list[UserUsage]
 
 
 class JobRow(BaseModel):

@@ -34,6 +34,7 @@ from corral.dashboard.api_models import (
     RunRow,
     UsageReport,
     UsageSeries,
+    UserUsage,
 )
 from corral.dashboard.cache_stats import dataset_rows
 from corral.dashboard.projects import ProjectExists, ProjectNotFound
@@ -143,9 +144,8 @@ def create_app(sources: Sources) -> FastAPI:
         quotas = {p.name: p.quota_gpus for p in await sources.projects.list()}
         return UsageReport(
             projects=_series(sources.history.usage(queues), quotas),
-            users=_series([(d, f"{q}/{u or '(none)'}", s, n)
-                           for d, q, u, s, n in sources.history.usage(queues, by_user=True)],
-                          {}))
+            users=[UserUsage(project=q, user=u, gpu_hours=round(s / 3600, 3), attempts=n)
+                   for q, u, s, n in sources.history.usage(queues, by_user=True)])
 
     @app.get("/api/jobs", responses=_answers(403))
     async def jobs(caller: Caller,

@@ -7,7 +7,7 @@ replayed on the wall clock, for ``--demo``) and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from corral.dashboard.api_models import JobRow, NodeRow
@@ -22,9 +22,11 @@ class ClusterView(Protocol):
 
 
 def fill_gpus(node: str, gpu_type: str, gpus: int, held: Sequence[float],
-              schedulable: bool = True, unhealthy: Sequence[int] = ()) -> NodeRow:
+              schedulable: bool = True, unhealthy: Iterable[int] = (),
+              utilisation: Mapping[int, float] | None = None) -> NodeRow:
     """A node row from the GPU amounts its jobs hold, laid first-fit on its GPUs (shares of
-    one GPU fill one GPU before the next), where nothing finer says which GPU each holds."""
+    one GPU fill one GPU before the next), where nothing finer says which GPU each holds;
+    *utilisation* by GPU index where it was measured."""
     allocated = [0.0] * gpus
     for amount in sorted(held, reverse=True):
         left = amount
@@ -37,6 +39,7 @@ def fill_gpus(node: str, gpu_type: str, gpus: int, held: Sequence[float],
                 left -= take
     allocated = [round(share, 3) for share in allocated]
     return NodeRow(name=node, gpu_type=gpu_type, gpus=gpus, allocated=allocated,
-                   utilisation=[None] * gpus, unhealthy=list(unhealthy),
+                   utilisation=[(utilisation or {}).get(index) for index in range(gpus)],
+                   unhealthy=sorted(index for index in unhealthy if index < gpus),
                    schedulable=schedulable,
                    fragmented_gpus=round(sum(1.0 - a for a in allocated if 0 < a < 1), 3))

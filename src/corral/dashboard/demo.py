@@ -38,8 +38,8 @@ from corral.traces import read_trace
 DEMO_CLUSTER = "auto:1"
 POLICIES = ("fifo", "tiresias")
 MEMBERS = ("alice", "bob")
-REPLAY_FROM = 0.3
-"""The replay starts this far into the run (so the history already holds its first jobs)."""
+REPLAY_FROM = 0.4
+"""The replay starts when this share of the jobs has finished (so the history holds them)."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def build_demo(folder: Path, *, limit: int | None = None) -> Demo:
 
     history = HistoryStore(f"sqlite:///{folder / 'history.db'}")
     jobs = results[0].jobs
-    start = float(jobs["submit"].min() + REPLAY_FROM * (jobs["end"].max() - jobs["submit"].min()))
+    start = float(jobs["end"].quantile(REPLAY_FROM))
     quotas = {q.name: q.quota.get(GPU, 0) / MILLI for q in tree.queues.values()}
     cluster_view = ReplayedCluster(jobs, cluster.nodes, quotas, start=start,
                                    on_finished=history.add_attempts)

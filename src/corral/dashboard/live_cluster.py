@@ -1,6 +1,7 @@
 """The cluster now, from the API server: Corral's pods (pending with why, running where) and
 the nodes' GPUs. Why a pod waits is the scheduler's own word where its ``/status`` is given
-(``--scheduler-url``), else its ``PodScheduled=False`` condition."""
+(``--scheduler-url``), else its ``PodScheduled=False`` condition; each GPU's utilisation and
+health are the node agents' (``--agent-metrics-url``) where given."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import urllib.request
 from typing import Any
 
+from corral.dashboard.agent_gpus import AgentGpus, NodeGpus
 from corral.dashboard.api_models import JobRow, NodeRow
 from corral.dashboard.cluster_view import fill_gpus
 from corral.k8s import conventions as names
@@ -22,10 +24,12 @@ STATUS_TIMEOUT_S = 5.0
 
 class LiveCluster:
     def __init__(self, client: KubeClient, scheduler_url: str | None = None,
-                 scheduler_name: str = names.SCHEDULER_NAME) -> None:
+                 scheduler_name: str = names.SCHEDULER_NAME,
+                 agents: AgentGpus | None = None) -> None:
         self.client = client
         self.scheduler_url = scheduler_url
         self.scheduler_name = scheduler_name
+        self.agents = agents
 
     async def _pods(self) -> list[Any]:
         items = (await self.client.request("GET", resource_path("", "v1", "pods")))["items"]
@@ -72,6 +76,7 @@ class LiveCluster:
             if pod.node:
                 request = pod.request if pod.booked is None else pod.booked[0]
                 held.setdefault(pod.node, []).append(request.gpu_milli / MILLI)
+        measured = {} if self.agents is None else await self.agents.read()
         rows = []
         for obj in items:
             try:
@@ -79,6 +84,8 @@ class LiveCluster:
             except InvalidSpec:
                 continue
             node = info.node
+            gpus = measured.get(node.name, NodeGpus())
             rows.append(fill_gpus(node.name, node.gpu_type, node.gpus,
-                                  held.get(node.name, ()), info.schedulable))
+                                  held.get(node.name, ()), info.schedulable,
+                                  gpus.unhealthy, gpus.utilisation))
         return rows

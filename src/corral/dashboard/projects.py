@@ -11,12 +11,10 @@ scheduler would refuse.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
 import tomlkit
-from tomlkit.exceptions import TOMLKitError
 
 from corral.dashboard.api_models import Project, ProjectChange
 from corral.k8s import conventions as names
@@ -24,6 +22,7 @@ from corral.k8s.client import ApiError, KubeClient, resource_path
 from corral.k8s.queue_crd import queue_from_api
 from corral.model import GPU, MILLI, ConfigError, InvalidSpec, Queue
 from corral.queues import load_queue_file
+from corral.queues.file_edit import read_document, write_checked
 
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 """The label every namespace carries with its own name (Kubernetes sets it)."""
@@ -97,22 +96,11 @@ class ProjectFile:
         return before, self._save(document, change.name)
 
     def _document(self) -> Any:
-        try:
-            return tomlkit.parse(self.path.read_text(encoding="utf-8"))
-        except (OSError, TOMLKitError) as exc:
-            raise ConfigError(f"queue file {self.path}: {exc}") from None
+        return read_document(self.path)
 
     def _save(self, document: Any, name: str) -> Project:
         """Check the new file with the scheduler's reader, then replace the old one at once."""
-        handle, temp = tempfile.mkstemp(dir=self.path.parent, suffix=".toml")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(tomlkit.dumps(document))
-            tree = load_queue_file(temp)
-            os.replace(temp, self.path)
-        except BaseException:
-            os.unlink(temp)
-            raise
+        tree = write_checked(self.path, document)
         table = next(t for t in document["queues"] if t.get("name") == name)
         return project_of(tree.queues[name], list(table.get("members", [])))
 
@@ -202,8 +190,11 @@ def _write_spec(spec: dict[str, Any], change: ProjectChange) -> None:
             spec[key] = amounts
         else:
             spec.pop(key, None)
-    spec["namespaceSelector"] = {"matchExpressions": [
-        {"key": NAMESPACE_LABEL, "operator": "In", "values": sorted(set(change.members))}]}
+    if change.members:
+        spec["namespaceSelector"] = {"matchExpressions": [
+            {"key": NAMESPACE_LABEL, "operator": "In", "values": sorted(set(change.members))}]}
+    else:  # no members: no namespace may use it (an empty In list is refused by the reader)
+        spec.pop("namespaceSelector", None)
 
 
 def _check(obj: dict[str, Any]) -> None:

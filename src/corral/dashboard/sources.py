@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from corral.dashboard.access import Access, ClusterAccess, TokenFile
+from corral.dashboard.agent_gpus import AgentGpus
 from corral.dashboard.audit_log import AuditLog
 from corral.dashboard.cluster_view import ClusterView
 from corral.dashboard.live_cluster import LiveCluster
@@ -44,10 +45,14 @@ def offline_sources(tokens: Path, queues: Path | None, db: str | None, runs: Pat
 
 
 def live_sources(client: KubeClient, scheduler_url: str | None, db: str | None,
-                 runs: Path | None, caches: Sequence[Path], audit: Path) -> Sources:
-    """Queue resources, pods and nodes through *client*, whose API server checks users."""
+                 runs: Path | None, caches: Sequence[Path], audit: Path,
+                 agent_metrics: Sequence[str] = ()) -> Sources:
+    """Queue resources, pods and nodes through *client*, whose API server checks users; GPU
+    utilisation and health from the node agents' *agent_metrics* URLs."""
     return Sources(mode="live", access=ClusterAccess(DelegatedAuth(client)),
                    projects=ProjectObjects(client), audit=AuditLog(audit),
                    history=HistoryStore(db) if db else None,
-                   cluster=LiveCluster(client, scheduler_url),
+                   cluster=LiveCluster(client, scheduler_url,
+                                       agents=AgentGpus(agent_metrics) if agent_metrics
+                                       else None),
                    runs=RunFolders(runs) if runs else None, caches=list(caches))

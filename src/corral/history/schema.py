@@ -48,12 +48,21 @@ usage_daily = Table(
     metadata,
     Column("day", Integer, primary_key=True),  # floor(end / 86400)
     Column("queue", String(KEY_CHARS), primary_key=True),
-    Column("user", String(KEY_CHARS), primary_key=True),
     Column("gpu_seconds", Float, nullable=False),
     Column("attempts", Integer, nullable=False),
 )
-"""Migration 0005: GPU-seconds of the attempts that ended each day, per queue and user, kept
-by a trigger on every insert into ``job_attempts``."""
+"""Migration 0005: GPU-seconds of the attempts that ended each day, per queue."""
+
+usage_users = Table(
+    "usage_users",
+    metadata,
+    Column("user", String(KEY_CHARS), primary_key=True),
+    Column("queue", String(KEY_CHARS), primary_key=True),
+    Column("gpu_seconds", Float, nullable=False),
+    Column("attempts", Integer, nullable=False),
+)
+"""Migration 0005: GPU-seconds of all attempts per queue and user. Both rollups are kept by a
+trigger on every insert into ``job_attempts``."""
 
 trials = Table(
     "trial_runs",

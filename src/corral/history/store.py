@@ -50,7 +50,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 
 from corral.history import DEFAULT_URL
-from corral.history.schema import OUTCOMES, attempts, trials, usage_daily
+from corral.history.schema import OUTCOMES, attempts, trials, usage_daily, usage_users
 from corral.model import ConfigError, CorralError
 
 BATCH_ROWS = 500
@@ -236,15 +236,14 @@ class HistoryStore:
 
     def usage(self, queues: Collection[str] | None = None, *,
               by_user: bool = False) -> list[tuple[Any, ...]]:
-        """(day, queue[, user], GPU-seconds, attempts) of the attempts that ended each day,
-        for *queues* (None: all), from the rollup a trigger keeps (migration 0005)."""
-        keys = [usage_daily.c.day, usage_daily.c.queue]
-        if by_user:
-            keys.append(usage_daily.c.user)
-        query = select(*keys, func.sum(usage_daily.c.gpu_seconds),
-                       func.sum(usage_daily.c.attempts)).group_by(*keys).order_by(*keys)
+        """(day, queue, GPU-seconds, attempts) of the attempts that ended each day, or with
+        *by_user* (queue, user, GPU-seconds, attempts) over all days, for *queues* (None: all),
+        from the rollup a trigger keeps (migration 0005)."""
+        table = usage_users if by_user else usage_daily
+        keys = [table.c.queue, table.c.user] if by_user else [table.c.day, table.c.queue]
+        query = select(*keys, table.c.gpu_seconds, table.c.attempts).order_by(*keys)
         if queues is not None:
-            query = query.where(usage_daily.c.queue.in_(list(queues)))
+            query = query.where(table.c.queue.in_(list(queues)))
         with self._connection() as conn:
             return [tuple(row) for row in conn.execute(query)]
 

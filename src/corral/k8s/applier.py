@@ -21,11 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from corral.k8s import conventions as names
+from corral.k8s.bindings import Binding, GangBinding
 from corral.k8s.client import ApiError, KubeClient, resource_path
-from corral.k8s.cluster_cache import Binding, ClusterCache, GangBinding
+from corral.k8s.cluster_cache import ClusterCache
 from corral.k8s.events import EventRecorder, ObjectRef
 from corral.k8s.metrics import SchedulerMetrics
 from corral.k8s.pods import PodRecord, booked_message
+from corral.k8s.unit_ids import UnitId
 from corral.model import MILLI
 
 log = logging.getLogger(__name__)
@@ -186,7 +188,7 @@ class Applier:
         info = self.cache.gang_info(unit)
         if info is not None:
             self.events.emit(ObjectRef.gang(info), "Warning", names.EVENT_GANG_UNDONE, why)
-        return await self.evict_unit(unit + "#bound", why)
+        return await self.evict_unit(str(UnitId.parse(unit).bound), why)
 
     async def _gang_phase(self, work: GangBinding, phase: str) -> None:
         info = work.gang

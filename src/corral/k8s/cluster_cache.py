@@ -30,65 +30,39 @@ assumed (:meth:`ClusterCache.rule_conflict`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from corral.core import ClusterState, Scheduler
 from corral.core.duration_estimate import DurationEstimate
-from corral.core.placement import NodeGrant, Placement
+from corral.core.placement import Placement
 from corral.k8s import conventions as names
+from corral.k8s.bindings import Binding, GangBinding, Slot, grant_slots, slots_placement
+from corral.k8s.gang_quorum import gang_object, gang_units, gang_wait, quorum
 from corral.k8s.gangs import GangInfo, GangRef, gang_from_api
 from corral.k8s.node_eligibility import Eligibility, NodeEligibility
 from corral.k8s.nodes import TOLERATED_TAINTS, NodeInfo, node_from_api
-from corral.k8s.placed_pods import PlacedPod, PlacedPods
+from corral.k8s.placed_pods import PlacedPods
+from corral.k8s.pod_bookings import booked, differs, placed_pod
 from corral.k8s.pod_rules import PodRuleFilter, needs_filter
-from corral.k8s.pods import PodRecord, TaskRequest, pod_from_api
-from corral.k8s.queue_crd import QueueObject, queue_from_api, queue_tree
-from corral.model import DEFAULT_QUEUE, MILLI, InvalidSpec, Job, Queue, QueueTree
+from corral.k8s.pods import PodRecord, largest_request, pod_from_api
+from corral.k8s.queue_access import UNMANAGED_QUEUE, assemble_tree, queue_refusal
+from corral.k8s.queue_crd import QueueObject, queue_from_api
+from corral.k8s.rule_narrowing import RuleNarrowing, per_node_cap
+from corral.k8s.unit_ids import Family, UnitId
+from corral.model import MILLI, InvalidSpec, Job, QueueTree
+from corral.model.node_constraints import NO_CONSTRAINTS
 
 log = logging.getLogger(__name__)
 
-UNMANAGED_QUEUE = "corral.dev/unmanaged"
-"""The hidden leaf queue of pods other schedulers bound: it holds capacity, owns no quota."""
-EXTRA = "#pod/"
-"""Marks the unit of a gang member beyond the minimum: ``<gang unit>#pod/<pod name>``."""
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-"""The label the API server puts on every namespace, naming it (so selectors can)."""
 ASSUME_TTL_S = 60.0
 """An assumed binding the watch has not confirmed in this long is dropped (as kube-scheduler's
 assume cache expires), so a lost event cannot hold capacity forever."""
-
-
-class Slot(NamedTuple):
-    """Where a pod runs: its node and the GPU indices it holds there."""
-
-    node: str
-    gpus: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Binding:
-    """One pod the applier must bind: to *node*, holding *gpus* there."""
-
-    pod: PodRecord
-    node: str
-    gpus: tuple[int, ...]
-    gpu_memory_mib: int
-
-
-@dataclass(frozen=True, slots=True)
-class GangBinding:
-    """A Start decision as API work: every member's binding, all or none."""
-
-    job_id: str
-    gang: GangInfo | None
-    bindings: tuple[Binding, ...]
 
 
 class _InState(NamedTuple):
@@ -126,7 +100,7 @@ class ClusterCache:
         self.bookings: dict[str, PodRecord] = {}
         """Pod key -> the record it was admitted (assumed or first seen bound) with. What it
         holds is fixed then: later edits of its labels or annotations, which its owner may
-        make, are ignored (see :meth:`_booked`)."""
+        make, are ignored (see :func:`~corral.k8s.pod_bookings.booked`)."""
         self.edits_ignored: dict[str, str] = {}
         """Pod key -> an edit of an admitted pod that was ignored, not yet reported."""
         self.problems: dict[str, str] = {}
@@ -144,8 +118,7 @@ class ClusterCache:
         self._placed_seen = -1
         self._rule_bound: set[str] = set()
         """Pending units whose nodes depend on the placed pods (re-synced when they change)."""
-        self._rule_memo: dict[tuple, Eligibility] = {}
-        self._rule_memo_of: tuple[int, NodeEligibility] | None = None
+        self._rules = RuleNarrowing()
         self.self_conflicts: dict[str, tuple[tuple, str]] = {}
         """Gang -> (its pending members and nodes then, why): members whose rules broke one
         another when placed together, held back until the gang or the nodes change."""
@@ -205,16 +178,14 @@ class ClusterCache:
         self.problems.pop(f"node/{name}", None)
         old = self.nodes.get(name)
         self.nodes[name] = info
+        # The core's nodes carry labels and taints (its NodeRules filter reads them): a change
+        # to either rebuilds the state, as a change of capacity does.
         if old is None or old.node != info.node or old.schedulable != info.schedulable \
-                or old.gpu_memory_mib != info.gpu_memory_mib:
+                or old.gpu_memory_mib != info.gpu_memory_mib \
+                or dict(old.node.labels) != dict(info.node.labels):
             self._rebuild = True
             self.changes += 1
             return
-        if old.taints != info.taints or old.node.labels != info.node.labels:
-            # Which pods may go where changes; capacity does not, so no rebuild.
-            self._eligibility_stale = True
-            self._dirty.update(self.pending_units())
-            self.changes += 1
         if dict(old.node.datasets) != dict(info.node.datasets) and self.state is not None:
             index = self.state.node_index.get(name)
             if index is not None:
@@ -253,7 +224,7 @@ class ClusterCache:
         if old is None and not spec.get("nodeName") and \
                 (spec.get("schedulerName") or "default-scheduler") != self.scheduler_name:
             return  # another scheduler's pending pod: nothing to hold, nothing to place
-        pod = self._booked(key, pod_from_api(obj))
+        pod = booked(self.bookings, self.edits_ignored, key, pod_from_api(obj), self._ours)
         if not self._ours(pod) and not pod.node:
             if old is not None:  # it was ours, or bound, and no longer is
                 del self.pods[key]
@@ -273,7 +244,7 @@ class ClusterCache:
             self.problems[f"pod/{key}"] = pod.error
         else:
             self.problems.pop(f"pod/{key}", None)
-        if old is None or _differs(old, pod):
+        if old is None or differs(old, pod):
             self._touch(key, pod)
         if self._ours(pod) and pod.finished and old is not None and not old.finished:
             self._gone(pod, "completed" if pod.phase == "Succeeded" else "failed")
@@ -311,7 +282,7 @@ class ClusterCache:
                 if old is not None and (old.min_member, old.timeout_s) == \
                         (info.min_member, info.timeout_s):
                     return
-        units = self._gang_units(ref)
+        units = [str(u) for u in gang_units(ref)]
         for unit in units:
             self._refile(unit)
         self._dirty.update(units)
@@ -355,25 +326,15 @@ class ClusterCache:
         else:
             self.namespace_labels.pop(meta["name"], None)
         if self.queue_objects:
-            self._dirty.update(u for u in self._members if not u.startswith("other/"))
+            self._dirty.update(u for u in self._members if not _unit(u).is_other)
             self.changes += 1
 
     def queue_refusal(self, namespace: str, queue: str) -> str:
         """Why pods of *namespace* may not use *queue* ('' if they may, or if the queue is
         unknown: that is reported as such). Queues from the operator's ``--queues`` file are
         open to every namespace; Queue objects only to those their namespaceSelector picks."""
-        tree = self.tree
-        if tree is None:
-            return ""
-        try:
-            leaf = tree.leaf_of(queue)
-        except InvalidSpec:
-            return ""
-        obj = self.queue_objects.get(leaf)
-        if obj is None or (self.file_queues is not None and leaf in self.file_queues.queues):
-            return ""
-        labels = {**self.namespace_labels.get(namespace, {}), NAMESPACE_NAME_LABEL: namespace}
-        return obj.refuses(namespace, labels)
+        return queue_refusal(self.tree, self.file_queues, self.queue_objects,
+                             self.namespace_labels, namespace, queue)
 
     def overcommitted(self) -> dict[str, tuple[int, int, list[PodRecord]]]:
         """Nodes whose bound pods hold more GPU than they have: node -> (milli-GPUs held,
@@ -449,12 +410,12 @@ class ClusterCache:
     def pending_units(self) -> Iterator[str]:
         """Units of ours that wait: in the state's pending queue or kept out of it."""
         for unit, members in self._members.items():
-            if not unit.startswith("other/") and not unit.endswith("#bound") and members:
+            if members and not (uid := _unit(unit)).is_other and not uid.is_bound_part:
                 yield unit
 
     def gang_info(self, unit: str) -> GangInfo | None:
-        ref = _gang_ref(unit)
-        return None if ref is None else self._gang_object(ref)
+        ref = _unit(unit).gang_ref
+        return None if ref is None else gang_object(self.gangs, ref)
 
     def rule_conflict(self, job_id: str, placement: Placement) -> str:
         """Why a Start decision would break a pod affinity, anti-affinity or topology spread
@@ -483,7 +444,7 @@ class ClusterCache:
             for pod, slot in planned:
                 why = self._why_not_now(pod, slot.node) if added else ""
                 if why:
-                    ref = _gang_ref(job_id)
+                    ref = _unit(job_id).gang_ref
                     reason = (f"gang {ref.key if ref else job_id}: its members' pod affinity, "
                               f"anti-affinity or topology spread rules rule one another out "
                               f"(pod {pod.key} on {slot.node}: {why}); Corral keeps members "
@@ -493,7 +454,7 @@ class ClusterCache:
                         [p for p, _ in planned]), reason)
                     self._dirty.add(job_id)
                     return reason
-                self.placed.put(_placed_pod(pod, slot.node))
+                self.placed.put(placed_pod(pod, slot.node))
                 added.append(pod.key)
         finally:
             for key in added:
@@ -511,14 +472,7 @@ class ClusterCache:
         assert self.state is not None
         # The pods the job was built from: the oldest pending ones that are not being deleted.
         pods = [p for p in self.members(job_id) if not self._bound(p) and not p.deleting]
-        nodes = self.state.nodes
-        slots: list[Slot] = []
-        for grant in placement.grants:
-            per_task = len(grant.gpus) // grant.tasks if grant.gpus else 0
-            for task in range(grant.tasks):
-                gpus = grant.gpus[task * per_task:(task + 1) * per_task] if per_task else ()
-                slots.append(Slot(nodes[grant.node].name, tuple(gpus)))
-        return list(zip(pods, slots, strict=False))
+        return list(zip(pods, grant_slots(self.state.nodes, placement), strict=False))
 
     def assume(self, job_id: str, placement: Placement, now: float) -> GangBinding:
         """Book a Start decision: its pods are bound (assumed) until told otherwise."""
@@ -536,7 +490,7 @@ class ClusterCache:
             self._touch(pod.key, pod)
         self._apply(now)
         # A member beyond the minimum binds on its own: its gang already runs.
-        gang = None if EXTRA in job_id else self.gang_info(job_id)
+        gang = None if _unit(job_id).is_extra else self.gang_info(job_id)
         return GangBinding(job_id, gang, tuple(bindings))
 
     def forget(self, pod_key: str) -> None:
@@ -568,34 +522,6 @@ class ClusterCache:
         return {n.name: int(used[i]) for i, n in enumerate(state.nodes)}
 
     # -- internals ------------------------------------------------------------------------
-    def _booked(self, key: str, pod: PodRecord) -> PodRecord:
-        """*pod* as it was admitted: once assumed or seen bound, what it holds (its request, GPU
-        indices, queue and gang) is fixed, whatever its owner later writes in its labels and
-        annotations; an edit is noted in :attr:`edits_ignored` (reported as a Warning Event).
-        A pod first seen bound (a restart) is booked with the share the scheduler recorded on
-        its status, which tenants cannot write, or else as it reads then."""
-        booking = self.bookings.get(key)
-        if booking is None or booking.uid != pod.uid:
-            if booking is not None:
-                del self.bookings[key]
-            if not pod.node or not self._ours(pod) or pod.finished:
-                return pod
-            booking = pod if pod.booked is None else dataclasses.replace(
-                pod, request=pod.booked[0], gpu_indices=pod.booked[1], error="")
-            self.bookings[key] = booking
-        edited = [name for name, was, now in (
-            ("GPU request", booking.request, pod.request),
-            (names.GPU_INDEX, booking.gpu_indices, pod.gpu_indices),
-            ("queue", booking.queue, pod.queue), ("gang", booking.gang, pod.gang))
-            if was != now]
-        if edited:
-            self.edits_ignored[key] = (
-                f"pod {key}: edit of its {', '.join(edited)} ignored; it keeps what it was "
-                f"admitted with ({_booking_text(booking)})")
-        return dataclasses.replace(pod, request=booking.request, error=booking.error,
-                                   gpu_indices=booking.gpu_indices, queue=booking.queue,
-                                   gang=booking.gang)
-
     def _ours(self, pod: PodRecord) -> bool:
         return pod.scheduler == self.scheduler_name
 
@@ -615,30 +541,30 @@ class ClusterCache:
 
     def _units_for(self, pod: PodRecord) -> tuple[str, ...]:
         if not self._ours(pod):
-            return (f"other/{pod.key}",) if pod.holds_capacity else ()
+            return (str(UnitId(Family.OTHER, pod.key)),) if pod.holds_capacity else ()
         if pod.finished:
             return ()
         if pod.gang is not None:
-            base = f"gang/{pod.gang.kind}/{pod.gang.key}"
+            base = UnitId.gang(pod.gang)
             if self._bound(pod):
-                return (base + "#bound",)
-            return (f"{base}{EXTRA}{pod.name}",) if self._quorate(base) else (base,)
-        return (f"pod/{pod.key}",)
+                return (str(base.bound),)
+            return (str(base.extra(pod.name)),) if self._quorate(base) else (str(base),)
+        return (str(UnitId(Family.POD, pod.key)),)
 
-    def _quorate(self, base: str) -> bool:
+    def _quorate(self, base: UnitId) -> bool:
         """True when gang unit *base* has its minimum bound or assumed: its other members are
         then independent of one another, and each is a unit (a job) of its own."""
-        ref = _gang_ref(base)
-        info = self._gang_object(ref) if ref is not None else None
+        ref = base.gang_ref
+        info = gang_object(self.gangs, ref) if ref is not None else None
         return info is not None and \
-            len(self._members.get(base + "#bound", ())) >= info.min_member
+            len(self._members.get(str(base.bound), ())) >= info.min_member
 
     def _refile(self, unit: str) -> None:
         """Re-file the pending members of gang unit *unit* if its bound part crossed its
         minimum either way (as one job again, or as a job apiece)."""
-        if not unit.startswith("gang/") or "#" in unit:
+        if not (uid := _unit(unit)).is_gang_base:
             return
-        stale = self._members.get(unit, ()) if self._quorate(unit) else \
+        stale = self._members.get(unit, ()) if self._quorate(uid) else \
             self._extras.get(unit, ())
         for key in list(stale):
             self._file(key, self.pods.get(key))
@@ -647,7 +573,7 @@ class ClusterCache:
         """Re-file a pod under its units and mark old and new units dirty; the pending members
         of a gang whose bound part it joined or left may move between units."""
         old, new = self._file(key, pod)
-        for unit in {_gang_base(u) for u in (*old, *new) if u.endswith("#bound")}:
+        for unit in {str(uid.base) for u in (*old, *new) if (uid := _unit(u)).is_bound_part}:
             self._refile(unit)
 
     def _file(self, key: str, pod: PodRecord | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -656,21 +582,20 @@ class ClusterCache:
         new = self._units_for(pod) if pod is not None else ()
         for unit in old:
             _discard(self._members, unit, key)
-            if EXTRA in unit:
-                _discard(self._extras, _gang_base(unit), key)
+            if (uid := _unit(unit)).is_extra:
+                _discard(self._extras, str(uid.base), key)
         for unit in new:
             self._members.setdefault(unit, set()).add(key)
-            if EXTRA in unit:
-                self._extras.setdefault(_gang_base(unit), set()).add(key)
+            if (uid := _unit(unit)).is_extra:
+                self._extras.setdefault(str(uid.base), set()).add(key)
         if new:
             self._unit_of[key] = new
         self._index(key)
         self._dirty.update(old)
         self._dirty.update(new)
         for unit in (*old, *new):  # a gang's pending part depends on its bound part
-            if unit.startswith("gang/"):
-                base = _gang_base(unit)
-                self._dirty.update((base, base + "#bound"))
+            if (uid := _unit(unit)).family is Family.GANG:
+                self._dirty.update((str(uid.base), str(uid.bound)))
         self.changes += 1
         return old, new
 
@@ -681,52 +606,7 @@ class ClusterCache:
         if pod is None or not node:
             self.placed.discard(key)
         else:
-            self.placed.put(_placed_pod(pod, node))
-
-    def _gang_units(self, ref: GangRef) -> tuple[str, ...]:
-        kinds = [ref.kind] if ref.kind != names.SCHEDULER_PLUGINS.name else \
-            [ref.kind, names.VOLCANO.name]  # Volcano pods may name a scheduler-plugins group
-        out = []
-        for kind in kinds:
-            base = f"gang/{kind}/{ref.key}"
-            out += [base, base + "#bound"]
-        return tuple(out)
-
-    def _gang_object(self, ref: GangRef,
-                     index: Mapping[GangRef, GangInfo] | None = None) -> GangInfo | None:
-        """The group object *ref* names, in *index* (default: the readable ones)."""
-        index = self.gangs if index is None else index
-        info = index.get(ref)
-        if info is None and ref.kind == names.VOLCANO.name:  # Volcano pods may name one
-            info = index.get(GangRef(names.SCHEDULER_PLUGINS.name, ref.namespace, ref.name))
-        return info
-
-    def _tree(self) -> QueueTree | None:
-        queues: list[Queue] = []
-        default = None
-        if self.file_queues is not None:
-            queues += self.file_queues.queues.values()
-            default = self.file_queues.default
-        file_names = {q.name for q in queues}
-        objects = [o for o in self.queue_objects.values() if o.queue.name not in file_names]
-        try:
-            crd_tree = queue_tree(objects)
-        except InvalidSpec as exc:
-            self.problems["queue/*"] = str(exc)
-            crd_tree, objects = None, []
-        else:
-            self.problems.pop("queue/*", None)
-        if crd_tree is not None:
-            queues += [o.queue for o in objects]
-            default = default or crd_tree.default
-        if not queues:
-            return None
-        queues.append(Queue(UNMANAGED_QUEUE))
-        try:
-            return QueueTree(queues, default)
-        except InvalidSpec as exc:
-            self.problems["queue/*"] = f"queues ignored: {exc}"
-            return None
+            self.placed.put(placed_pod(pod, node))
 
     def _build(self, now: float) -> None:
         """(Re)create the core state from every object held: at start, and when the usable
@@ -737,7 +617,7 @@ class ClusterCache:
         self.node_gpu_memory = {i.node.name: i.gpu_memory_mib for i in usable}
         self._eligibility_stale = True
         self._in_state.clear()
-        self.tree = self._tree()
+        self.tree = assemble_tree(self.file_queues, self.queue_objects, self.problems)
         if not usable:
             self.state = None
             return
@@ -750,7 +630,7 @@ class ClusterCache:
     def _sync_unit(self, unit: str, now: float) -> None:
         state = self.state
         assert state is not None
-        if unit.startswith("gang/") and "#" not in unit:
+        if _unit(unit).is_gang_base:
             self._check_partial(unit, now)
         desired = self._desired(unit, now)
         current = self._in_state.get(unit)
@@ -775,7 +655,7 @@ class ClusterCache:
         if slots is None:
             self._in_state[unit] = _InState(signature, False, since)
             return
-        run = state.start(unit, _placement(state, job, slots), now)
+        run = state.start(unit, slots_placement(state, job, slots), now)
         if current is not None and current.running:
             run.since = since
         self._in_state[unit] = _InState(signature, True, run.since)
@@ -802,8 +682,8 @@ class ClusterCache:
         pods = self.members(unit)
         if not pods:
             return None
-        running = unit.endswith("#bound") or unit.startswith("other/") or \
-            all(self._bound(p) for p in pods)
+        uid = _unit(unit)
+        running = uid.is_bound_part or uid.is_other or all(self._bound(p) for p in pods)
         eligible = None
         if running:
             pods = [p for p in pods if self._node_of(p) in self.state.node_index]  # type: ignore[union-attr]
@@ -822,12 +702,12 @@ class ClusterCache:
             if why:
                 self.held_back[unit] = why
                 return None
-            if EXTRA not in unit:  # an extra member waits for no other: its gang runs
-                why = self._gang_wait(unit, len(pods))
+            if not uid.is_extra:  # an extra member waits for no other: its gang runs
+                why = self._gang_wait(uid, len(pods))
                 if why:
                     self.held_back[unit] = why
                     return None
-                pods = self._quorum(unit, pods)
+                pods = self._quorum(uid, pods)
             if conflict is not None and conflict[0] == self._conflict_key(pods):
                 self.self_conflicts[unit] = conflict
                 self.held_back[unit] = conflict[1]
@@ -835,8 +715,11 @@ class ClusterCache:
             eligible = self._eligible(unit, pods)
             if eligible is None:
                 return None
-        job = self._job(unit, pods, running, None if eligible is None else eligible.nodes,
-                        None if running else self._per_node_cap(pods))
+        # Node rules go to the core as rules (its NodeRules filter decides); only the nodes that
+        # rules about other pods leave go as names.
+        job = self._job(unit, pods, running,
+                        eligible.nodes if eligible is not None and unit in self._rule_bound
+                        else None, None if running else per_node_cap(pods, self.eligibility))
         if job is None:
             return None
         if not running:
@@ -847,38 +730,21 @@ class ClusterCache:
         signature = (job.shape, job.queue, tuple(zip((p.key for p in pods), slots, strict=True)))
         return signature, job, slots
 
-    def _quorum(self, unit: str, pending: list[PodRecord]) -> list[PodRecord]:
-        """The pending members of *unit* to start together now, oldest first: a gang needs
+    def _quorum(self, uid: UnitId, pending: list[PodRecord]) -> list[PodRecord]:
+        """The pending members of *uid* to start together now, oldest first: a gang needs
         its minimum (``minMember``, ``minCount``) running at once, not all its pods; once that
         many are bound, the others are units of their own (see :meth:`_quorate`)."""
-        ref = _gang_ref(unit)
-        info = self._gang_object(ref) if ref is not None else None
-        if info is None:
-            return pending
-        bound = len(self._members.get(unit + "#bound", ()))
-        return pending[:max(info.min_member - bound, 1)]  # >= 1 while the unit has pods
+        ref = uid.gang_ref
+        info = gang_object(self.gangs, ref) if ref is not None else None
+        return quorum(info, pending, len(self._members.get(str(uid.bound), ())))
 
-    def _gang_wait(self, unit: str, pending: int) -> str:
+    def _gang_wait(self, uid: UnitId, pending: int) -> str:
         """Why a gang's pending members cannot be tried yet ('' if they can)."""
-        ref = _gang_ref(unit)
+        ref = uid.gang_ref
         if ref is None:
             return ""
-        info = self._gang_object(ref)
-        kind = next(k for k in names.GANG_KINDS if k.name == ref.kind)
-        if info is None:
-            bad = self._gang_object(ref, self.bad_gangs)
-            if bad is not None:
-                return f"gang {ref.key}: {bad.phase}"
-            if kind.name not in self.served_gang_kinds and \
-                    names.SCHEDULER_PLUGINS.name not in self.served_gang_kinds:
-                return (f"gang {ref.key}: the API server does not serve {kind.group} "
-                        "PodGroups, so its size is unknown")
-            return f"gang {ref.key}: PodGroup {ref.key} not found"
-        bound = len(self._members.get(unit + "#bound", ()))
-        if bound + pending < info.min_member:
-            return (f"gang {ref.key}: {bound + pending}/{info.min_member} pods created; "
-                    f"waiting for the rest")
-        return ""
+        return gang_wait(ref, self.gangs, self.bad_gangs, self.served_gang_kinds,
+                         len(self._members.get(str(uid.bound), ())), pending)
 
     def _eligible(self, unit: str, pods: list[PodRecord]) -> Eligibility | None:
         """Where *unit*'s pending pods may go; None (held back, saying why) if nowhere. Members
@@ -887,56 +753,25 @@ class ClusterCache:
         eligible = self.eligibility.of(constraints)
         if eligible.count and any(needs_filter(p, self.placed) for p in pods):
             self._rule_bound.add(unit)
-            eligible = self._narrowed_by_rules(pods, eligible)
+            eligible = self._rules.narrowed(pods, eligible, self.eligibility, self.placed)
         if eligible.count:
             return eligible
         why = eligible.message()
         if len(constraints) > 1:
             why = f"members' node constraints differ, and no node suits all of them: {why}"
-        ref = _gang_ref(unit)
+        ref = _unit(unit).gang_ref
         self.held_back[unit] = f"gang {ref.key}: {why}" if ref is not None else why
-        return None
-
-    def _narrowed_by_rules(self, pods: list[PodRecord], eligible: Eligibility) -> Eligibility:
-        """*eligible* less the nodes the members' rules about other pods rule out, memoised
-        per kind of member while neither the placed pods nor the nodes change (replicas of one
-        spec cost one evaluation a cycle)."""
-        current = (self.placed.version, self.eligibility)
-        if self._rule_memo_of is None or self._rule_memo_of[0] != current[0] or \
-                self._rule_memo_of[1] is not current[1]:
-            self._rule_memo.clear()
-            self._rule_memo_of = current
-        kinds = {(p.namespace, tuple(sorted(p.labels.items())), p.rules, p.constraints): p
-                 for p in pods}
-        key = (eligible.nodes, *kinds)
-        known = self._rule_memo.get(key)
-        if known is None:
-            filters = [PodRuleFilter(p, self.eligibility, self.placed) for p in kinds.values()]
-            known = self._rule_memo[key] = self.eligibility.narrow(
-                eligible, lambda info: next((w for f in filters if (w := f.why_not(info))), ""))
-        return known
-
-    def _per_node_cap(self, pods: list[PodRecord]) -> int | None:
-        """1 when members of a gang repel each other by a label unique to each node
-        (``kubernetes.io/hostname`` anti-affinity among replicas), so the core keeps them on
-        distinct nodes; None otherwise."""
-        if len(pods) < 2:
-            return None
-        for pod in pods:
-            for term in pod.rules.anti_affinity if pod.rules is not None else ():
-                if self.eligibility.unique_per_node(term.topology_key) and \
-                        any(term.matches(p.namespace, p.labels) for p in pods):
-                    return 1
         return None
 
     def _conflict_key(self, pods: list[PodRecord]) -> tuple:
         return tuple((p.key, p.resource_version) for p in pods), self.eligibility
 
     def _check_partial(self, unit: str, now: float) -> None:
-        ref = _gang_ref(unit)
-        info = self._gang_object(ref) if ref is not None else None
+        uid = _unit(unit)
+        ref = uid.gang_ref
+        info = gang_object(self.gangs, ref) if ref is not None else None
         # Confirmed bindings only: a member being bound again must not restart the clock.
-        bound = sum(1 for k in self._members.get(unit + "#bound", ())
+        bound = sum(1 for k in self._members.get(str(uid.bound), ())
                     if k in self.pods and self.pods[k].node)
         if info is not None and 0 < bound < info.min_member:
             self.partial_since.setdefault(unit, now)
@@ -948,8 +783,8 @@ class ClusterCache:
         """The core's job for *unit*'s pods (if pending, restricted to *eligible_nodes* and at
         most *per_node* tasks a node)."""
         first = pods[0]
-        request = _largest(p.request for p in pods)
-        ours = not unit.startswith("other/")
+        request = largest_request(p.request for p in pods)
+        ours = not _unit(unit).is_other
         queue = first.queue if ours else UNMANAGED_QUEUE
         if running and ours and self.tree is not None:
             try:
@@ -967,6 +802,8 @@ class ClusterCache:
                        priority=max(p.priority for p in pods), queue=queue, user=first.user,
                        name=first.job_name or first.name, preemptible=ours,
                        dataset=first.dataset, max_tasks_per_node=per_node,
+                       node_rules=() if running else tuple(dict.fromkeys(
+                           p.constraints for p in pods if p.constraints != NO_CONSTRAINTS)),
                        eligible_nodes=eligible_nodes)
         except InvalidSpec as exc:
             self.problems[unit] = str(exc)
@@ -996,18 +833,8 @@ class ClusterCache:
 
 
 _NONE = _InState((), False, 0.0)
-
-
-def _gang_ref(unit: str) -> GangRef | None:
-    if not unit.startswith("gang/"):
-        return None
-    kind, namespace, name = _gang_base(unit).removeprefix("gang/").split("/", 2)
-    return GangRef(kind, namespace, name)
-
-
-def _gang_base(unit: str) -> str:
-    """The gang unit that *unit* (its bound part, or one extra member) belongs to."""
-    return unit.split("#", 1)[0]
+_unit = functools.lru_cache(maxsize=1 << 16)(UnitId.parse)
+"""A unit string's id, parsed once."""
 
 
 def _discard(index: dict[str, set[str]], unit: str, key: str) -> None:
@@ -1018,52 +845,4 @@ def _discard(index: dict[str, set[str]], unit: str, key: str) -> None:
             del index[unit]
 
 
-def _largest(requests: Iterable[TaskRequest]) -> TaskRequest:
-    """Field by field the largest request: members of one gang are sized alike, and where
-    they are not the gang is booked at the largest (never over-committing a node)."""
-    gpu = cpu = mem = gmem = 0
-    for r in requests:
-        gpu, cpu, mem = max(gpu, r.gpu_milli), max(cpu, r.cpu_milli), max(mem, r.memory_mib)
-        gmem = max(gmem, r.gpu_memory_mib)
-    if gpu > MILLI:
-        gpu = math.ceil(gpu / MILLI) * MILLI
-    return TaskRequest(gpu, cpu, mem, gmem)
-
-
-def _placement(state: ClusterState, job: Job, slots: list[Slot]) -> Placement:
-    by_node: dict[int, list[int]] = {}
-    tasks: dict[int, int] = {}
-    for slot in slots:
-        index = state.node_index[slot.node]
-        by_node.setdefault(index, []).extend(slot.gpus)
-        tasks[index] = tasks.get(index, 0) + 1
-    milli = min(job.gpu_milli, MILLI)  # whole-GPU tasks list each GPU once, at 1000
-    return Placement(tuple(NodeGrant(node, tasks[node], tuple(gpus), milli)
-                           for node, gpus in by_node.items()))
-
-
-def _booking_text(pod: PodRecord) -> str:
-    request = pod.request
-    gpus = f"{request.gpu_milli / MILLI:g} GPU" if request.gpu_milli else "no GPU"
-    if pod.gpu_indices:
-        gpus += f" (GPU {','.join(map(str, pod.gpu_indices))})"
-    return f"{gpus}, queue {pod.queue}"
-
-
-def _placed_pod(pod: PodRecord, node: str) -> PlacedPod:
-    return PlacedPod(pod.key, pod.namespace, pod.labels, node, pod.deleting,
-                     pod.rules.anti_affinity if pod.rules is not None else ())
-
-
-def _differs(old: PodRecord, new: PodRecord) -> bool:
-    """True when a pod changed in a way the state or the placed-pod index sees (not just its
-    resourceVersion)."""
-    return (old.node, old.phase, old.deleting, old.request, old.error, old.gang, old.queue,
-            old.priority, old.gpu_types, old.scheduler, old.gpu_indices, old.constraints,
-            old.rules, old.labels) != \
-        (new.node, new.phase, new.deleting, new.request, new.error, new.gang, new.queue,
-         new.priority, new.gpu_types, new.scheduler, new.gpu_indices, new.constraints,
-         new.rules, new.labels)
-
-
-__all__ = ["DEFAULT_QUEUE", "Binding", "ClusterCache", "GangBinding", "Slot"]
+__all__ = ["ClusterCache"]

@@ -2,7 +2,7 @@
 
 Names the node agent shares with the scheduler (the fractional-GPU annotations, the
 ``corral.dev/gpu-share`` resource, the queue and job labels) come from
-:mod:`corral.agent.contract`, the one place they are defined; the data cache's node annotation
+:mod:`corral.kube_contract`, the one place they are defined; the data cache's node annotation
 from :mod:`corral.datacache.report`. Everything else the scheduler alone uses is here.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from corral.agent.contract import (
+from corral.datacache.report import ANNOTATION as CACHED_DATASETS
+from corral.kube_contract import (
     ASSIGNED_NODE,
     EVENT_BOOKING_EDITED,
     FRACTION,
@@ -25,7 +26,6 @@ from corral.agent.contract import (
     SHARE_RESOURCE,
     WHOLE_GPU_RESOURCE,
 )
-from corral.datacache.report import ANNOTATION as CACHED_DATASETS
 
 __all__ = [
     "ASSIGNED_NODE",

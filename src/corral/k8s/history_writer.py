@@ -14,6 +14,10 @@ column's length) are dropped, counted and logged. While the database is unreacha
 in a buffer of at most :data:`MAX_BUFFERED_ROWS`; when it is full the oldest are dropped,
 counted (``corral_history_rows_dropped_total{cause="buffer_full"}``) and logged once per
 burst, and the rest are written when the database answers again.
+
+The store may be given as a function that opens it: it is then opened by the writer's thread
+when the first rows are due, or :data:`OPEN_AFTER_S` after the start at the latest, so opening
+the database (SQLAlchemy, its migrations: seconds) never delays the scheduler's first binding.
 """
 
 from __future__ import annotations
@@ -27,17 +31,23 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from corral.history import HistoryError, HistoryStore
 from corral.k8s.cluster_cache import ClusterCache
 from corral.k8s.pods import PodRecord
+from corral.k8s.unit_ids import UnitId
+from corral.model import CorralError
 
 if TYPE_CHECKING:
     from prometheus_client import Counter
+
+    from corral.history import HistoryStore
 
 log = logging.getLogger(__name__)
 
 SOURCE = "kubernetes"
 FLUSH_EVERY_S = 2.0
+OPEN_AFTER_S = 30.0
+"""A store given as a function is opened by then even if no row is due (a wrong database
+shows in the log soon after the start)."""
 MAX_BUFFERED_ROWS = 100_000
 """Rows kept while the database cannot take them (some tens of MB); beyond it the oldest go."""
 CHUNK_ROWS = 500
@@ -58,10 +68,12 @@ class _Open:
 class HistoryWriter:
     """Listens to the cache for pods of ours that end; buffers and writes their jobs' rows."""
 
-    def __init__(self, store: HistoryStore, cache: ClusterCache, *, source: str = SOURCE,
-                 clock: Callable[[], float], max_rows: int = MAX_BUFFERED_ROWS,
-                 drops: Counter | None = None) -> None:
-        self.store = store
+    def __init__(self, store: HistoryStore | Callable[[], HistoryStore], cache: ClusterCache,
+                 *, source: str = SOURCE, clock: Callable[[], float],
+                 max_rows: int = MAX_BUFFERED_ROWS, drops: Counter | None = None) -> None:
+        self._opener = store if callable(store) else None
+        self._store = None if callable(store) else store
+        self._opening = threading.Lock()
         self.cache = cache
         self.source = source
         self.clock = clock
@@ -81,7 +93,7 @@ class HistoryWriter:
     def pod_ended(self, pod: PodRecord, outcome: str) -> None:
         """Called by the cache when a bound pod of ours finishes or is deleted."""
         if pod.gang is not None:
-            key, unit = pod.gang.key, f"gang/{pod.gang.kind}/{pod.gang.key}#bound"
+            key, unit = pod.gang.key, str(UnitId.gang(pod.gang).bound)
         else:
             key, unit = pod.key, ""
         job = self._open.setdefault(key, _Open())
@@ -127,6 +139,24 @@ class HistoryWriter:
         self._burst += over
         self._count("buffer_full", over)
 
+    @property
+    def opened(self) -> bool:
+        return self._store is not None
+
+    @property
+    def store(self) -> HistoryStore:
+        """The store, opened on first use (blocking: the writer's thread calls it)."""
+        with self._opening:
+            if self._store is None:
+                assert self._opener is not None
+                self._store = self._opener()
+            return self._store
+
+    def close(self) -> None:
+        """Close the store if this writer opened it."""
+        if self._opener is not None and self._store is not None:
+            self._store.close()
+
     def _count(self, cause: str, rows: int) -> None:
         self.dropped[cause] += rows
         if self.drops is not None:
@@ -139,6 +169,7 @@ class HistoryWriter:
         refuses on their own are dropped. Any other failure (the database unreachable or
         locked) puts the chunk back at the front of the buffer and raises HistoryError.
         """
+        self.store  # noqa: B018 -- opened (or its error raised) even with nothing to write
         added = 0
         while True:
             with self._lock:
@@ -166,6 +197,8 @@ class HistoryWriter:
         """Write one chunk whole or, if the database refuses some value in it, row by row.
         On a failure that is not about a row's values, the rows written so far are taken out
         of *chunk* (so a retry does not count them twice) before it raises."""
+        from corral.history import HistoryError  # loaded with the store by now
+
         rejected: list[tuple[Mapping[str, Any], str]] = []
         try:
             added = self.store.add_attempts(chunk, len(chunk),
@@ -194,10 +227,12 @@ class HistoryWriter:
 
     async def run(self) -> None:
         """Flush every :data:`FLUSH_EVERY_S` in a worker thread until cancelled."""
+        waited = 0.0
         try:
             while True:
                 await asyncio.sleep(FLUSH_EVERY_S)
-                if self.buffer:
+                waited += FLUSH_EVERY_S
+                if self.buffer or (not self.opened and waited >= OPEN_AFTER_S):
                     await self._flush_logged()
         finally:
             if self.buffer:
@@ -208,7 +243,11 @@ class HistoryWriter:
         hidden) and the rows are kept for the next flush."""
         try:
             await asyncio.to_thread(self.flush)
-        except HistoryError as exc:  # a database hiccup must not stop the scheduler
+        except CorralError as exc:  # a database hiccup must not stop the scheduler
+            if not self.opened:
+                log.error("opening the job-history database failed; %d rows kept, tried "
+                          "again in %gs: %s", len(self.buffer), FLUSH_EVERY_S, exc)
+                return
             log.warning("writing job history failed; %d rows kept for next time: %s",
                         len(self.buffer), exc)
         except Exception:

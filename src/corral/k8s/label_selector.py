@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from corral.k8s.node_affinity import Requirement, requirements_from_api
+from corral.k8s.node_affinity import requirements_from_api
 from corral.model import InvalidSpec
+from corral.model.node_constraints import Requirement
 
 SELECTOR_OPERATORS = frozenset({"In", "NotIn", "Exists", "DoesNotExist"})
 

@@ -31,22 +31,24 @@ from aiohttp import web
 
 from corral.core import ClusterState, Preempt, Scheduler, Start
 from corral.core.status import Code
-from corral.history import HistoryStore
 from corral.k8s import conventions as names
 from corral.k8s.applier import Applier
 from corral.k8s.client import KubeClient, resource_path
 from corral.k8s.cluster_cache import ClusterCache
 from corral.k8s.events import EventRecorder, ObjectRef
-from corral.k8s.history_writer import HistoryWriter
 from corral.k8s.leader import LeaderElector
 from corral.k8s.metrics import SchedulerMetrics
 from corral.k8s.nodes import TOLERATED_TAINTS
 from corral.k8s.pod_conditions import PodConditionWriter
 from corral.k8s.reflector import Reflector, served
 from corral.k8s.secure_serving import SecureServing, check_exposure
-from corral.model import MILLI, Job, QueueTree
+from corral.k8s.unit_ids import UnitId
+from corral.model import MILLI, ConfigError, Job, QueueTree
 
-if TYPE_CHECKING:  # the predictor (scikit-learn) loads only for policies that read estimates
+if TYPE_CHECKING:  # the predictor (scikit-learn) loads only for policies that read estimates,
+    # the history store (SQLAlchemy) only when one is given
+    from corral.history import HistoryStore
+    from corral.k8s.history_writer import HistoryWriter
     from corral.k8s.live_estimates import HistoryEstimates
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,9 @@ class Options:
     tolerated_taints: tuple[str, ...] = tuple(sorted(TOLERATED_TAINTS))
     watch_timeout_s: int = 300
     gang_kinds: tuple[names.GangKind, ...] = field(default=names.GANG_KINDS)
-    history: HistoryStore | None = None
+    history: HistoryStore | Callable[[], HistoryStore] | None = None
+    """The job-history store, or a function that opens it (then opened in the background,
+    off the path to the first binding; a policy that reads estimates needs the store itself)."""
     history_source: str = "kubernetes"
 
 
@@ -93,6 +97,11 @@ class LiveScheduler:
     def __init__(self, client: KubeClient, scheduler: Scheduler, options: Options | None = None,
                  *, clock: Callable[[], float] = time.time,
                  metrics: SchedulerMetrics | None = None) -> None:
+        if scheduler.profile.resizers:
+            # Resize decisions free GPUs the cycle then hands on; without an applier for them a
+            # live cluster would bind onto GPUs still in use.
+            raise ConfigError(f"policy {scheduler.profile.name} resizes running jobs, which the "
+                              "Kubernetes backend does not apply yet; it runs in the simulator")
         self.client = client
         self.scheduler = scheduler
         self.options = options or Options()
@@ -118,6 +127,8 @@ class LiveScheduler:
         self.events.urgent = lambda: self.applier.binding > 0
         self.history: HistoryWriter | None = None
         if self.options.history is not None:
+            from corral.k8s.history_writer import HistoryWriter
+
             self.history = HistoryWriter(self.options.history, self.cache,
                                          source=self.options.history_source, clock=clock,
                                          drops=self.metrics.history_rows_dropped)
@@ -130,7 +141,11 @@ class LiveScheduler:
             else:
                 from corral.k8s.live_estimates import HistoryEstimates
 
-                self.estimates = HistoryEstimates(self.options.history, clock=clock)
+                store = self.options.history
+                if callable(store):
+                    raise ConfigError(f"policy {scheduler.profile.name} reads predicted run "
+                                      "times: give it an open history store")
+                self.estimates = HistoryEstimates(store, clock=clock)
                 self.cache.estimate = self.estimates.estimate
         self.reflectors: list[Reflector] = []
         self.stats = CycleStats()
@@ -331,7 +346,7 @@ class LiveScheduler:
     def status(self) -> dict[str, Any]:
         """Leadership, cycle counts and why each waiting job waits (the ``/status`` answer)."""
         waiting = {unit: message for unit, message in self._reported.items()
-                   if unit.startswith(("pod/", "gang/")) and unit in self._pending_units()}
+                   if _ours(unit) and unit in self._pending_units()}
         return {"leader": self.is_leader(), "ready": self.ready.is_set(),
                 "cycles": self.stats.cycles, "started": self.stats.started,
                 "pending": self._pending_by_queue(), "waiting": waiting}
@@ -360,7 +375,7 @@ class LiveScheduler:
             info = self.cache.gang_info(unit)
             if info is None or now - since < info.timeout_s:
                 continue
-            bound = len(self.cache.bound_pods(unit + "#bound"))
+            bound = len(self.cache.bound_pods(str(UnitId.parse(unit).bound)))
             del self.cache.partial_since[unit]
             self.metrics.gangs_undone.inc()
             self._spawn(self.applier.undo_gang(
@@ -375,7 +390,7 @@ class LiveScheduler:
             if job is not None and job.tasks > 1 and status.code in (Code.UNSCHEDULABLE,
                                                                        Code.UNRESOLVABLE):
                 fit = min(job.tasks, placeable_tasks(state, job))
-                ref = _gang_ref_text(unit)
+                ref = UnitId.parse(unit).label
                 message = (f"gang {ref} {fit}/{job.tasks} placeable: needs {job.tasks} x "
                            f"{job.gpus_per_task:g} GPUs, largest fit {fit}; {message}")
             if status.code is Code.UNRESOLVABLE:
@@ -403,7 +418,7 @@ class LiveScheduler:
         for unit, message in list(self.cache.held_back.items()):
             self._report(unit, message)
         for key, message in list(self.cache.problems.items()):
-            if key.startswith(("pod/", "gang/")):
+            if _ours(key):
                 self._report(key, message, bad=True)
             elif self._reported.get(key) != message:
                 self._reported[key] = message
@@ -458,7 +473,7 @@ class LiveScheduler:
             for job in state.pending:
                 counts[job.queue] = counts.get(job.queue, 0) + 1
         for unit in (*self.cache.held_back, *self.cache.problems):
-            members = self.cache.members(unit) if unit.startswith(("pod/", "gang/")) else []
+            members = self.cache.members(unit) if _ours(unit) else []
             if members:
                 counts[members[0].queue] = counts.get(members[0].queue, 0) + 1
         return counts
@@ -481,6 +496,7 @@ def placeable_tasks(state: ClusterState, job: Job) -> int:
     return int(np.maximum(per_node, 0)[mask].sum())
 
 
-def _gang_ref_text(unit: str) -> str:
-    return unit.removeprefix("gang/").split("/", 1)[-1] if unit.startswith("gang/") else \
-        unit.split("/", 1)[-1]
+def _ours(key: str) -> bool:
+    """True when *key* (of a message, a problem) names a unit of our pods."""
+    unit = UnitId.find(key)
+    return unit is not None and not unit.is_other

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from corral.k8s.node_affinity import NodeConstraints
 from corral.k8s.nodes import CORDONED, NodeInfo
 from corral.k8s.topology_spread import SpreadConstraint, counted_domains
+from corral.model.node_constraints import NodeConstraints
 
 UNSCHEDULABLE_NODE = "node(s) were unschedulable"
 NOT_READY_NODE = "node(s) were not ready"
@@ -118,9 +118,7 @@ class NodeEligibility:
                 why = UNSCHEDULABLE_NODE if info.why_not == CORDONED else NOT_READY_NODE
             else:
                 node = info.node
-                why = next((w for c in constraints
-                            if (w := c.why_not(node.name, node.labels, info.taints,
-                                                   info.shares_gpus))), "")
+                why = next((w for c in constraints if (w := c.why_not(node))), "")
                 if not why:
                     eligible.append(node.name)
                     continue

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from corral.k8s import conventions as names
-from corral.k8s.node_affinity import Taint, node_taints
+from corral.k8s.node_affinity import node_taints
 from corral.k8s.quantity import count, cpu_milli, memory_mib_floor
 from corral.model import InvalidSpec, Node
 
@@ -36,18 +36,15 @@ Other taints are matched against the pod's tolerations."""
 
 @dataclass(frozen=True, slots=True)
 class NodeInfo:
-    """What the scheduler keeps of a Node: the model node, its GPUs' memory, whether any pod may
-    go there (not cordoned, Ready), and the taints a pod must tolerate to go there."""
+    """What the scheduler keeps of a Node: the model node (its taints less the ones every pod
+    is taken to tolerate; ``shares_gpus`` when its agent advertises ``corral.dev/gpu-share``),
+    its GPUs' memory, and whether any pod may go there (not cordoned, Ready)."""
 
     node: Node
     gpu_memory_mib: int
     schedulable: bool
     why_not: str = ""
     resource_version: str = ""
-    taints: tuple[Taint, ...] = ()
-    """NoSchedule / NoExecute taints, less the ones every pod is taken to tolerate."""
-    shares_gpus: bool = False
-    """Its agent advertises ``corral.dev/gpu-share``: it enforces fractional GPUs."""
 
 
 def node_from_api(obj: Mapping[str, Any],
@@ -72,10 +69,10 @@ def node_from_api(obj: Mapping[str, Any],
     node = Node(name=name, gpus=gpus, gpu_type=labels.get(names.GPU_PRODUCT_LABEL)
                 or DEFAULT_GPU_TYPE, cpu_milli=cpu, memory_mib=memory,
                 labels=MappingProxyType(dict(labels)), topology=topology,
-                datasets=MappingProxyType(cached_datasets(name, annotations)))
+                datasets=MappingProxyType(cached_datasets(name, annotations)),
+                taints=node_taints(spec, tolerated), shares_gpus=shares)
     why_not = _unschedulable(spec, status)
-    return NodeInfo(node, gpu_memory, not why_not, why_not, meta.get("resourceVersion", ""),
-                    node_taints(spec, tolerated), shares)
+    return NodeInfo(node, gpu_memory, not why_not, why_not, meta.get("resourceVersion", ""))
 
 
 def cached_datasets(node: str, annotations: Mapping[str, str]) -> dict[str, float]:

@@ -12,17 +12,20 @@ else is affected.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from corral.k8s import conventions as names
 from corral.k8s.gangs import GangRef, gang_of_pod
-from corral.k8s.node_affinity import NO_CONSTRAINTS, NodeConstraints, constraints_from_spec
+from corral.k8s.node_affinity import constraints_from_spec
 from corral.k8s.pod_rules import PodRules, rules_from_spec
 from corral.k8s.quantity import count, cpu_milli, memory_mib
+from corral.kube_contract import job_of, queue_of
 from corral.model import DEFAULT_QUEUE, MILLI, InvalidSpec, gpus_to_milli
+from corral.model.node_constraints import NO_CONSTRAINTS, NodeConstraints
 
 FINISHED_PHASES = frozenset({"Succeeded", "Failed"})
 
@@ -85,6 +88,18 @@ class PodRecord:
         return bool(self.node) and self.phase not in FINISHED_PHASES
 
 
+def largest_request(requests: Iterable[TaskRequest]) -> TaskRequest:
+    """Field by field the largest request: members of one gang are sized alike, and where
+    they are not the gang is booked at the largest (never over-committing a node)."""
+    gpu = cpu = mem = gmem = 0
+    for r in requests:
+        gpu, cpu, mem = max(gpu, r.gpu_milli), max(cpu, r.cpu_milli), max(mem, r.memory_mib)
+        gmem = max(gmem, r.gpu_memory_mib)
+    if gpu > MILLI:
+        gpu = math.ceil(gpu / MILLI) * MILLI
+    return TaskRequest(gpu, cpu, mem, gmem)
+
+
 def pod_key(namespace: str, name: str) -> str:
     return f"{namespace}/{name}"
 
@@ -138,9 +153,9 @@ def pod_from_api(obj: Mapping[str, Any]) -> PodRecord:
         request=request,
         error=error,
         gang=gang_of_pod(obj),
-        queue=next((labels[k] for k in names.QUEUE_LABELS if labels.get(k)), DEFAULT_QUEUE),
+        queue=queue_of(labels),
         user=namespace,  # the tenant; a label would let one pod pass for another's
-        job_name=next((labels[k] for k in names.JOB_LABELS if labels.get(k)), ""),
+        job_name=job_of(labels),
         priority=priority if isinstance(priority, int) else 0,
         priority_class=spec.get("priorityClassName") or "",
         gpu_types=(product,) if product else (),

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from corral.k8s.label_selector import LabelSelector, selector_from_api
-from corral.k8s.node_affinity import NodeConstraints
 from corral.k8s.nodes import NodeInfo
 from corral.k8s.placed_pods import PlacedPods
 from corral.model import InvalidSpec
+from corral.model.node_constraints import NodeConstraints
 
 FIELD = "spec.topologySpreadConstraints"
 SPREAD_MISMATCH = "node(s) didn't match pod topology spread constraints"
@@ -90,7 +90,7 @@ def counted_domains(constraint: SpreadConstraint, constraints: NodeConstraints,
             continue
         if constraint.honour_affinity and not constraints.matches_node(node.name, node.labels):
             continue
-        if constraint.honour_taints and constraints.untolerated(info.taints) is not None:
+        if constraint.honour_taints and constraints.untolerated(info.node.taints) is not None:
             continue
         out[node.name] = value
     return out

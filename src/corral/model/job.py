@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 
 from corral.model.errors import InvalidSpec
+from corral.model.limits import MAX_JOB_GPUS
+from corral.model.node_constraints import NodeConstraints
 from corral.model.resources import MILLI, check_task_gpu_milli
 
 DEFAULT_QUEUE = "default"
@@ -22,12 +24,21 @@ class Job:
     simulator and hidden from policies that are not declared *oracle*. ``time_limit`` is the
     run time the user asked for (a Slurm ``--time``), which backfill may trust as an estimate.
     ``dataset`` names the training dataset the job reads ("" = none known), for data-aware
-    placement. ``eligible_nodes`` names the only nodes its tasks may use (None: any node); a
-    backend derives it from whatever restricts placement beyond resources (Kubernetes node
-    selectors, affinity, taints), so the core needs no notion of those.
+    placement. ``node_rules`` are node selectors, required node affinity and tolerations, each
+    of which every node the job uses must satisfy (a gang's members may carry different ones);
+    the core honours them in every policy (the NodeRules filter). ``eligible_nodes`` names the
+    only nodes its tasks may use (None: any node), for what restricts placement beyond
+    resources and node rules (a live backend's rules about other pods).
     ``max_tasks_per_node`` caps the tasks one node may take (None: no cap): a gang whose
     members must not share a node (Kubernetes anti-affinity among them by hostname) is placed
     on distinct nodes by the core itself, not rejected after the fact.
+
+    ``min_tasks`` <= ``tasks`` <= ``max_tasks`` is the gang's size range (both default to
+    ``tasks``: a rigid gang). A start places all-or-nothing up to ``min_tasks`` (a PodGroup's
+    minMember, ``torchrun --nnodes=MIN:MAX``) and extra members up to ``tasks`` as they fit;
+    an elastic policy may later grow the job up to ``max_tasks`` and shrink it back to
+    ``min_tasks``. ``duration`` is the run time at ``tasks`` members. A running job is
+    booked at the size it runs at (:meth:`with_tasks`), so accounting reads ``tasks``.
     """
 
     id: str
@@ -48,8 +59,14 @@ class Job:
     time_limit: float | None = None
     dataset: str = ""
     max_tasks_per_node: int | None = None
+    node_rules: tuple[NodeConstraints, ...] = ()
     eligible_nodes: frozenset[str] | None = None
-    shape: tuple[int, int, int, int, tuple[str, ...], int | None, frozenset[str] | None] = field(
+    min_tasks: int = 0
+    """Smallest gang that may run (0: ``tasks``, set so by validation)."""
+    max_tasks: int = 0
+    """Largest gang an elastic policy may grow to (0: ``tasks``, set so by validation)."""
+    shape: tuple[int, int, int, int, int, tuple[str, ...], int | None,
+                 tuple[NodeConstraints, ...], frozenset[str] | None] = field(
         init=False, repr=False, compare=False)
     """What placement depends on: jobs of one shape fit, or fail to fit, alike."""
     total_gpu_milli: int = field(init=False, repr=False, compare=False)
@@ -72,17 +89,59 @@ class Job:
         if self.eligible_nodes is not None and not isinstance(self.eligible_nodes, frozenset):
             raise InvalidSpec(f"job {self.id}: eligible_nodes must be a frozenset of node names "
                               "or None")
+        if not isinstance(self.node_rules, tuple) or not all(
+                isinstance(r, NodeConstraints) for r in self.node_rules):
+            raise InvalidSpec(f"job {self.id}: node_rules must be a tuple of NodeConstraints")
         if self.max_tasks_per_node is not None and (
                 not isinstance(self.max_tasks_per_node, int) or self.max_tasks_per_node < 1):
             raise InvalidSpec(f"job {self.id}: max_tasks_per_node must be an integer >= 1 or "
                               f"None, got {self.max_tasks_per_node!r}")
+        self._check_range()
         # A frozenset caches its hash, so a shape with thousands of node names still hashes
         # cheaply every cycle; a backend that hands equal sets out as one object keeps the
         # shape comparisons that follow a hash match cheap too.
-        object.__setattr__(self, "shape", (self.tasks, self.gpu_milli, self.cpu_milli,
-                                           self.memory_mib, self.gpu_types,
-                                           self.max_tasks_per_node, self.eligible_nodes))
+        self._set_derived()
+
+    def _check_range(self) -> None:
+        """Resolve 0 to ``tasks`` and check ``1 <= min_tasks <= tasks <= max_tasks``."""
+        for name in ("min_tasks", "max_tasks"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidSpec(f"job {self.id}: {name} must be an integer >= 1 "
+                                  f"(0: tasks), got {value!r}")
+            if value == 0:
+                object.__setattr__(self, name, self.tasks)
+        if self.min_tasks > self.tasks:
+            raise InvalidSpec(f"job {self.id}: min_tasks {self.min_tasks} exceeds tasks "
+                              f"{self.tasks}")
+        if self.max_tasks < self.tasks:
+            raise InvalidSpec(f"job {self.id}: max_tasks {self.max_tasks} is below tasks "
+                              f"{self.tasks}")
+        if self.max_tasks * max(self.gpu_milli, MILLI) > MAX_JOB_GPUS * MILLI:
+            raise InvalidSpec(f"job {self.id}: max_tasks {self.max_tasks} asks for more than "
+                              f"{MAX_JOB_GPUS:,} GPUs")
+
+    def _set_derived(self) -> None:
+        object.__setattr__(self, "shape", (self.tasks, self.min_tasks, self.gpu_milli,
+                                           self.cpu_milli, self.memory_mib, self.gpu_types,
+                                           self.max_tasks_per_node, self.node_rules,
+                                           self.eligible_nodes))
         object.__setattr__(self, "total_gpu_milli", self.tasks * self.gpu_milli)
+
+    def with_tasks(self, tasks: int) -> Job:
+        """The same job booked at *tasks* members (a partly placed or resized gang), its range
+        unchanged; *tasks* must lie in it. Copies slot by slot, as :meth:`without_duration`."""
+        if tasks == self.tasks:
+            return self
+        if not self.min_tasks <= tasks <= self.max_tasks:
+            raise InvalidSpec(f"job {self.id}: {tasks} tasks is outside its range "
+                              f"{self.min_tasks}-{self.max_tasks}")
+        clone = object.__new__(Job)
+        for name in _SLOTS:
+            object.__setattr__(clone, name, getattr(self, name))
+        object.__setattr__(clone, "tasks", tasks)
+        clone._set_derived()
+        return clone
 
     def without_duration(self) -> Job:
         """The same job with its duration hidden, as non-oracle policies must see it.
@@ -94,6 +153,11 @@ class Job:
             object.__setattr__(clone, name, getattr(self, name))
         object.__setattr__(clone, "duration", None)
         return clone
+
+    @property
+    def is_elastic(self) -> bool:
+        """True when the gang may run at more than one size."""
+        return self.min_tasks < self.max_tasks
 
     @property
     def gpus_per_task(self) -> float:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from corral.model.errors import InvalidSpec
+from corral.model.node_constraints import Taint
 
 _NO_LABELS: Mapping[str, str] = MappingProxyType({})
 
@@ -20,6 +21,9 @@ class Node:
     *datasets* maps the training datasets the node's local cache holds to the share of each
     it holds (0-1), as the node's data cache reports it (the ``corral.dev/cached-datasets``
     annotation); data-aware placement prefers nodes that hold a job's dataset.
+    *taints* (NoSchedule / NoExecute) keep off every job that does not tolerate them;
+    *shares_gpus* says the node enforces fractional GPUs (its agent's MPS limits), so jobs
+    that take a share of a GPU may go there.
     """
 
     name: str
@@ -31,6 +35,8 @@ class Node:
     topology: str = ""
     datasets: Mapping[str, float] = field(default_factory=lambda: _NO_LABELS, compare=False,
                                           hash=False)
+    taints: tuple[Taint, ...] = ()
+    shares_gpus: bool = True
 
     def __post_init__(self) -> None:
         if not self.name:

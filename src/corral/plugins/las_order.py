@@ -10,13 +10,14 @@ waiting jobs of higher queues. Starvation prevention (§3.1): a job that has wai
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from dataclasses import dataclass
 from typing import ClassVar
 
-from corral.core.cluster_state import ClusterState
+from corral.core.cluster_state import ClusterState, RunningJob
 from corral.core.framework import QueueSort
-from corral.model import ConfigError, Job
+from corral.model import MILLI, ConfigError, Job
 from corral.model.limits import MAX_DURATION_S, MAX_GPUS
 from corral.plugins import names
 from corral.plugins.arg_checks import number, rekey_seconds
@@ -71,13 +72,38 @@ class LasOrder:
         """Waiting changes a key only through starvation promotion."""
         return self.args.rekey_seconds if self.args.starvation_factor else None
 
+    def promotes_at(self, job: Job, cluster: ClusterState) -> float | None:
+        """When the waiting *job* starves back to the highest queue (None: it is there, or
+        never goes): the only way waiting changes its key, so re-keying touches just the jobs
+        promoted, at the same re-examination times as a full re-key would."""
+        factor = self.args.starvation_factor
+        last = cluster.last_run.get(job.id)
+        if not factor or last is None or not bisect_right(
+                self.args.thresholds, cluster.attained.get(job.id, 0.0)):
+            return None
+        return cluster.pending_since[job.id] + factor * last
+
+    def running_key_holds_until(self, run: RunningJob, cluster: ClusterState,
+                                now: float) -> float:
+        """A little before the running job crosses its next threshold after *now* (its key is
+        its queue and submit time; a running job never starves): preemption re-keys running
+        jobs only then. Early by a relative 1e-9 so that rounding never keeps a stale key."""
+        rate = run.job.total_gpu_milli / MILLI
+        attained = cluster.attained.get(run.job.id, 0.0)
+        thresholds = self.args.thresholds
+        level = bisect_right(thresholds, cluster.attained_service(run.job.id, now))
+        if not rate or level == len(thresholds):
+            return math.inf
+        due = run.since + (thresholds[level] - attained) / rate
+        return due - abs(due) * 1e-9 - 1e-9
+
     def sort_key(self, job: Job, cluster: ClusterState, now: float) -> tuple[int, float]:
         """The job's queue (0 = highest) and its submit time."""
         level = bisect_right(self.args.thresholds, cluster.attained_service(job.id, now))
         factor = self.args.starvation_factor
         if factor and level and job.id in cluster.pending_since:
             last = cluster.last_run.get(job.id)
-            if last is not None and now - cluster.pending_since[job.id] >= factor * last:
+            if last is not None and now >= cluster.pending_since[job.id] + factor * last:
                 level = 0
         return (level, job.submit)
 

@@ -16,12 +16,13 @@ guarantee: the order never takes a team's guaranteed GPUs.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from corral.core.cluster_state import RunningJob
+from corral.core.cluster_state import ClusterState, RunningJob
 from corral.core.cycle_state import CycleState
 from corral.core.framework import PostFilter
 from corral.core.status import Status
@@ -29,6 +30,9 @@ from corral.model import GPU, Job
 from corral.plugins import names
 from corral.plugins.arg_checks import whole
 from corral.plugins.victim_search import ProtectionArgs, fewest_victims, may_evict
+
+_Ranking = tuple[tuple[int, int], float, float, tuple[list[Any], list[RunningJob]]]
+"""((cluster serial, running version), built at, holds until, (keys, running jobs))."""
 
 MAX_KEY_FIELDS = 16
 """More leading fields than any order's key has."""
@@ -59,6 +63,11 @@ class OrderPreemption:
 
     def __init__(self, args: OrderPreemptionArgs | None = None) -> None:
         self.args = args or OrderPreemptionArgs()
+        self._kept: _Ranking | None = None
+        """The last ranking, reused while the running set and every running job's key stay
+        the same."""
+        self._keys: dict[str, tuple[RunningJob, Any, float]] = {}
+        """Job id -> (its run, its key, until when the key holds), for the last ranking."""
 
     def preemption_rank(self, job: Job) -> str:
         """Later in the queue means a worse key, so no more victims; with quotas the victims
@@ -91,18 +100,52 @@ class OrderPreemption:
 
         The hot spot of preemptive policies (every running job is keyed in every cycle where
         a job waits): the keys come straight from the order's ``sort_key`` and the entries
-        sort as plain tuples (the position breaks ties)."""
+        sort as plain tuples (the position breaks ties). Where the order says until when a
+        running job's key holds (``cluster.key_holds_until``), the ranking is kept across
+        cycles until the running set changes or a key would change, and then only the jobs
+        that started since or whose key changed are keyed again."""
         cached = state.data.get(self._STATE_KEY)
         if cached is None:
-            cluster, now, key = state.cluster, state.now, state.cluster.order_key
-            limit = self.args.protect_after
-            runs = [run for run in cluster.running.values() if may_evict(cluster, run.job, limit)]
-            entries = sorted([(key(run.job, cluster, now), run.since, i)
-                              for i, run in enumerate(runs)])
-            fields = self.args.key_fields
-            cached = ([entry[0] if fields is None else entry[0][:fields] for entry in entries],
-                      [runs[entry[2]] for entry in entries])
+            cluster, now = state.cluster, state.now
+            stamp = (cluster.serial, cluster.running_version)
+            kept = self._kept
+            if kept is None or kept[0] != stamp or not kept[1] <= now < kept[2]:
+                kept = self._rank(cluster, now, stamp)
+            cached = kept[3]
             state.data[self._STATE_KEY] = cached
         return cached
+
+    def _rank(self, cluster: ClusterState, now: float, stamp: tuple[int, int]) -> _Ranking:
+        """The evictable running jobs sorted by (queue key, start), with their keys, and
+        until when that holds (kept when the order says)."""
+        key, holds, limit = cluster.order_key, cluster.key_holds_until, self.args.protect_after
+        runs = [run for run in cluster.running.values() if may_evict(cluster, run.job, limit)]
+        if holds is None:  # keys may change at any time: every job keyed, nothing kept
+            entries = [(key(run.job, cluster, now), run.since, i) for i, run in enumerate(runs)]
+            return (stamp, now, now, self._sorted(entries, runs))
+        kept = self._kept  # its keys were computed no later than it was built
+        memo = self._keys if kept is not None and kept[0][0] == stamp[0] and kept[1] <= now \
+            else {}
+        keys: dict[str, tuple[RunningJob, Any, float]] = {}
+        entries = []
+        until = math.inf
+        for i, run in enumerate(runs):
+            known = memo.get(run.job.id)
+            if known is None or known[0] is not run or not now < known[2]:
+                known = (run, key(run.job, cluster, now), holds(run, cluster, now))
+            keys[run.job.id] = known
+            until = min(until, known[2])
+            entries.append((known[1], run.since, i))
+        self._keys = keys
+        self._kept = (stamp, now, until, self._sorted(entries, runs))
+        return self._kept
+
+    def _sorted(self, entries: list[tuple[Any, float, int]],
+                runs: list[RunningJob]) -> tuple[list[Any], list[RunningJob]]:
+        """(keys, jobs) sorted by (key, start, position); keys cut to ``key_fields``."""
+        entries.sort()
+        fields = self.args.key_fields
+        return ([entry[0] if fields is None else entry[0][:fields] for entry in entries],
+                [runs[entry[2]] for entry in entries])
 
 _: PostFilter = OrderPreemption()

@@ -73,11 +73,11 @@ class PredictedSjfOrder:
         """True for the reference twin that reads true durations."""
         return self.args.estimate == "oracle"
 
-    @property
-    def promote_after_s(self) -> float | None:
+    def promotes_at(self, job: Job, cluster: ClusterState) -> float | None:
         """A waiting job's key changes once, when it starts to starve (the state re-keys just
         those jobs, not the whole queue)."""
-        return self.args.starvation_s
+        starvation = self.args.starvation_s
+        return cluster.pending_since[job.id] + starvation if starvation else None
 
     def sort_key(self, job: Job, cluster: ClusterState, now: float
                  ) -> tuple[int, float, float, float]:

@@ -73,21 +73,19 @@ class QuotaAdmit:
     def _owed(self, state: CycleState, tree: QueueTree, usage: QueueUsage,
               leaf: str) -> tuple[int, str]:
         """Milli-GPUs other leaf queues are owed now (guarantee unused, up to their waiting
-        demand as the cycle began, less what they started since), and the first such queue.
+        demand as the cycle began, less what they started since), and one such queue to name.
         Only jobs that would run within their queue's guarantee are owed anything: a larger
-        one borrows too, and two such borrowers must not hold GPUs idle for each other."""
+        one borrows too, and two such borrowers must not hold GPUs idle for each other. The
+        demand comes from the cluster's :class:`WaitingDemand`, not a walk of the queue."""
         start = state.data.get(self._STATE_KEY)
         if start is None:
-            demand: dict[str, int] = {}
-            cluster = state.cluster
-            for waiting in cluster.pending:
-                name = usage.chain(waiting.queue)[0]
-                need = waiting.total_gpu_milli
-                room = tree.guarantee[name].get(GPU, 0) - usage.of_queue(name).get(GPU, 0)
-                if need <= room and cluster.ever_fits(waiting):
-                    demand[name] = demand.get(name, 0) + need
-            start = {name: (want, usage.of_queue(name).get(GPU, 0))
-                     for name, want in demand.items()}
+            waiting = state.cluster.waiting_demand
+            start = {}
+            for name in waiting.leaves():
+                held = usage.of_queue(name).get(GPU, 0)
+                want = waiting.within(name, tree.guarantee[name].get(GPU, 0) - held)
+                if want:
+                    start[name] = (want, held)
             state.data[self._STATE_KEY] = start
         owed, owner = 0, ""
         for name, (want, held_then) in start.items():

@@ -11,13 +11,17 @@ from corral.plugins.best_fit_score import BestFit
 from corral.plugins.data_locality import DataLocality
 from corral.plugins.drf_order import DrfOrder
 from corral.plugins.easy_backfill import EasyBackfill
+from corral.plugins.elastic_resize import ElasticResize
 from corral.plugins.fgd_score import FgdScore
 from corral.plugins.fifo_order import FifoOrder
+from corral.plugins.goodput_resize import GoodputResize
 from corral.plugins.gpu_type_filter import GpuTypeFilter
 from corral.plugins.heterogeneity_aware import HeterogeneityAware
 from corral.plugins.interference_score import InterferenceScore
 from corral.plugins.las_order import LasOrder
 from corral.plugins.locality import Locality
+from corral.plugins.migration_defrag import MigrationDefrag
+from corral.plugins.node_rules_filter import NodeRulesFilter
 from corral.plugins.order_preemption import OrderPreemption
 from corral.plugins.predicted_sjf_order import PredictedSjfOrder
 from corral.plugins.priority_order import PriorityOrder
@@ -42,6 +46,7 @@ REGISTRY: dict[str, type] = {
         QuotaAdmit,
         ResourceFit,
         GpuTypeFilter,
+        NodeRulesFilter,
         BestFit,
         Spread,
         FgdScore,
@@ -53,6 +58,9 @@ REGISTRY: dict[str, type] = {
         PriorityPreemption,
         OrderPreemption,
         QueuePreemption,
+        ElasticResize,
+        GoodputResize,
+        MigrationDefrag,
     )
 }
 

@@ -1,8 +1,10 @@
-"""StrictGang (Permit): all of a gang's tasks are placed, or none.
+"""StrictGang (Permit): at least a gang's minimum is placed, or none of it.
 
-Distributed training cannot make progress with part of its workers, and a partly placed gang
-holds GPUs that others could use (the deadlock gang scheduling exists to avoid; Volcano's and
-the scheduler-plugins' Coscheduling). A refused gang reserves nothing in the cycle.
+A rigid gang's minimum is all of its tasks; an elastic one (``Job.min_tasks`` < ``tasks``, a
+PodGroup's minMember) is placed all-or-nothing up to its minimum and takes extra members as
+they fit, as the scheduler-plugins' Coscheduling does. Distributed training cannot make
+progress with fewer workers than its minimum, and a partly placed gang holds GPUs that others
+could use (the deadlock gang scheduling exists to avoid). A refused gang reserves nothing.
 """
 
 from __future__ import annotations
@@ -19,18 +21,18 @@ from corral.plugins import names
 
 
 class StrictGang:
-    """Permits a placement only if it holds every task of the gang."""
+    """Permits a placement only if it holds at least the gang's minimum."""
 
     name: ClassVar[str] = names.STRICT_GANG
     extension_points: ClassVar[tuple[str, ...]] = ("permit",)
 
     def permit(self, state: CycleState, job: Job, chosen: Sequence[tuple[int, int]]) -> Status:
-        """SUCCESS only for a whole gang."""
+        """SUCCESS only for a gang of ``job.min_tasks`` tasks or more."""
         placed = chosen[0][1] if len(chosen) == 1 else sum(tasks for _, tasks in chosen)
-        if placed < job.tasks:
+        if placed < job.min_tasks:
             largest = max((tasks for _, tasks in chosen), default=0)
-            return unschedulable(self.name, f"gang {placed}/{job.tasks} placeable: needs "
-                                 f"{job.tasks} x {task_text(job)}, largest fit {largest}")
+            return unschedulable(self.name, f"gang {placed}/{job.min_tasks} placeable: needs "
+                                 f"{job.min_tasks} x {task_text(job)}, largest fit {largest}")
         return OK
 
 

@@ -15,6 +15,7 @@ typed arguments per plugin)::
     score = [{ name = "BestFit", weight = 1 }]
     permit = ["StrictGang"]
     post_filter = []
+    resize = []                # optional: grow and shrink running elastic jobs
 
     [plugin_args.Locality]
     max_extra_nodes = 0
@@ -37,6 +38,7 @@ from typing import Any
 from corral.core.framework import EXTENSION_POINTS, POINT_PROTOCOLS
 from corral.core.profile import Profile
 from corral.model import ConfigError
+from corral.plugins.node_rules_filter import NodeRulesFilter
 from corral.plugins.registry import REGISTRY
 
 _TOP_KEYS = {"name", "description", "blocking", "tick_seconds", "oracle", "plugins",
@@ -142,10 +144,11 @@ def parse_policy(text: str, origin: str) -> Profile:
         description=_typed(data, "description", str, origin, ""),
         queue_sort=instance(sorts[0][0], "queue_sort"),
         admits=tuple(instance(n, "admit") for n, _ in entries["admit"]),
-        filters=tuple(instance(n, "filter") for n, _ in entries["filter"]),
+        filters=_with_node_rules(tuple(instance(n, "filter") for n, _ in entries["filter"])),
         scores=tuple((instance(n, "score"), w) for n, w in entries["score"]),
         permits=tuple(instance(n, "permit") for n, _ in entries["permit"]),
         post_filters=tuple(instance(n, "post_filter") for n, _ in entries["post_filter"]),
+        resizers=tuple(instance(n, "resize") for n, _ in entries["resize"]),
         blocking=_typed(data, "blocking", bool, origin, True),
         tick_seconds=float(tick) if tick is not None else None,
         oracle=oracle,
@@ -156,6 +159,15 @@ def parse_policy(text: str, origin: str) -> Profile:
         raise ConfigError(f"{origin}: {', '.join(needs_oracle)} reads true job durations; "
                           "declare the policy with oracle = true (and say oracle in its name)")
     return profile
+
+
+def _with_node_rules(filters: tuple[Any, ...]) -> tuple[Any, ...]:
+    """*filters* plus :class:`NodeRulesFilter` unless the policy lists it: a job's node rules
+    are honoured in every policy (kube-scheduler enables NodeAffinity and TaintToleration in
+    every profile), so a policy written without them cannot put a job where it must not go."""
+    if any(isinstance(f, NodeRulesFilter) for f in filters):
+        return filters
+    return (*filters, NodeRulesFilter())
 
 
 def _registered(plugin_name: str, point: str, origin: str) -> type:

@@ -14,7 +14,7 @@ from typing import Any
 
 import tomlkit
 
-from corral.model import ConfigError
+from corral.model import ConfigError, QueueTree
 from corral.queues.toml_file import load_queue_file
 
 
@@ -23,7 +23,7 @@ def create_queue(path: str | os.PathLike[str], name: str, *, gpus: float,
                  borrowing_limit: float | None = None) -> None:
     """Add a ``[[queues]]`` table (the file is made if missing); an existing name is an error."""
     target = Path(path)
-    document = _read(target) if target.exists() else tomlkit.document()
+    document = read_document(target) if target.exists() else tomlkit.document()
     tables = document.setdefault("queues", tomlkit.aot())
     if any(table.get("name") == name for table in tables):
         raise ConfigError(f"{target}: queue {name!r} exists already; change its quota with "
@@ -38,14 +38,14 @@ def create_queue(path: str | os.PathLike[str], name: str, *, gpus: float,
     if borrowing_limit is not None:
         table["borrowing_limit"] = _inline({"gpu": _amount(borrowing_limit)})
     tables.append(table)
-    _write_checked(target, document)
+    write_checked(target, document)
 
 
 def set_quota(path: str | os.PathLike[str], name: str, *, gpus: float | None = None,
               borrowing_limit: float | None = None) -> None:
     """Set a queue's GPU quota and/or borrowing limit; other resources stay as they are."""
     target = Path(path)
-    document = _read(target)
+    document = read_document(target)
     table = next((t for t in document.get("queues", []) if t.get("name") == name), None)
     if table is None:
         raise ConfigError(f"{target}: no queue named {name!r}")
@@ -53,7 +53,7 @@ def set_quota(path: str | os.PathLike[str], name: str, *, gpus: float | None = N
         table.setdefault("quota", _inline({}))["gpu"] = _amount(gpus)
     if borrowing_limit is not None:
         table.setdefault("borrowing_limit", _inline({}))["gpu"] = _amount(borrowing_limit)
-    _write_checked(target, document)
+    write_checked(target, document)
 
 
 def _amount(gpus: float) -> int | float:
@@ -67,7 +67,8 @@ def _inline(values: dict[str, Any]) -> Any:
     return inline
 
 
-def _read(path: Path) -> Any:
+def read_document(path: Path) -> Any:
+    """The queue file as a tomlkit document, comments and layout included."""
     try:
         return tomlkit.parse(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -76,8 +77,9 @@ def _read(path: Path) -> Any:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 
 
-def _write_checked(path: Path, document: Any) -> None:
-    """Write *document* over *path* only if it reads back as a valid queue file."""
+def write_checked(path: Path, document: Any) -> QueueTree:
+    """Write *document* over *path* only if it reads back as a valid queue file; return what
+    it holds."""
     text = tomlkit.dumps(document)
     folder = path.parent if str(path.parent) else Path(".")
     try:
@@ -91,10 +93,11 @@ def _write_checked(path: Path, document: Any) -> None:
         if path.exists():  # the edited file keeps its permissions
             os.chmod(temporary, path.stat().st_mode)
         try:
-            load_queue_file(temporary)
+            tree = load_queue_file(temporary)
         except ConfigError as exc:  # name the user's file, not the temporary one
             raise ConfigError(str(exc).replace(temporary, str(path))) from None
         os.replace(temporary, path)
+        return tree
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)

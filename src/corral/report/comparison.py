@@ -139,6 +139,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("gpu_alloc_rate", "GPU alloc"),
     ("frag_rate", "frag"),
     ("preemptions", "preemptions"),
+    ("resizes", "resizes"),
+    ("migrations", "migrations"),
     ("jain_fairness", "fairness"),
     ("queue_share_met", "quota met"),
     ("sim_wall_s", "wall time"),
@@ -218,7 +220,7 @@ def _cell(key: str, value: object) -> str:
         return _number(value, "{:.1%}")
     if key == "jain_fairness":
         return _number(value, "{:.3f}")
-    if key == "preemptions":
+    if key in ("preemptions", "resizes", "migrations"):
         return _count(value)
     if key == "sim_wall_s":
         return _number(value, "{:,.2f} s")

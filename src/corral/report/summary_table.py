@@ -37,6 +37,8 @@ def summary_table(result: SimulationResult) -> Table:
         ("GPU fragmentation", _number(s.get("frag_rate"), "{:.1%}"),
          "of unallocated GPUs" if _finite(s.get("frag_rate")) else ""),
         ("preemptions", _count(s.get("preemptions")), ""),
+        ("resizes / migrations", f"{_count(s.get('resizes'))} / {_count(s.get('migrations'))}",
+         _number(s.get("resize_overhead_s"), "{:,.0f} s of overhead", empty="")),
         ("fairness (Jain)", _number(s.get("jain_fairness"), "{:.3f}"),
          f"over {fairness_groups(result)}' slowdowns"),
         ("queue share met", _number(s.get("queue_share_met"), "{:.1%}"),

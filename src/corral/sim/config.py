@@ -11,10 +11,19 @@ file (``corral simulate --sim-config FILE``)::
     job_epochs = 10                 # epochs per job: its first epoch is duration / job_epochs
     node_cache_datasets = 2         # datasets a node's data cache holds at once (LRU)
     dataset_from = ""               # "user" or "queue": jobs naming no dataset read this one
+    resize_overhead_s = 30          # checkpoint + restart when an elastic job changes size
+    migration_overhead_s = 30       # checkpoint + restart when a job moves at the same size
+    scaling_efficiency = 0.9        # elastic speed-up: x (2 x this) per doubling of workers
+    elastic_min_share = 1.0         # mark jobs elastic: min_tasks = ceil(tasks x this)
+    elastic_max_factor = 1.0        #                    max_tasks = floor(tasks x this)
 
     [gpu_speed]                     # throughput relative to the reference type (default 1.0)
     A100-80GB = 2.0
     T4 = 0.4
+
+    [worker_speedup]                # measured speed-up by worker count (trial runs), optional
+    1 = 1.0
+    4 = 3.4
 
 Each value has a range (:data:`LIMITS`, :data:`GPU_SPEED_RANGE`; docs/usage.md, "Limits"): a
 checkpoint overhead up to a day, slowdowns up to 100, speeds from 0.001 to 1000.
@@ -37,6 +46,15 @@ then hold the dataset. A slowdown of 1 (a cold epoch twice as long as a warm one
 the data stalls CoorDL measured when the dataset is read from remote storage (Mohan et al.,
 VLDB 2021, §3). Traces do not record datasets, hence ``dataset_from``: a user's jobs
 mostly train on the same data.
+
+Elastic jobs (``Job.min_tasks`` < ``max_tasks``, from a trace's ``min_tasks``/``max_tasks``
+columns, or marked here for traces that record none: with ``elastic_min_share = 0.5`` and
+``elastic_max_factor = 2`` a 4-GPU job may run on 2 to 8) run at the speed-up of their worker
+count relative to the size their trace duration was measured at
+(:mod:`corral.core.worker_scaling`): ``scaling_efficiency`` per doubling, or the measured
+``worker_speedup`` table where given. Each resize pauses the job for ``resize_overhead_s``
+(checkpoint, re-form the group, restore) and each migration for ``migration_overhead_s``; 30 s
+each is Pollux's re-allocation penalty (OSDI'21 §5.1) and the preemption overhead here.
 """
 
 from __future__ import annotations
@@ -50,8 +68,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from corral.core.worker_scaling import DEFAULT_EFFICIENCY, WorkerScaling
 from corral.measured import default_interference_table
-from corral.model import ConfigError
+from corral.model import ConfigError, InvalidSpec
 
 
 @functools.cache
@@ -67,6 +86,11 @@ LIMITS: Mapping[str, tuple[float, float]] = MappingProxyType({
     "cold_cache_slowdown": (0.0, 100.0),
     "job_epochs": (1, 1_000_000),
     "node_cache_datasets": (1, 1_000_000),
+    "resize_overhead_s": (0.0, 86_400.0),
+    "migration_overhead_s": (0.0, 86_400.0),
+    "scaling_efficiency": (0.51, 1.0),
+    "elastic_min_share": (0.001, 1.0),
+    "elastic_max_factor": (1.0, 64.0),
 })
 """Accepted range of each numeric parameter: far beyond any measured value (an overhead of a
 day, a hundredfold slowdown), close enough that every run time stays a finite, exact number."""
@@ -89,6 +113,12 @@ class SimConfig:
     job_epochs: int = 10
     node_cache_datasets: int = 2
     dataset_from: str = ""
+    resize_overhead_s: float = 30.0
+    migration_overhead_s: float = 30.0
+    scaling_efficiency: float = DEFAULT_EFFICIENCY
+    worker_speedup: Mapping[int, float] = field(default_factory=lambda: MappingProxyType({}))
+    elastic_min_share: float = 1.0
+    elastic_max_factor: float = 1.0
 
     def __post_init__(self) -> None:
         for name, (low, high) in LIMITS.items():
@@ -111,6 +141,15 @@ class SimConfig:
                     or not low <= speed <= high:
                 raise ConfigError(f"sim config: gpu_speed.{gpu_type} must be a number in "
                                   f"[{_shown(low)}, {_shown(high)}], got {speed!r}")
+        try:
+            WorkerScaling(self.scaling_efficiency, self.worker_speedup)
+        except InvalidSpec as exc:
+            raise ConfigError(f"sim config: worker_speedup: {exc}") from None
+
+    @property
+    def scaling(self) -> WorkerScaling:
+        """The worker-scaling model elastic jobs run by."""
+        return WorkerScaling(self.scaling_efficiency, self.worker_speedup)
 
     def speed_of(self, gpu_type: str) -> float:
         """Relative throughput of *gpu_type* (1.0 for the reference and unlisted types)."""
@@ -136,6 +175,12 @@ def load_sim_config(path: str | Path) -> SimConfig:
         raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
     if "gpu_speed" in data and not isinstance(data["gpu_speed"], dict):
         raise ConfigError(f"{path}: gpu_speed must be a table of GPU type = speed")
+    if "worker_speedup" in data:
+        table = data["worker_speedup"]
+        if not isinstance(table, dict) or not all(k.isdigit() for k in table):
+            raise ConfigError(f"{path}: worker_speedup must be a table of worker count = "
+                              "speed-up")
+        data["worker_speedup"] = {int(k): v for k, v in table.items()}
     try:
         return SimConfig(**data)
     except ConfigError as exc:

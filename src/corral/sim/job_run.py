@@ -13,12 +13,15 @@ class JobRun:
     progress accrues at ``speed`` from ``progress_from`` (the last time it was booked, never
     before ``restore_until``, the end of any restore overhead).
     Time splits exactly into ``queue_delay`` (waiting, before and after preemptions),
-    ``run_time`` (making progress) and ``overhead`` (checkpoint/restore after preemption).
+    ``run_time`` (making progress) and ``overhead`` (checkpoint/restore after a preemption,
+    a resize or a migration). ``resizes`` and ``migrations`` count the job's size changes and
+    moves, ``resize_overhead`` the seconds of overhead they cost it.
     """
 
-    __slots__ = ("base_speed", "end", "first_start", "job", "overhead", "pending_since",
-                 "placement", "preemptions", "progress_from", "queue_delay", "restore_until",
-                 "run_time", "segment_start", "speed", "token", "work_left")
+    __slots__ = ("base_speed", "end", "first_start", "job", "migrations", "overhead",
+                 "pending_since", "placement", "preemptions", "progress_from", "queue_delay",
+                 "resize_overhead", "resizes", "restore_until", "run_time", "segment_start",
+                 "speed", "token", "work_left")
 
     def __init__(self, job: Job, duration: float) -> None:
         self.job = job
@@ -28,6 +31,9 @@ class JobRun:
         self.run_time = 0.0
         self.overhead = 0.0
         self.preemptions = 0
+        self.resizes = 0
+        self.migrations = 0
+        self.resize_overhead = 0.0
         self.first_start = -1.0
         self.end = -1.0
         self.segment_start = 0.0

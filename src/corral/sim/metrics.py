@@ -25,6 +25,7 @@ from corral.sim.result import (
     QUEUE_SERIES_COLUMNS,
     TIMESERIES_COLUMNS,
 )
+from corral.sim.series_rows import SeriesRows
 
 BOUNDED_SLOWDOWN_FLOOR_S = 10.0
 
@@ -41,12 +42,15 @@ def job_table(runs: list[JobRun], nodes: Sequence[Node]) -> pd.DataFrame:
         types = ";".join(sorted({nodes[g.node].gpu_type for g in grants}))
         rows.append((r.job.id, r.job.user, r.job.queue, r.job.tasks, r.job.gpu_milli / MILLI,
                      types, r.job.submit, r.first_start, r.end, r.end - r.job.submit,
-                     r.queue_delay, r.run_time, r.overhead, r.preemptions, names))
+                     r.queue_delay, r.run_time, r.overhead, r.preemptions, r.resizes,
+                     r.migrations, names))
     return pd.DataFrame.from_records(rows, columns=list(JOB_COLUMNS))
 
 
-def timeseries_table(rows: list[tuple[float, float, int, int]]) -> pd.DataFrame:
+def timeseries_table(rows: SeriesRows | list[tuple[float, float, int, int]]) -> pd.DataFrame:
     """The cluster over time: one row per instant at which allocation or queue lengths changed."""
+    if isinstance(rows, SeriesRows):
+        return rows.frame()
     return pd.DataFrame.from_records(rows, columns=list(TIMESERIES_COLUMNS))
 
 
@@ -89,8 +93,11 @@ def summary_figures(jobs: pd.DataFrame, alloc_area: float, total_gpus: int,
     }
 
 
-def queue_series_table(rows: list[tuple[float, str, float, float]]) -> pd.DataFrame:
+def queue_series_table(rows: SeriesRows | list[tuple[float, str, float, float]]
+                       ) -> pd.DataFrame:
     """Each queue over time: a row per queue at each instant its allocation or demand changed."""
+    if isinstance(rows, SeriesRows):
+        return rows.frame()
     return pd.DataFrame.from_records(rows, columns=list(QUEUE_SERIES_COLUMNS))
 
 

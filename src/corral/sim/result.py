@@ -26,6 +26,9 @@ SUMMARY_KEYS = (
     "gpu_alloc_rate",
     "frag_rate",
     "preemptions",
+    "resizes",
+    "migrations",
+    "resize_overhead_s",
     "jain_fairness",
     "queue_share_met",
     "sim_wall_s",
@@ -53,9 +56,13 @@ JOB_COLUMNS = (
     "run_time",
     "overhead",
     "preemptions",
+    "resizes",
+    "migrations",
     "nodes",
 )
-"""Columns of ``jobs.csv``: ``jct = queue_delay + run_time + overhead`` for every job."""
+"""Columns of ``jobs.csv``: ``jct = queue_delay + run_time + overhead`` for every job; the
+overhead includes what its resizes and migrations cost (``resize_overhead_s`` in the summary
+sums that part over all jobs). ``tasks`` is the gang size the job asked for."""
 
 TIMESERIES_COLUMNS = ("time", "allocated_gpus", "pending_jobs", "running_jobs")
 """Columns of ``timeseries.csv``: one row per instant at which any of them changed."""

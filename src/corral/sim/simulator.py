@@ -1,7 +1,9 @@
 """The simulation backend: a virtual clock that feeds the core snapshots and applies decisions.
 
 Per instant *t*: completions at *t* free their GPUs, arrivals at *t* join the queue, then one
-scheduling cycle runs and its decisions are applied (preemptions first, then starts). The core
+scheduling cycle runs and its decisions are applied (preemptions first, then resizes and
+migrations, then starts). Under a policy that resizes, a cycle runs at every change even with
+nothing pending, so running elastic jobs can grow into the GPUs just freed. The core
 is the same :class:`~corral.core.Scheduler` the live backend runs; the simulator only owns time
 and the progress model.
 """
@@ -14,16 +16,19 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from corral.core import ClusterState, CycleResult, Preempt, Scheduler, Start
+from corral.core import ClusterState, CycleResult, Preempt, Resize, Scheduler, Start
 from corral.core.duration_estimate import DurationEstimate
 from corral.core.fragmentation import TaskTypes
 from corral.core.placement import Placement
 from corral.model import MILLI, InvalidSpec, Job, Node, QueueTree
 from corral.sim.config import SimConfig
 from corral.sim.event_queue import EventQueue
+from corral.sim.finished_jobs import FinishedJobs
 from corral.sim.fragmentation_tracker import FragmentationTracker
 from corral.sim.job_run import JobRun
 from corral.sim.progress_model import ProgressModel
+from corral.sim.result import QUEUE_SERIES_COLUMNS, TIMESERIES_COLUMNS
+from corral.sim.series_rows import SeriesRows
 
 if TYPE_CHECKING:
     from corral.predict.online import OnlinePredictor
@@ -33,11 +38,15 @@ Progress = Callable[[int, int], None]
 
 class Simulator:
     """Replays *jobs* (sorted by submit, each with a duration) on *nodes* under *scheduler*;
-    fragmentation is measured under *task_mix*'s task types (default: *jobs*')."""
+    fragmentation is measured under *task_mix*'s task types (default: *jobs*').
+
+    With *finished_record*, each job's row goes there as it finishes and its run is dropped
+    (``runs`` stays empty): memory then holds only the jobs in flight, not every run."""
 
     def __init__(self, scheduler: Scheduler, nodes: Sequence[Node], jobs: Sequence[Job],
                  config: SimConfig | None = None, progress: Progress | None = None,
-                 queues: QueueTree | None = None, task_mix: Sequence[Job] | None = None) -> None:
+                 queues: QueueTree | None = None, task_mix: Sequence[Job] | None = None,
+                 finished_record: FinishedJobs | None = None) -> None:
         self.scheduler = scheduler
         self.config = config or SimConfig()
         self.state: ClusterState = scheduler.new_state(list(nodes), queues)
@@ -49,8 +58,9 @@ class Simulator:
         """Jobs naming a queue the queue hierarchy lacks: skipped, with that reason."""
         self.unfinished: list[Job] = []
         self.runs: list[JobRun] = []
-        self.timeseries: list[tuple[float, float, int, int]] = []
-        self.queue_series: list[tuple[float, str, float, float]] = []
+        self.finished_record = finished_record
+        self.timeseries = SeriesRows(TIMESERIES_COLUMNS, "ddqq")
+        self.queue_series = SeriesRows(QUEUE_SERIES_COLUMNS, "dsdd")
         """(time, queue, allocated GPUs, demanded GPUs) whenever a queue's figures change;
         demand is what its pending and running jobs ask for."""
         self._queue_use: dict[str, list[int]] = {}
@@ -62,6 +72,11 @@ class Simulator:
         self.fragmentation = FragmentationTracker(self.state, TaskTypes.of_jobs(
             jobs if task_mix is None else task_mix))
         self.preemptions = 0
+        self.resizes = 0
+        self.migrations = 0
+        self.resize_overhead = 0.0
+        """Seconds of checkpoint/restart overhead that resizes and migrations cost, all jobs."""
+        self._resizing = bool(scheduler.profile.resizers)
         self._oracle = scheduler.profile.oracle
         self.predictor = _predictor() if scheduler.profile.reads_estimates else None
         """Learns durations from the jobs that finished so far, for policies that read
@@ -69,6 +84,9 @@ class Simulator:
         if self.config.dataset_from:
             field = self.config.dataset_from
             jobs = [job if job.dataset else dataclasses.replace(job, dataset=getattr(job, field))
+                    for job in jobs]
+        if self.config.elastic_min_share < 1.0 or self.config.elastic_max_factor > 1.0:
+            jobs = [job if job.is_elastic else marked_elastic(job, self.config)
                     for job in jobs]
         self._node_datasets: dict[int, list[str]] = {}
         """Datasets each node's data cache holds, least recently started first."""
@@ -167,6 +185,7 @@ class Simulator:
                         self.progress(done, n)
             while i < n and jobs[i].submit <= t:
                 changed |= arrive(jobs[i], visible[i])
+                visible[i] = jobs[i]  # drop the copy: the state keeps it while the job is in
                 i += 1
             if tick and next_tick <= t:
                 changed = True
@@ -175,8 +194,8 @@ class Simulator:
                 next_tick = origin + (math.floor((t - origin) / tick) + 1) * tick
                 if next_tick <= t:
                     next_tick += tick
-            if changed and pending:
-                result = cycle(state, t, assume=True)
+            if changed and (pending or self._resizing):
+                result = cycle(state, t, assume=True, explain=False)
                 if result.decisions:
                     self._apply(result, t)
             alloc = state.allocated_gpu_milli / MILLI
@@ -210,7 +229,10 @@ class Simulator:
             return False
         run = JobRun(job, float(job.duration or 0.0))
         self._by_id[job.id] = run
-        self.runs.append(run)
+        if self.finished_record is not None:
+            self.finished_record.arrived(job.id)
+        else:
+            self.runs.append(run)
         self.queued_gpu_milli += job.total_gpu_milli
         self._queue_change(job, 0, job.total_gpu_milli)
         return True
@@ -221,6 +243,9 @@ class Simulator:
         for decision in result.decisions:
             if isinstance(decision, Preempt):
                 self._preempt(by_id[decision.job_id], now)
+        for decision in result.decisions:
+            if isinstance(decision, Resize):
+                self._resize(by_id[decision.job_id], decision.placement, now)
         for decision in result.decisions:
             if isinstance(decision, Start):
                 self._start(by_id[decision.job_id], decision.placement, now)
@@ -234,9 +259,13 @@ class Simulator:
             restore += self._cold_cache(run.job, placement)
         run.segment_start = now
         run.restore_until = run.progress_from = now + restore
-        run.placement = placement
         self.queued_gpu_milli -= run.job.total_gpu_milli
-        self._queue_change(run.job, run.job.total_gpu_milli, 0)
+        self._place(run, placement, now)
+
+    def _place(self, run: JobRun, placement: Placement, now: float) -> None:
+        """Run *run* on *placement* from *now* (its segment and overhead already set)."""
+        run.placement = placement
+        self._queue_change(run.job, placement.tasks * run.job.gpu_milli, 0)
         self.fragmentation.touch(placement)
         run.base_speed = self.model.base_speed(run.job, placement)
         if run.job.is_fractional:
@@ -247,6 +276,36 @@ class Simulator:
         else:
             self._set_speed(run, now)
 
+    def _resize(self, run: JobRun, placement: Placement, now: float) -> None:
+        """An elastic job changes size, or a job moves: it checkpoints, then restarts on
+        *placement*, paying ``resize_overhead_s`` or ``migration_overhead_s`` of no progress."""
+        self._leave(run, now)
+        if placement.tasks == run.placement.tasks:
+            run.migrations += 1
+            self.migrations += 1
+            cost = self.config.migration_overhead_s
+        else:
+            run.resizes += 1
+            self.resizes += 1
+            cost = self.config.resize_overhead_s
+        run.resize_overhead += cost
+        self.resize_overhead += cost
+        run.segment_start = now
+        run.restore_until = run.progress_from = now + cost
+        self._place(run, placement, now)
+
+    def _leave(self, run: JobRun, now: float) -> None:
+        """*run* stops on its placement at *now* (preempted or resized): progress booked, its
+        GPUs and co-tenants released."""
+        self.fragmentation.touch(run.placement)
+        self._advance(run, now)
+        self._close_segment(run, now)
+        run.token += 1
+        self._queue_change(run.job, -run.placement.tasks * run.job.gpu_milli, 0)
+        if run.job.is_fractional:
+            for other in self._share(run, run.placement, -1):
+                self._set_speed(other, now, scheduled=True)
+
     def _finish(self, run: JobRun, now: float) -> None:
         placement = self.state.finish(run.job.id, now).placement
         self.fragmentation.touch(placement)
@@ -256,26 +315,22 @@ class Simulator:
         self.finished_run_s += run.run_time
         self.finished_jobs += 1
         del self._by_id[run.job.id]
+        if self.finished_record is not None:
+            self.finished_record.finished(run)
         if self.predictor is not None:
             self.predictor.finish(run.job, now)
-        self._queue_change(run.job, -run.job.total_gpu_milli, -run.job.total_gpu_milli)
+        self._queue_change(run.job, -placement.tasks * run.job.gpu_milli,
+                           -run.job.total_gpu_milli)
         if run.job.is_fractional:
             for other in self._share(run, placement, -1):
                 self._set_speed(other, now, scheduled=True)
 
     def _preempt(self, run: JobRun, now: float) -> None:
-        self.fragmentation.touch(run.placement)
-        self._advance(run, now)
-        self._close_segment(run, now)
-        run.token += 1
+        self._leave(run, now)
         run.preemptions += 1
         run.pending_since = now
         self.preemptions += 1
         self.queued_gpu_milli += run.job.total_gpu_milli
-        self._queue_change(run.job, -run.job.total_gpu_milli, 0)
-        if run.job.is_fractional:
-            for other in self._share(run, run.placement, -1):
-                self._set_speed(other, now, scheduled=True)
 
     def _cold_cache(self, job: Job, placement: Placement) -> float:
         """Extra seconds of a cold first epoch on *placement* (0 where every node holds the
@@ -367,6 +422,15 @@ class Simulator:
         others.discard(run.job.id)
         return len(others)
 
+
+
+def marked_elastic(job: Job, config: SimConfig) -> Job:
+    """*job* with the size range the config gives traces that record none."""
+    low = max(1, math.ceil(job.tasks * config.elastic_min_share))
+    high = max(job.tasks, math.floor(job.tasks * config.elastic_max_factor))
+    if low == job.tasks == high:
+        return job
+    return dataclasses.replace(job, min_tasks=low, max_tasks=high)
 
 
 def _predictor() -> OnlinePredictor:

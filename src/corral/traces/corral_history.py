@@ -6,6 +6,11 @@ of the attempt, as measured), its gang (``tasks`` x ``gpu_milli`` milli-GPUs, fr
 included) and its queue, user and outcome. ``gpu_type`` is the GPU model the attempt ran on,
 kept for reference but not turned into a constraint: where it ran is the scheduler's choice.
 Ids are ``job_id#attempt`` so attempts of one job stay distinct jobs.
+
+Two optional columns make a job elastic: ``min_tasks`` (the smallest gang it may run with,
+all-or-nothing) and ``max_tasks`` (the largest an elastic policy may grow it to); an empty
+cell or 0 means ``tasks``. A row with ``min_tasks`` above ``tasks`` or ``max_tasks`` below it
+is skipped as ``bad_gpu_request``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ FORMAT = TraceFormat(
              "queue", "user", "outcome"),
     cluster=None,
     cluster_note="not in the file (the cluster's own nodes); defaults to auto",
+    optional_columns=("min_tasks", "max_tasks"),
 )
 
 
@@ -39,6 +45,14 @@ def to_jobs(rows: RowChecks, *, include_cpu_jobs: bool) -> JobColumns:
     rows.drop((gpu_milli > MILLI) & (gpu_milli % MILLI != 0), "bad_gpu_request", "gpu_milli",
               lambda cell: f"{cell} milli-GPUs per task: a share (< 1000) or whole GPUs")
     skip_cpu_only(rows, gpu_milli, "gpu_milli", include_cpu_jobs)
+    low, high = (_range_column(rows, name) for name in ("min_tasks", "max_tasks"))
+    if low is not None:
+        rows.drop(low > np.maximum(tasks, 1), "bad_gpu_request", "min_tasks",
+                  lambda cell: f"{cell} is more than the job's tasks")
+    if high is not None:
+        rows.drop((high > 0) & (high < tasks), "bad_gpu_request", "max_tasks",
+                  lambda cell: f"{cell} is fewer than the job's tasks")
+        rows.too_many_gpus(high.astype(float) * gpu_milli / MILLI, "max_tasks")
     ids = np.char.add(np.char.add(rows.text("job_id").astype(str), "#"),
                       rows.text("attempt").astype(str))
     return JobColumns(
@@ -50,4 +64,16 @@ def to_jobs(rows: RowChecks, *, include_cpu_jobs: bool) -> JobColumns:
         queue=queues_or_default(rows.text("queue")),
         user=rows.text("user"),
         outcome=rows.text("outcome"),
+        min_tasks=low,
+        max_tasks=high,
     )
+
+
+def _range_column(rows: RowChecks, column: str) -> np.ndarray | None:
+    """An optional size-range column as counts (empty cells 0: the job's ``tasks``), or None
+    when the file has no such column."""
+    if column not in rows.frame.columns:
+        return None
+    empty = rows.blank(column)
+    rows.frame.loc[empty, column] = "0"
+    return rows.count(column)

@@ -38,7 +38,8 @@ def detect(header: tuple[str, ...], source: str) -> FormatReader:
     names = frozenset(header)
     if len(names) == len(header):
         for reader in READERS:
-            if names == frozenset(reader.format.columns):
+            needed = frozenset(reader.format.columns)
+            if needed <= names <= needed | frozenset(reader.format.optional_columns):
                 return reader
     if names in UNREPLAYABLE:
         raise TraceError(f"{source}: line 1: {UNREPLAYABLE[names]}")

@@ -39,6 +39,8 @@ class JobColumns:
     queue: Sequence[str] | None = None
     user: Sequence[str] | None = None
     outcome: Sequence[str] | None = None
+    min_tasks: np.ndarray | None = None
+    max_tasks: np.ndarray | None = None
 
 
 def skip_cpu_only(rows: RowChecks, gpus: np.ndarray, column: str, include_cpu_jobs: bool) -> None:
@@ -84,6 +86,8 @@ def build_jobs(columns: JobColumns, rows: RowChecks, limit: int | None) -> list[
         _pick(columns.user, order, ""),
         _pick(columns.duration, order, None),
         _pick(columns.outcome, order, ""),
+        _pick(columns.min_tasks, order, 0),
+        _pick(columns.max_tasks, order, 0),
         strict=False,
     )
     collecting = gc.isenabled()
@@ -103,6 +107,8 @@ def build_jobs(columns: JobColumns, rows: RowChecks, limit: int | None) -> list[
                 user=user,
                 duration=duration,
                 outcome=outcome,
+                min_tasks=min_tasks,
+                max_tasks=max_tasks,
             )
             for (
                 job_id,
@@ -117,6 +123,8 @@ def build_jobs(columns: JobColumns, rows: RowChecks, limit: int | None) -> list[
                 user,
                 duration,
                 outcome,
+                min_tasks,
+                max_tasks,
             ) in fields
         ]
     except InvalidSpec as exc:

@@ -19,3 +19,5 @@ class TraceFormat:
     columns: tuple[str, ...]
     cluster: str | None
     cluster_note: str
+    optional_columns: tuple[str, ...] = ()
+    """Columns a file of this format may add (the header is recognised with or without)."""

@@ -142,10 +142,11 @@ async function usagePage(page) {
       el("td", {class: "num"}, num(s.total_gpu_hours)), el("td", {class: "num"}, s.attempts),
       el("td", {class: "num"}, num(quotaHours(s))),
       el("td", {class: "num"}, quotaHours(s) ? pct(s.total_gpu_hours / quotaHours(s)) : "–")))));
-  page.append(el("h2", {}, "By user (project/user)"), table(["User", "GPU-hours", "Jobs"],
-    usage.users.sort((a, b) => b.total_gpu_hours - a.total_gpu_hours).slice(0, 200).map((s) =>
-      el("tr", {}, el("td", {}, s.key), el("td", {class: "num"}, num(s.total_gpu_hours)),
-         el("td", {class: "num"}, s.attempts)))));
+  page.append(el("h2", {}, "By user (the 200 who used most)"),
+    table(["User", "Project", "GPU-hours", "Jobs"],
+      usage.users.sort((a, b) => b.gpu_hours - a.gpu_hours).slice(0, 200).map((u) =>
+        el("tr", {}, el("td", {}, u.user || "(none)"), el("td", {}, u.project),
+           el("td", {class: "num"}, num(u.gpu_hours)), el("td", {class: "num"}, u.attempts)))));
 }
 
 // -- jobs ----------------------------------------------------------------------------

@@ -12,10 +12,12 @@ to a kube-apiserver. What it implements, with the API server's semantics:
   retained history answers a watch ``ERROR`` event with ``410 Gone`` (``compact()`` forces it);
 - ``pods/binding`` (``409`` when the pod is already bound, ``404`` when it is gone),
   ``pods/eviction`` (``429`` when a PodDisruptionBudget forbids it), ``*/status``;
-- discovery of the groups it serves (``GET /apis/<group>/<version>``).
+- discovery of the groups it serves (``GET /apis/<group>/<version>``);
+- TokenReview and SubjectAccessReview from :attr:`Emulator.reviews` (:mod:`.reviews`).
 
-Not implemented: authentication, admission, field and label selectors, server-side apply,
-graceful deletion (a deleted pod is gone at once, as if its kubelet stopped it instantly).
+Requests themselves are not authenticated. Not implemented: admission, field and label
+selectors, server-side apply, graceful deletion (a deleted pod is gone at once, as if its
+kubelet stopped it instantly).
 Faults are injected with :attr:`Emulator.binding_faults` and :meth:`Emulator.drop_watches`.
 """
 
@@ -33,6 +35,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+
+from corral.k8s.testing.reviews import REVIEW_PATHS, Reviews
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ class Emulator:
         self.binding_conflicts = 0
         self.evictions: list[str] = []
         self.requests = 0
+        self.reviews = Reviews()
+        """Who each token is and what each user may do, for components that ask."""
         self.calls: set[tuple[str, str, str]] = set()
         """Every (API group, resource or resource/subresource, RBAC verb) requested, so tests
         can check the scheduler's roles allow exactly what it does."""
@@ -226,6 +232,9 @@ class Emulator:
             return _status(exc.code, exc.reason, exc.message)
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "POST" and request.path in REVIEW_PATHS:
+            return web.json_response(self.reviews.answer(request.path, await request.json()),
+                                     status=201)
         parts = [p for p in request.path.split("/") if p]
         if parts[:1] == ["api"] and len(parts) >= 2:
             group, version, rest = "", parts[1], parts[2:]

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from corral.agent.contract import RESERVED_TAINT
 from corral.k8s.client import ApiError, KubeClient, resource_path
+from corral.kube_contract import RESERVED_TAINT
 
 FAKE_LABEL = "corral.dev/fake-node"
 RUN_LABEL = "corral.dev/fake-run"

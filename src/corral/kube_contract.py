@@ -1,10 +1,19 @@
-"""Names shared with the Kubernetes scheduler: resources, labels and annotations (``corral.dev``).
+"""Names the scheduler and the node agent share on Kubernetes objects (resources, labels,
+annotations and taints, ``corral.dev``), and the rule by which both file a pod under a queue
+and a job.
 
-The scheduler writes the placement annotations before binding; the agent reads them at Allocate
-and writes the ``*_USED`` / ``ALLOCATED`` / health annotations. docs/gpu-sharing.md describes them.
+Neutral ground: it imports nothing of Corral's but the model, so the live scheduler
+(:mod:`corral.k8s`) and the node agent (:mod:`corral.agent`) both read it without loading each
+other. The scheduler writes the placement annotations before binding; the agent reads them at
+Allocate and writes the ``*_USED`` / ``ALLOCATED`` / health annotations. docs/gpu-sharing.md
+describes them.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+
+from corral.model import DEFAULT_QUEUE
 
 GROUP = "corral.dev"
 
@@ -42,6 +51,19 @@ QUEUE_LABELS = (f"{GROUP}/queue", "kueue.x-k8s.io/queue-name")
 """Corral's label wins when both are set."""
 JOB_LABELS = (f"{GROUP}/job", "job-name")
 """``job-name`` is what Kubernetes Jobs put on their pods; without either, the pod is the job."""
+
+
+def queue_of(labels: Mapping[str, str]) -> str:
+    """The queue a pod is filed under, by the scheduler and the agent alike: the first of
+    :data:`QUEUE_LABELS` set, else the default queue."""
+    return next((labels[k] for k in QUEUE_LABELS if labels.get(k)), DEFAULT_QUEUE)
+
+
+def job_of(labels: Mapping[str, str]) -> str:
+    """The job a pod belongs to by its labels (the first of :data:`JOB_LABELS` set); '' when
+    it names none (the pod is then its own job)."""
+    return next((labels[k] for k in JOB_LABELS if labels.get(k)), "")
+
 USER_LABEL = f"{GROUP}/user"
 
 EVENT_SHARE_REFUSED = "CorralGpuShareRefused"
