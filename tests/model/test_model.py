@@ -55,3 +55,9 @@ def test_node_and_queue_validation():
         Node("n", -1)
     with pytest.raises(InvalidSpec):
         Queue("q", weight=0)
+
+
+def test_room_to_grow_is_bounded_but_a_rigid_jobs_size_is_for_the_cluster_to_judge() -> None:
+    with pytest.raises(InvalidSpec, match="max_tasks 2000000 asks for more than 1,000,000 GPUs"):
+        Job("elastic", 0.0, tasks=2, max_tasks=2_000_000, duration=1.0)
+    assert Job("huge", 0.0, tasks=2_000_000, duration=1.0).max_tasks == 2_000_000
