@@ -124,7 +124,7 @@ def test_datasets_and_runs(dashboard: Dashboard) -> None:
 
 
 @pytest.mark.parametrize("path", ["../tokens.toml", "../../etc/passwd", "/etc/hostname",
-                                  "compare/fifo/summary.json"])
+                                  "compare/fifo/summary.json", "\0", "report.html\0.html"])
 def test_run_reports_are_only_html_files_inside_the_runs_folder(dashboard: Dashboard,
                                                                 path: str) -> None:
     answer = dashboard.client.get("/api/runs/report", params={"path": path},

@@ -51,7 +51,10 @@ class RunFolders:
         return None
 
     def report_file(self, relative: str) -> Path | None:
-        """The report at *relative*, or None if it is not an HTML file inside the root."""
+        """The report at *relative*, or None if it is not an HTML file inside the root (or
+        not a path at all: a NUL byte)."""
+        if "\0" in relative:
+            return None
         path = (self.root / relative).resolve()
         if not path.is_relative_to(self.root) or path.suffix != ".html" or not path.is_file():
             return None
